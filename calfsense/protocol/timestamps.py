@@ -1,0 +1,156 @@
+"""Per-sample timestamps for PMD frames and the device-to-host clock mapping.
+
+The frame timestamp marks the *last* sample (polar-ble-sdk#189). The SDK spreads samples evenly
+between the previous frame's timestamp and this one, which stretches a frame that follows a lost
+one across the hole. Here a frame whose implied period is far from the running estimate is
+back-filled with the estimate instead, and the hole is reported as a gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calfsense.errors import FrameError
+
+# A frame whose implied sample period differs from the running estimate by more than this
+# fraction is treated as following a lost frame (or a clock jump): a gap, not a stretch.
+_GAP_TOLERANCE = 0.25
+# Weight of each new frame in the running period estimate; slow enough that jitter averages out.
+_PERIOD_SMOOTHING = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class SampleTimes:
+    """Device-clock times of one frame's samples, and the gap before it if one was detected."""
+
+    times_ns: NDArray[np.int64]
+    gap_before: tuple[int, int] | None  # (last sample before, first sample after), device ns
+
+
+def sdk_sample_times(last_ns: int, n: int, sample_rate_hz: float, previous_last_ns: int | None) -> list[int]:
+    """The vendor SDK's rule, exactly (PmdTimeStampUtils.getTimeStamps); for reference and tests."""
+    if n <= 0:
+        raise FrameError("a frame has no samples")
+    if previous_last_ns is None:
+        if sample_rate_hz <= 0:
+            raise FrameError("no previous frame and no sample rate to spread timestamps")
+        delta = 1e9 / sample_rate_hz
+        first = last_ns - delta * (n - 1)
+    else:
+        if last_ns <= previous_last_ns:
+            raise FrameError("frame timestamp does not advance")
+        delta = (last_ns - previous_last_ns) / n
+        first = previous_last_ns + delta
+    times = [round(first + i * delta) for i in range(n - 1)]
+    times.append(last_ns)
+    return times
+
+
+@dataclass
+class FrameTimer:
+    """Stateful per-stream timestamp spreader: SDK rule, plus gap detection for lost frames."""
+
+    nominal_rate_hz: float
+    _period_ns: float = 0.0
+    _previous_last_ns: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.nominal_rate_hz <= 0:
+            raise FrameError(f"impossible sample rate {self.nominal_rate_hz} Hz")
+        self._period_ns = 1e9 / self.nominal_rate_hz
+
+    @property
+    def period_ns(self) -> float:
+        """Current estimate of the real sample period (crystal drift is ~20 ppm)."""
+        return self._period_ns
+
+    def reset(self) -> None:
+        """Forget the previous frame (after STOP or a reconnect), as the SDK does."""
+        self._previous_last_ns = None
+
+    def times(self, last_ns: int, n: int) -> SampleTimes:
+        """Sample times of a frame of `n` samples whose last sample is at `last_ns`."""
+        if n <= 0:
+            raise FrameError("a frame has no samples")
+        prev = self._previous_last_ns
+        gap: tuple[int, int] | None = None
+        period = self._period_ns
+        if prev is not None:
+            span = last_ns - prev
+            implied = span / n
+            if span > 0 and abs(implied - period) <= _GAP_TOLERANCE * period:
+                period = implied
+                self._period_ns += _PERIOD_SMOOTHING * (implied - self._period_ns)
+                first = prev + period
+            else:
+                first = last_ns - period * (n - 1)
+                gap = (prev, int(round(first)))
+        else:
+            first = last_ns - period * (n - 1)
+        idx = np.arange(n, dtype=np.float64)
+        times = np.rint(first + idx * period).astype(np.int64)
+        times[-1] = last_ns
+        self._previous_last_ns = last_ns
+        return SampleTimes(times, gap)
+
+
+@dataclass
+class ClockMap:
+    """Map device time to host time: offset from the fastest-arriving frames, drift by regression.
+
+    Every frame arrives some latency after its last sample; the smallest `host - device` seen is
+    the best offset estimate. Drift is the slope of the lower envelope of those differences,
+    fitted once at least `min_span_s` of frames have been seen.
+    """
+
+    min_span_s: float = 30.0
+    _points: list[tuple[int, int]] = field(default_factory=list)
+    _offset_ns: float | None = None
+    _drift: float = 0.0
+    _anchor_device_ns: int | None = None
+
+    def observe(self, device_ns: int, host_ns: int) -> None:
+        """Record that a frame whose last sample is `device_ns` arrived at host `host_ns`."""
+        if self._anchor_device_ns is None:
+            self._anchor_device_ns = device_ns
+        diff = host_ns - device_ns
+        self._points.append((device_ns, diff))
+        if self._offset_ns is None or diff < self._offset_ns:
+            self._offset_ns = float(diff)
+        span_s = (device_ns - self._anchor_device_ns) / 1e9
+        if span_s >= self.min_span_s and len(self._points) % 16 == 0:
+            self._fit()
+
+    def _fit(self) -> None:
+        pts = np.array(self._points, dtype=np.float64)
+        dev = pts[:, 0] - float(self._anchor_device_ns or 0)
+        diff = pts[:, 1]
+        # Lower envelope per window of ~8 frames, then a straight line through those minima.
+        k = 8
+        m = len(dev) // k
+        if m < 2:
+            return
+        d = dev[: m * k].reshape(m, k)
+        f = diff[: m * k].reshape(m, k)
+        idx = np.argmin(f, axis=1)
+        xs = d[np.arange(m), idx]
+        ys = f[np.arange(m), idx]
+        slope, intercept = np.polyfit(xs, ys, 1)
+        self._drift = float(slope)
+        self._offset_ns = float(intercept)
+
+    @property
+    def drift_ppm(self) -> float:
+        """Estimated host-versus-device clock rate difference in parts per million."""
+        return self._drift * 1e6
+
+    def to_host_ns(self, device_ns: NDArray[np.int64] | int) -> NDArray[np.float64]:
+        """Host time of device times, using the current offset and drift."""
+        if self._offset_ns is None or self._anchor_device_ns is None:
+            raise FrameError("no frame observed yet, host time is unknown")
+        dev = np.asarray(device_ns, dtype=np.float64) - float(self._anchor_device_ns)
+        result: NDArray[np.float64] = dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
+        return result

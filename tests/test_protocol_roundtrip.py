@@ -1,0 +1,140 @@
+"""Encoder/decoder round trips (hypothesis) and a seeded fuzzer: only FrameError may escape."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from calfsense.errors import FrameError
+from calfsense.protocol.encode import chunk_frames, encode_acc_compressed, encode_acc_raw
+from calfsense.protocol.gatt import decode_heart_rate
+from calfsense.protocol.pmd import DecodeContext, decode_frame, parse_control_point, parse_settings
+from calfsense.protocol.timestamps import FrameTimer
+
+int16_samples = arrays(
+    np.int64,
+    st.tuples(st.integers(1, 60), st.just(3)),
+    elements=st.integers(-32768, 32767),
+)
+# Realistic accelerations: a walk around gravity with small steps, as a sensor produces.
+smooth_samples = st.builds(
+    lambda start, steps: np.clip(np.cumsum(np.vstack([start, steps]), axis=0), -32768, 32767),
+    arrays(np.int64, (1, 3), elements=st.integers(-16000, 16000)),
+    arrays(np.int64, st.tuples(st.integers(0, 80), st.just(3)), elements=st.integers(-300, 300)),
+)
+
+
+@given(int16_samples, st.integers(0, 2**64 - 1))
+def test_raw_round_trip(samples: np.ndarray, ts: int) -> None:
+    frame = decode_frame(encode_acc_raw(samples, ts))
+    assert frame.timestamp_ns == ts and frame.frame_type == 1
+    assert np.array_equal(frame.samples, samples)
+
+
+@given(st.one_of(int16_samples, smooth_samples), st.integers(0, 2**64 - 1))
+@settings(max_examples=200)
+def test_compressed_round_trip(samples: np.ndarray, ts: int) -> None:
+    data = encode_acc_compressed(samples, ts)
+    frame = decode_frame(data)
+    assert frame.frame_type == 0x81 and frame.timestamp_ns == ts
+    assert np.array_equal(frame.samples, samples)
+
+
+def test_compressed_uses_several_block_widths() -> None:
+    # Ten quiet samples then a burst: the optimal split is a narrow block then a wide one (#443-like).
+    quiet = np.array([[750, -481, -126]] * 11) + np.arange(11)[:, None]
+    burst = quiet[-1] + np.cumsum(np.full((47, 3), 300) * np.resize([1, -1], (47, 1)), axis=0)
+    samples = np.vstack([quiet, burst])
+    data = encode_acc_compressed(samples, 7)
+    widths = []
+    pos = 16
+    while pos < len(data):
+        w, c = data[pos], data[pos + 1]
+        widths.append((w, c))
+        pos += 2 + (w * c * 3 + 7) // 8
+    assert len(widths) >= 2 and widths[0][0] < widths[-1][0]
+    assert np.array_equal(decode_frame(data).samples, samples)
+
+
+def test_chunking_like_a_sensor() -> None:
+    rng = np.random.default_rng(3)
+    samples = np.cumsum(rng.integers(-40, 40, size=(500, 3)), axis=0) + [0, 0, 1000]
+    times = np.arange(1, 501, dtype=np.int64) * 10_000_000
+    raw = list(chunk_frames(samples, times, compressed=False))
+    assert all(len(f) <= 229 for f in raw) and len(decode_frame(raw[0])) == 36
+    comp = list(chunk_frames(samples, times, compressed=True))
+    assert all(len(f) <= 229 for f in comp)
+    for frames in (raw, comp):
+        decoded = [decode_frame(f) for f in frames]
+        assert np.array_equal(np.vstack([d.samples for d in decoded]), samples)
+        assert [d.timestamp_ns for d in decoded][-1] == times[-1]
+
+
+def test_frame_timer_treats_lost_frame_as_gap() -> None:
+    timer = FrameTimer(100)
+    period = 10_000_000
+    t1 = timer.times(36 * period, 36)
+    assert t1.gap_before is None
+    t2 = timer.times(72 * period, 36)
+    assert t2.gap_before is None and t2.times_ns[0] == 37 * period
+    # Frame 3 is lost; frame 4 must not be stretched over 72 samples.
+    t4 = timer.times(144 * period, 36)
+    assert t4.gap_before is not None
+    assert np.allclose(np.diff(t4.times_ns), period, atol=2)
+    assert t4.times_ns[0] == 109 * period
+
+
+def _mutate(rng: random.Random, data: bytearray) -> bytes:
+    for _ in range(rng.randint(1, 4)):
+        op = rng.random()
+        if op < 0.3 and data:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif op < 0.55 and data:
+            del data[rng.randrange(len(data)) :]
+        elif op < 0.75:
+            data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
+        elif op < 0.9 and len(data) > 10:
+            data[9] = rng.choice([0, 1, 2, 3, 0x80, 0x81, 0x82, 0xFF])
+        else:
+            data[0:1] = bytes([rng.choice([0, 2, 5, 6, 9, 0x3F, 0x82])])
+    return bytes(data)
+
+
+def test_fuzz_decoders_only_raise_frame_error() -> None:
+    seed = int(os.environ.get("FUZZ_SEED", random.randrange(2**32)))
+    print(f"FUZZ_SEED={seed}")
+    rng = random.Random(seed)
+    nprng = np.random.default_rng(seed)
+    seeds = [
+        encode_acc_raw(nprng.integers(-2000, 2000, (36, 3)), 2_000_000_000),
+        encode_acc_compressed(np.cumsum(nprng.integers(-50, 50, (57, 3)), axis=0), 5),
+        bytes.fromhex("05010000000000000080EAFF08000D000301DF00"),
+    ]
+    contexts = [DecodeContext(), DecodeContext(resolution_bits=8), DecodeContext(resolution_bits=24, factor=2.4e-4),
+                DecodeContext(channels=1), DecodeContext(resolution_bits=0), DecodeContext(channels=0)]
+    decoded = 0
+    for i in range(3000):
+        if i % 3 == 0:
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 80)))
+        else:
+            data = _mutate(rng, bytearray(rng.choice(seeds)))
+        for decoder in (
+            lambda d: decode_frame(d, rng.choice(contexts)),
+            parse_control_point,
+            parse_settings,
+            decode_heart_rate,
+        ):
+            try:
+                decoder(data)
+                decoded += 1
+            except FrameError:
+                pass
+            except Exception as exc:  # pragma: no cover - the assertion is the point
+                pytest.fail(f"FUZZ_SEED={seed}: {type(exc).__name__} escaped for {data.hex()}: {exc}")
+    assert decoded > 100  # the fuzzer also reached the happy paths
