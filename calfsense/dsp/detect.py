@@ -1,0 +1,577 @@
+"""Streaming heel-raise detection: reps, phases, tempo, height and form flags.
+
+Pipeline (every stage causal, so a batch run is the streaming detector fed one block and gives
+the same reps to the sample for any block split):
+
+1. `resample`: input samples (any rate, jittered, with gaps) are linearly interpolated onto a
+   global 50 Hz grid (t = k / 50). A hole longer than `GAP_S` is a gap: nothing is interpolated
+   across it, the filters and the rep state restart after it, and a rep in progress is dropped.
+2. `acc_clean`: a 2nd-order 3 Hz Butterworth low-pass (sosfilt with carried state) and a
+   dynamic-activity level (smoothed |a - lowpass| plus |lowpass| - 1 g), which is large when
+   walking, running or adjusting the strap and tiny during heel raises.
+3. `reps_detect`: the tilt of the low-passed acceleration away from a gravity baseline that is
+   tracked only while resting (so top holds never drag it), in degrees. A hysteresis state
+   machine (enter at 35 % of the set's reference tilt, leave below 12 % of the rep's peak)
+   finds excursions; a turn back up on the way down splits bouncy reps.
+4. `tempo_estimate`: phase times from the 10 % and 90 % crossings of the excursion, corrected
+   to the ramp's true ends with a raised-cosine model and for the filter's group delay.
+5. `height_estimate`: foot, heel height from foot pitch about the ball of the foot; shin, chest and
+   standing thigh, drift-controlled double integration of vertical acceleration between the rest
+   points before and after the rep (zero velocity and zero height at both ends); seated thigh,
+   knee rise from thigh pitch. See `docs/detection.md` for the expected errors.
+6. `sets_segment`: reps are grouped into sets by rest (8 s without a rep by default), by gaps
+   longer than the rest, or by explicit `new_set()` calls (live mode).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import signal
+
+from calfsense.dsp import geometry as geo
+from calfsense.errors import CalfsenseError, PlacementError
+
+PlacementName = Literal["foot", "shin", "chest", "thigh", "auto"]
+PLACEMENT_NAMES: tuple[str, ...] = ("foot", "shin", "chest", "thigh", "auto")
+GRID_HZ = 50.0
+GAP_S = 0.35
+DEFAULT_REST_S = 8.0
+
+_DT = 1.0 / GRID_HZ
+_LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
+_DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
+# Group delay of the low-pass at the frequencies of a raise (~0.3 Hz): subtracted from phase times.
+_DELAY_S = float(signal.group_delay(signal.sos2tf(_LOWPASS), w=[0.3], fs=GRID_HZ)[1][0]) / GRID_HZ
+# Raised-cosine ramp: the 10 % and 90 % points sit at u = 0.2048 and 0.7952 of the ramp.
+_U10 = math.acos(1 - 2 * 0.1) / math.pi
+_U90 = math.acos(1 - 2 * 0.9) / math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementParams:
+    """Per-placement thresholds, from the physics of each mounting (see docs/detection.md)."""
+
+    min_peak_deg: float  # smallest tilt excursion that can be a raise
+    max_peak_deg: float  # larger tilts are posture changes (sitting down), not raises
+    max_dyn_mg: float  # dynamic activity above this is walking, running or strap handling
+
+
+PARAMS: dict[str, PlacementParams] = {
+    # Foot pitch is 20-35 degrees for a full raise; 5 degrees is a 1.7 cm heel lift.
+    "foot": PlacementParams(min_peak_deg=5.0, max_peak_deg=60.0, max_dyn_mg=350.0),
+    # The shank pitches forward 8-22 % of the foot pitch as the ankle rises.
+    "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=20.0, max_dyn_mg=300.0),
+    "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=25.0, max_dyn_mg=300.0),
+    # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
+    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=12.0, max_dyn_mg=280.0),
+}
+
+# Which exercises each placement can see at all.
+VISIBLE: dict[str, frozenset[str]] = {
+    "foot": frozenset({"two-leg", "single-leg", "seated"}),
+    "shin": frozenset({"two-leg", "single-leg", "seated"}),
+    "thigh": frozenset({"two-leg", "single-leg", "seated"}),
+    "chest": frozenset({"two-leg", "single-leg"}),
+}
+
+
+def check_visible(placement: str, exercise: str | None) -> None:
+    """Raise PlacementError when a placement cannot see an exercise (a chest strap, seated)."""
+    if exercise is None or placement == "auto":
+        return
+    if exercise not in VISIBLE.get(placement, frozenset()):
+        raise PlacementError(
+            f"a {placement} sensor cannot see a {exercise} calf raise",
+            "wear the sensor on the shin or the shoe for seated raises",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    """One heel raise. Times in seconds of the input clock; `pause_s` is the bottom pause before it."""
+
+    index: int  # within its set, from 1
+    set_index: int  # from 1
+    start_s: float
+    top_s: float
+    lower_s: float
+    end_s: float
+    pause_s: float | None
+    height_cm: float | None
+    peak_tilt_deg: float
+    flags: tuple[str, ...]
+
+    @property
+    def up_s(self) -> float:
+        """Rising time."""
+        return self.top_s - self.start_s
+
+    @property
+    def hold_s(self) -> float:
+        """Top hold."""
+        return self.lower_s - self.top_s
+
+    @property
+    def down_s(self) -> float:
+        """Lowering time."""
+        return self.end_s - self.lower_s
+
+
+@dataclass(frozen=True, slots=True)
+class RepSet:
+    """Consecutive reps separated from the next set by rest, a long gap or an explicit boundary."""
+
+    index: int
+    reps: tuple[Rep, ...]
+
+    @property
+    def start_s(self) -> float:
+        """Start of the first rep."""
+        return self.reps[0].start_s
+
+    @property
+    def end_s(self) -> float:
+        """End of the last rep."""
+        return self.reps[-1].end_s
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Everything the detector found in one recording."""
+
+    placement: str
+    reps: tuple[Rep, ...]
+    sets: tuple[RepSet, ...]
+    gaps: tuple[tuple[float, float], ...]
+
+
+def group_sets(reps: list[Rep] | tuple[Rep, ...]) -> tuple[RepSet, ...]:
+    """Group reps by their `set_index`."""
+    out: list[RepSet] = []
+    for rep in reps:
+        if out and out[-1].index == rep.set_index:
+            out[-1] = RepSet(rep.set_index, out[-1].reps + (rep,))
+        else:
+            out.append(RepSet(rep.set_index, (rep,)))
+    return tuple(out)
+
+
+_REST, _IN, _DOWN = 0, 1, 2
+
+
+@dataclass
+class _Candidate:
+    begin_idx: int  # grid index where the excursion crossed the enter threshold
+    peak: float
+    peak_idx: int
+    min_after: float = math.inf
+    min_idx: int = -1
+
+
+@dataclass
+class Detector:
+    """Streaming detector: `feed(t_s, acc_mg)` returns the reps completed by that block."""
+
+    placement: PlacementName = "auto"
+    exercise: str | None = None
+    device_model: str | None = None
+    rest_s: float = DEFAULT_REST_S
+
+    gaps: list[tuple[float, float]] = field(default_factory=list, init=False)
+    reps: list[Rep] = field(default_factory=list, init=False)
+    _last_t: float | None = field(default=None, init=False)
+    _last_a: NDArray[np.float64] | None = field(default=None, init=False)
+    _next_k: int = field(default=0, init=False)
+    _zi: NDArray[np.float64] | None = field(default=None, init=False)
+    _zd: NDArray[np.float64] | None = field(default=None, init=False)
+    _hist_t: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_r: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_v: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_dyn: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _idx: int = field(default=0, init=False)  # grid samples processed since the start (history index)
+    _base: list[float] | None = field(default=None, init=False)
+    _base_mag: float = field(default=1000.0, init=False)
+    _state: int = field(default=_REST, init=False)
+    _cand: _Candidate | None = field(default=None, init=False)
+    _busy_until_idx: int = field(default=-1, init=False)
+    _set_index: int = field(default=0, init=False)
+    _set_reps: list[Rep] = field(default_factory=list, init=False)
+    _force_new_set: bool = field(default=False, init=False)
+    _resolved: str | None = field(default=None, init=False)
+    _set_dirs: list[NDArray[np.float64]] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENT_NAMES:
+            raise CalfsenseError(
+                f"unknown placement {self.placement!r}", f"use one of {', '.join(PLACEMENT_NAMES)}"
+            )
+        if self.placement == "auto" and self.device_model and "H10" in self.device_model.upper():
+            self._resolved = "chest"  # an H10 is a chest strap by construction
+        elif self.placement != "auto":
+            self._resolved = self.placement
+        check_visible(self._resolved or "auto", self.exercise)
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def resolved_placement(self) -> str:
+        """The placement in use; `auto` resolves on the first rep (tilt size), else stays `auto`."""
+        return self._resolved or "auto"
+
+    def new_set(self) -> None:
+        """Start a new set with the next rep (an explicit boundary from live mode)."""
+        self._force_new_set = True
+
+    def feed(self, time_s: ArrayLike, acc_mg: ArrayLike) -> list[Rep]:
+        """Process a block of samples (any size); return reps completed in it, in order."""
+        t = np.asarray(time_s, dtype=np.float64).reshape(-1)
+        a = np.asarray(acc_mg, dtype=np.float64).reshape(-1, 3)
+        if len(t) != len(a):
+            raise CalfsenseError("time and acceleration blocks differ in length")
+        if len(t) == 0:
+            return []
+        ok = np.isfinite(t) & np.all(np.isfinite(a), axis=1)
+        if not ok.all():
+            t, a = t[ok], a[ok]
+        out: list[Rep] = []
+        start = 0
+        for i in self._split_points(t):
+            out += self._feed_segment(t[start:i], a[start:i])
+            start = i
+        return out
+
+    def finish(self) -> list[Rep]:
+        """End of input: a rep still in progress is not counted (it never came down)."""
+        self._state, self._cand = _REST, None
+        return []
+
+    def session(self) -> Session:
+        """Everything found so far."""
+        return Session(self.resolved_placement, tuple(self.reps), group_sets(self.reps), tuple(self.gaps))
+
+    # -- resampling ------------------------------------------------------------------------
+
+    def _split_points(self, t: NDArray[np.float64]) -> list[int]:
+        """Indices where a gap (or time going backwards) splits the block, plus the end."""
+        prev = self._last_t
+        d = np.diff(t, prepend=t[0] if prev is None else prev)
+        if prev is None:
+            d[0] = 0.0
+        cuts = np.flatnonzero((d > GAP_S) | (d < 0)).tolist()
+        return [c for c in cuts if c > 0] + [len(t)]
+
+    def _feed_segment(self, t: NDArray[np.float64], a: NDArray[np.float64]) -> list[Rep]:
+        if len(t) == 0:
+            return []
+        prev_t = self._last_t
+        if prev_t is not None and (t[0] - prev_t > GAP_S or t[0] < prev_t):
+            if t[0] > prev_t:
+                self.gaps.append((prev_t, float(t[0])))
+                if t[0] - prev_t >= self.rest_s:
+                    self._force_new_set = True
+            self._restart()
+        if self._last_t is None:
+            self._last_t, self._last_a = float(t[0]), a[0].copy()
+            self._next_k = math.ceil(t[0] * GRID_HZ - 1e-9)
+        assert self._last_a is not None
+        xt = np.concatenate(([self._last_t], t))
+        keep = np.concatenate(([True], np.diff(xt) > 0))  # duplicate times: keep the first
+        xt = xt[keep]
+        xa = np.vstack([self._last_a[None, :], a])[keep]
+        last_k = math.floor(xt[-1] * GRID_HZ + 1e-9)
+        if last_k < self._next_k:
+            self._last_t, self._last_a = float(xt[-1]), xa[-1].copy()
+            return []
+        grid_t = np.arange(self._next_k, last_k + 1) / GRID_HZ
+        grid_a = np.stack([np.interp(grid_t, xt, xa[:, k]) for k in range(3)], -1)
+        self._next_k = last_k + 1
+        self._last_t, self._last_a = float(xt[-1]), xa[-1].copy()
+        return self._process(grid_t, grid_a)
+
+    def _restart(self) -> None:
+        """After a gap: filters and the rep in progress restart; the gravity baseline is kept."""
+        self._last_t = None
+        self._last_a = None
+        self._zi = None
+        self._zd = None
+        self._state, self._cand = _REST, None
+
+    # -- per-grid-sample processing --------------------------------------------------------
+
+    def _process(self, gt: NDArray[np.float64], ga: NDArray[np.float64]) -> list[Rep]:
+        if self._zi is None:
+            self._zi = signal.sosfilt_zi(_LOWPASS)[:, :, None] * ga[0][None, None, :]
+        lp, self._zi = signal.sosfilt(_LOWPASS, ga, axis=0, zi=self._zi)
+        mag = np.sqrt(np.einsum("ij,ij->i", lp, lp))
+        hf = np.sqrt(np.einsum("ij,ij->i", ga - lp, ga - lp))
+        if self._zd is None:
+            self._zd = signal.sosfilt_zi(_DYN_SMOOTH)[:, :, None] * np.array([hf[0], 0.0])[None, None, :]
+            if self._base is None:
+                self._base_mag = float(mag[0])
+        raw_dyn = np.stack([hf, np.abs(mag - self._base_mag)], -1)
+        dyn2, self._zd = signal.sosfilt(_DYN_SMOOTH, raw_dyn, axis=0, zi=self._zd)
+        dyn = dyn2[:, 0] + dyn2[:, 1]
+        unit = lp / np.maximum(mag, 1e-6)[:, None]
+        if self._base is None:
+            self._base = unit[0].tolist()
+        out: list[Rep] = []
+        ux, uy, uz = unit[:, 0].tolist(), unit[:, 1].tolist(), unit[:, 2].tolist()
+        lx, ly, lz = lp[:, 0].tolist(), lp[:, 1].tolist(), lp[:, 2].tolist()
+        ts, dyns, mags = gt.tolist(), dyn.tolist(), mag.tolist()
+        base = self._base
+        rest_alpha = _DT / 3.0  # the baseline follows sway with a 3 s time constant, at rest only
+        for i in range(len(ts)):
+            bx, by, bz = base
+            dx, dy, dz = ux[i] - bx, uy[i] - by, uz[i] - bz
+            chord = math.sqrt(dx * dx + dy * dy + dz * dz)
+            tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * chord)))
+            vert = (lx[i] * bx + ly[i] * by + lz[i] * bz) - self._base_mag
+            self._hist_t.append(ts[i])
+            self._hist_r.append(tilt)
+            self._hist_v.append(vert)
+            self._hist_dyn.append(dyns[i])
+            self._hist_dir.append((dx, dy, dz))
+            idx = self._idx
+            self._idx += 1
+            rep = self._step(idx, tilt, dyns[i])
+            if rep is not None:
+                out.append(rep)
+            # Only near the baseline: a rising edge below the enter threshold must not drag it along.
+            if self._state == _REST and dyns[i] < 60.0 and tilt < self._quiet_deg:
+                base[0] += rest_alpha * dx
+                base[1] += rest_alpha * dy
+                base[2] += rest_alpha * dz
+                norm = math.sqrt(base[0] ** 2 + base[1] ** 2 + base[2] ** 2)
+                base[0] /= norm
+                base[1] /= norm
+                base[2] /= norm
+                self._base_mag += rest_alpha * (mags[i] - self._base_mag)
+        return out
+
+    @property
+    def _quiet_deg(self) -> float:
+        return 0.25 * self._params().min_peak_deg
+
+    def _params(self) -> PlacementParams:
+        return PARAMS[self._resolved or "shin"]
+
+    def _reference_peak(self) -> float | None:
+        peaks = [r.peak_tilt_deg for r in self._set_reps[:5]]
+        return float(np.median(peaks)) if peaks else None
+
+    def _step(self, idx: int, r: float, dyn: float) -> Rep | None:
+        p = self._params()
+        ref = self._reference_peak()
+        # Relative to the set's reference so fatigued and partial reps still count, capped so one
+        # big first rep cannot hide the rest.
+        enter = 0.6 * p.min_peak_deg
+        if ref:
+            enter = max(enter, min(0.25 * ref, 1.5 * p.min_peak_deg))
+        if self._state == _REST:
+            if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
+                self._state = _IN
+                self._cand = _Candidate(begin_idx=idx, peak=r, peak_idx=idx)
+            elif dyn >= p.max_dyn_mg:
+                self._busy_until_idx = idx + int(1.5 * GRID_HZ)  # settle after activity
+            return None
+        cand = self._cand
+        assert cand is not None
+        if dyn >= p.max_dyn_mg or idx - cand.begin_idx > 12 * GRID_HZ:
+            # Walking, strap handling or a new posture, not a raise: re-anchor once still.
+            self._state, self._cand = _REST, None
+            self._busy_until_idx = idx + int(1.5 * GRID_HZ)
+            if dyn < p.max_dyn_mg:
+                self._reanchor()
+            return None
+        if self._state == _IN:
+            if r > cand.peak:
+                cand.peak, cand.peak_idx = r, idx
+            elif r < 0.55 * cand.peak:
+                self._state = _DOWN
+                cand.min_after, cand.min_idx = r, idx
+            return None
+        # _DOWN
+        if r < cand.min_after:
+            cand.min_after, cand.min_idx = r, idx
+        # Below the 10 % level used for the phase times, so the falling crossing is in the history.
+        end_level = max(0.07 * cand.peak, 0.3 * p.min_peak_deg)
+        if r < end_level:
+            rep = self._finalize(cand, idx, bounced=False)
+            self._state, self._cand = _REST, None
+            return rep
+        if r > cand.min_after + max(0.3 * cand.peak, 0.6 * p.min_peak_deg):
+            # Back up without reaching the bottom: a bouncy rep ended at the turning point.
+            rep = self._finalize(cand, cand.min_idx, bounced=True)
+            self._state = _IN
+            self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx)
+            return rep
+        return None
+
+    def _reanchor(self) -> None:
+        if self._hist_dir and self._base is not None:
+            dx, dy, dz = self._hist_dir[-1]
+            b = [self._base[0] + dx, self._base[1] + dy, self._base[2] + dz]
+            norm = math.sqrt(sum(v * v for v in b))
+            self._base[:] = [v / norm for v in b]
+
+    # -- a completed excursion -------------------------------------------------------------
+
+    def _finalize(self, cand: _Candidate, end_idx: int, bounced: bool) -> Rep | None:
+        p_res = self._resolved
+        if p_res is None:
+            # Auto placement: a foot pitches tens of degrees, a shin or thigh a few.
+            p_res = "foot" if cand.peak >= 12.0 else "shin"
+        p = PARAMS[p_res]
+        if cand.peak < p.min_peak_deg or cand.peak > p.max_peak_deg:
+            return None
+        first = self._idx - len(self._hist_r)  # history index of the oldest kept sample
+        lo = max(first, cand.begin_idx - int(6 * GRID_HZ))
+        r = np.array(list(self._hist_r)[lo - first : end_idx - first + 1])
+        tt = np.array(list(self._hist_t)[lo - first : end_idx - first + 1])
+        pk = cand.peak_idx - lo
+        peak = cand.peak
+        lo10, hi90 = 0.1 * peak, 0.9 * peak
+        # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
+        below = np.flatnonzero(r[:pk] < lo10)
+        i10 = int(below[-1]) if len(below) else 0
+        i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90))
+        above = np.flatnonzero(r[pk:] >= hi90)
+        j90 = pk + int(above[-1])
+        after = np.flatnonzero(r[j90:] < lo10)
+        j10 = j90 + int(after[0]) if len(after) else len(r) - 1
+        t10u = _cross(tt, r, i10, lo10)
+        t90u = _cross(tt, r, i90 - 1, hi90) if i90 > 0 else tt[i90]
+        t90d = _cross(tt, r, j90, hi90)
+        t10d = _cross(tt, r, j10 - 1, lo10) if j10 > j90 else tt[j10]
+        up_ramp = max(_DT, (t90u - t10u) / (_U90 - _U10))
+        down_ramp = max(_DT, (t10d - t90d) / (_U90 - _U10))
+        start = t10u - _U10 * up_ramp - _DELAY_S
+        top = t90u + (1 - _U90) * up_ramp - _DELAY_S
+        lower = t90d - (1 - _U90) * down_ramp - _DELAY_S
+        end = t10d + _U10 * down_ramp - _DELAY_S
+        if bounced:
+            end = min(end, float(tt[-1]) - _DELAY_S)
+        if top > lower:  # no hold: the ramps meet at the peak
+            mid = float(tt[pk]) - _DELAY_S
+            top = lower = mid
+        if top - start < 0.15 or end - lower < 0.15:
+            return None  # too fast for a heel raise: a knock or a jolt
+        dyn = np.array(list(self._hist_dyn)[lo - first : end_idx - first + 1])
+        if dyn[i10:].max(initial=0.0) >= p.max_dyn_mg:
+            return None
+        height = self._height_cm(p_res, lo - first, i10, j10, peak)
+        if p_res != "foot" and height is not None and height < 1.5:
+            return None  # tilted but not lifted: a weight shift or sway, not a raise
+        if self._resolved is None:
+            self._resolved = p_res
+        # Set membership: rest, a long gap, or an explicit boundary.
+        prev = self._set_reps[-1] if self._set_reps else None
+        if self._force_new_set or prev is None or start - prev.end_s >= self.rest_s:
+            self._set_index += 1
+            self._set_reps = []
+            self._set_dirs = []
+            self._force_new_set = False
+            prev = None
+        pause = None if prev is None else max(0.0, start - prev.end_s)
+        flags = self._flags(peak, height, pause, bounced or (pause is not None and pause < 0.12), pk + lo - first)
+        rep = Rep(
+            index=len(self._set_reps) + 1,
+            set_index=self._set_index,
+            start_s=round(start, 3),
+            top_s=round(top, 3),
+            lower_s=round(lower, 3),
+            end_s=round(end, 3),
+            pause_s=None if pause is None else round(pause, 3),
+            height_cm=None if height is None else round(height, 2),
+            peak_tilt_deg=round(peak, 2),
+            flags=flags,
+        )
+        self._set_reps.append(rep)
+        self.reps.append(rep)
+        return rep
+
+    def _height_cm(self, placement: str, off: int, i10: int, j10: int, peak_deg: float) -> float | None:
+        if placement == "foot":
+            return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
+        if placement == "thigh" and (self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)):
+            knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
+            return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
+        # Double integration between the rest points around the rep (zero velocity and height there).
+        pad = int(0.2 * GRID_HZ)
+        v_all = list(self._hist_v)
+        a0 = max(0, off + i10 - pad)
+        a1 = min(len(v_all), off + j10 + pad + 1)
+        acc = (np.array(v_all[a0:a1]) / 1000.0) * geo.G_MPS2
+        if len(acc) < 5:
+            return None
+        acc -= acc[:pad].mean() if pad else 0.0
+        vel = np.cumsum(acc) * _DT
+        vel -= np.linspace(0, vel[-1], len(vel))
+        pos = np.cumsum(vel) * _DT
+        pos -= np.linspace(0, pos[-1], len(pos))
+        rise = float(pos.max())
+        if placement == "thigh":
+            rise *= 1.0  # a standing thigh rides on the ankle like the shin
+        return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
+
+    def _flags(self, peak: float, height: float | None, pause: float | None, bounce: bool, peak_hidx: int) -> tuple[str, ...]:
+        flags: list[str] = []
+        heights = [r.height_cm for r in self._set_reps[:3] if r.height_cm is not None]
+        if height is not None and heights:
+            reference = float(np.median(heights))
+            if height < 0.7 * reference:
+                flags.append("partial")
+        # Lean: the direction of this rep's tilt differs from the set's usual direction.
+        d = np.array(self._hist_dir[peak_hidx]) if 0 <= peak_hidx < len(self._hist_dir) else None
+        if d is not None:
+            n = float(np.linalg.norm(d))
+            if n > 0:
+                u = d / n
+                if len(self._set_dirs) >= 2:
+                    mean = np.mean(self._set_dirs, axis=0)
+                    mean /= max(1e-9, float(np.linalg.norm(mean)))
+                    off_axis_deg = math.degrees(2 * math.asin(min(1.0, 0.5 * n))) * math.sqrt(
+                        max(0.0, 1 - float(np.dot(u, mean)) ** 2)
+                    )
+                    along = [r.peak_tilt_deg for r in self._set_reps[:5]]
+                    excess = peak - float(np.median(along)) if along else 0.0
+                    lim = max(3.0, 0.3 * float(np.median(along))) if along else 3.0
+                    if off_axis_deg > lim or (self._resolved in ("shin", "chest") and excess > lim):
+                        flags.append("lean")
+                if "lean" not in flags:
+                    self._set_dirs.append(u)
+        if bounce and pause is not None:
+            flags.append("bounce")
+        return tuple(flags)
+
+
+def _cross(t: NDArray[np.float64], r: NDArray[np.float64], i: int, level: float) -> float:
+    """Time where r crosses `level` between samples i and i+1 (linear interpolation)."""
+    i = max(0, min(i, len(r) - 2))
+    r0, r1 = float(r[i]), float(r[i + 1])
+    if r1 == r0:
+        return float(t[i])
+    f = min(1.0, max(0.0, (level - r0) / (r1 - r0)))
+    return float(t[i] + f * (t[i + 1] - t[i]))
+
+
+def detect(
+    time_s: ArrayLike,
+    acc_mg: ArrayLike,
+    placement: PlacementName = "auto",
+    exercise: str | None = None,
+    device_model: str | None = None,
+    rest_s: float = DEFAULT_REST_S,
+) -> Session:
+    """Batch detection: the streaming detector fed one block."""
+    det = Detector(placement, exercise=exercise, device_model=device_model, rest_s=rest_s)
+    det.feed(time_s, acc_mg)
+    det.finish()
+    return det.session()

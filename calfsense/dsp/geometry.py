@@ -1,0 +1,50 @@
+"""Foot and leg geometry shared by the simulator and the height estimators.
+
+A heel raise rotates the foot about the ball of the foot (the metatarsal heads). With the heel
+`HEEL_TO_BALL_M` behind the ball, a foot pitch of theta lifts the heel by L*sin(theta). The ankle
+joint sits `ANKLE_BEHIND_BALL_M` behind the ball and `ANKLE_HEIGHT_M` above the floor, so it rises
+by dx*sin(theta) + dz*(cos(theta) - 1): what a shin or chest sensor rides on.
+Values are adult averages (foot length ~26 cm); a real foot differs by about +-8 %, which is the
+main systematic error of every height estimate here.
+"""
+
+from __future__ import annotations
+
+import math
+
+HEEL_TO_BALL_M = 0.19
+ANKLE_BEHIND_BALL_M = 0.14
+ANKLE_HEIGHT_M = 0.08
+THIGH_LENGTH_M = 0.45
+G_MPS2 = 9.80665
+
+
+def heel_height_from_pitch_m(pitch_rad: float, heel_to_ball_m: float = HEEL_TO_BALL_M) -> float:
+    """Heel height for a foot pitch about the ball of the foot."""
+    return heel_to_ball_m * math.sin(max(0.0, pitch_rad))
+
+
+def pitch_from_heel_height_rad(height_m: float, heel_to_ball_m: float = HEEL_TO_BALL_M) -> float:
+    """Foot pitch that lifts the heel by `height_m`."""
+    return math.asin(min(1.0, max(0.0, height_m / heel_to_ball_m)))
+
+
+def ankle_rise_m(
+    pitch_rad: float, ankle_behind_ball_m: float = ANKLE_BEHIND_BALL_M, ankle_height_m: float = ANKLE_HEIGHT_M
+) -> float:
+    """How far the ankle (and what rides on it) rises for a foot pitch."""
+    return ankle_behind_ball_m * math.sin(pitch_rad) + ankle_height_m * (math.cos(pitch_rad) - 1.0)
+
+
+def heel_height_from_ankle_rise_m(rise_m: float) -> float:
+    """Invert `ankle_rise_m` (monotone over 0-60 degrees) and return the heel height."""
+    if rise_m <= 0:
+        return 0.0
+    lo, hi = 0.0, math.radians(60)
+    for _ in range(40):  # bisection: exact enough in 40 steps, no scipy needed on the hot path
+        mid = 0.5 * (lo + hi)
+        if ankle_rise_m(mid) < rise_m:
+            lo = mid
+        else:
+            hi = mid
+    return heel_height_from_pitch_m(0.5 * (lo + hi))

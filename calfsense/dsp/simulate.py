@@ -1,0 +1,489 @@
+"""A physically based heel-raise simulator with known ground truth.
+
+The working foot rotates about the ball of the foot; the ankle, and with it the shank, thigh and
+trunk, rides up on that rotation (`geometry`). Segment orientations and positions are built on a
+fine time grid, differentiated twice for linear acceleration, turned into specific force (what an
+accelerometer measures: a + g up), rotated into a randomly mounted sensor, and sampled at the
+sensor's rate with its noise, bias, scale error, quantisation, timing jitter and radio gaps.
+Confusers (walking, running, sway, breathing, sitting down, standing up, weight shifts, strap
+adjustments) drive the same segments. Pure numpy: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calfsense.dsp import geometry as geo
+
+Placement = Literal["foot", "shin", "chest", "thigh"]
+Exercise = Literal["two-leg", "single-leg", "seated"]
+PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
+CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap")
+
+_INTERNAL_HZ = 400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tempo:
+    """Seconds per phase: up, top hold, down, bottom pause."""
+
+    up_s: float
+    hold_s: float
+    down_s: float
+    pause_s: float
+
+    @property
+    def rep_s(self) -> float:
+        """One full cycle."""
+        return self.up_s + self.hold_s + self.down_s + self.pause_s
+
+
+TEMPOS: dict[str, Tempo] = {
+    "bouncy": Tempo(0.45, 0.0, 0.5, 0.0),
+    "fast": Tempo(0.6, 0.2, 0.6, 0.4),
+    "hret": Tempo(1.0, 0.0, 1.0, 0.1),
+    "article": Tempo(2.0, 1.0, 2.0, 0.5),
+    "seated": Tempo(2.0, 1.0, 3.0, 0.5),
+    "hsr": Tempo(3.0, 0.5, 3.0, 1.0),
+    "eccentric": Tempo(1.0, 0.3, 3.5, 1.2),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SetPlan:
+    """One set to simulate."""
+
+    exercise: Exercise = "two-leg"
+    reps: int = 15
+    tempo: Tempo = TEMPOS["article"]
+    height_cm: float = 8.0
+    fatigue: float = 0.0  # fraction of height lost by the last rep
+    partial_prob: float = 0.0
+    lean_prob: float = 0.0
+    side: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One stretch of the session: a set, a confuser, or quiet standing/sitting."""
+
+    kind: str  # "set", "idle" or a CONFUSERS name
+    duration_s: float = 0.0
+    set_plan: SetPlan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TruthRep:
+    """A simulated repetition with its exact phase times and heel height."""
+
+    set_index: int
+    start_s: float
+    top_s: float
+    lower_s: float
+    end_s: float
+    height_cm: float
+    partial: bool
+    lean: bool
+    bounce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TruthSet:
+    """A simulated set."""
+
+    index: int
+    exercise: str
+    side: str | None
+    start_s: float
+    end_s: float
+    reps: int
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Simulation:
+    """Sensor output (seconds, mG) and what really happened."""
+
+    time_s: NDArray[np.float64]
+    acc_mg: NDArray[np.float64]
+    placement: Placement
+    rate_hz: float
+    reps: tuple[TruthRep, ...]
+    sets: tuple[TruthSet, ...]
+    gaps: tuple[tuple[float, float], ...]
+    confusers: tuple[tuple[str, float, float], ...]
+    seed: int
+    hr_bpm: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+def _ramp(u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Raised-cosine ramp 0..1 over u in 0..1 (smooth start and stop, like a real raise)."""
+    c = np.clip(u, 0.0, 1.0)
+    result: NDArray[np.float64] = 0.5 - 0.5 * np.cos(np.pi * c)
+    return result
+
+
+def _rot_y(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def _rot_x(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def random_rotation(rng: np.random.Generator) -> NDArray[np.float64]:
+    """A uniformly random 3-D rotation (any sensor mounting)."""
+    q = rng.normal(size=4)
+    q /= np.linalg.norm(q)
+    w, x, y, z = q
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def _smooth_noise(rng: np.random.Generator, n: int, fs: float, corner_hz: float) -> NDArray[np.float64]:
+    """Unit-variance low-frequency noise (sway, drift) by spectral shaping."""
+    white = rng.normal(size=n)
+    spec = np.fft.rfft(white)
+    f = np.fft.rfftfreq(n, 1 / fs)
+    spec /= 1 + (f / corner_hz) ** 2
+    out = np.fft.irfft(spec, n)
+    sd = out.std()
+    result: NDArray[np.float64] = out / sd if sd > 0 else out
+    return result
+
+
+@dataclass
+class _Body:
+    """Per-time-step segment state on the internal grid (angles in rad, positions in m)."""
+
+    n: int
+    heel_m: NDArray[np.float64] = field(init=False)
+    foot_roll: NDArray[np.float64] = field(init=False)
+    foot_pitch_extra: NDArray[np.float64] = field(init=False)
+    seg_pitch: NDArray[np.float64] = field(init=False)  # extra pitch of the sensor segment
+    seg_roll: NDArray[np.float64] = field(init=False)
+    pos: NDArray[np.float64] = field(init=False)  # extra position of the sensor segment (n, 3)
+    seated: NDArray[np.bool_] = field(init=False)
+    lean_pitch: NDArray[np.float64] = field(init=False)
+    mount_wobble: NDArray[np.float64] = field(init=False)  # (n, 3) small-angle rotation vector
+
+    def __post_init__(self) -> None:
+        n = self.n
+        self.heel_m = np.zeros(n)
+        self.foot_roll = np.zeros(n)
+        self.foot_pitch_extra = np.zeros(n)
+        self.seg_pitch = np.zeros(n)
+        self.seg_roll = np.zeros(n)
+        self.pos = np.zeros((n, 3))
+        self.seated = np.zeros(n, dtype=bool)
+        self.lean_pitch = np.zeros(n)
+        self.mount_wobble = np.zeros((n, 3))
+
+
+def _add_walk(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, run: bool,
+              rng: np.random.Generator) -> None:
+    stride_s = (0.72 if run else 1.1) * rng.uniform(0.9, 1.1)
+    phase = (t - t[0]) / stride_s
+    w = 2 * np.pi * phase
+    # Ease in and out over half a stride so the start and end are physical.
+    env = _ramp((t - t[0]) / (0.5 * stride_s)) * _ramp((t[-1] - t) / (0.5 * stride_s))
+    speed = (3.0 if run else 1.3) * rng.uniform(0.85, 1.15)
+    k = 1.6 if run else 1.0
+    if placement == "foot":
+        body.foot_pitch_extra[sl] += env * k * (np.radians(22) * np.sin(w) + np.radians(10) * np.sin(2 * w))
+        # Treadmill-like: the swing's forward surge without net travel keeps positions continuous.
+        body.pos[sl, 0] += env * speed * stride_s * 0.2 * np.sin(w)
+        body.pos[sl, 2] += env * k * 0.06 * (1 - np.cos(w))
+    elif placement in ("shin", "thigh"):
+        amp = np.radians(28 if placement == "shin" else 22) * k
+        body.seg_pitch[sl] += env * amp * np.sin(w)
+        body.pos[sl, 0] += env * speed * stride_s * 0.1 * np.sin(w)
+        body.pos[sl, 2] += env * k * 0.04 * (1 - np.cos(w))
+    else:
+        body.seg_pitch[sl] += env * (np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5))
+        body.seg_roll[sl] += env * np.radians(2) * np.sin(w)
+        body.pos[sl, 0] += env * (0.02 * np.sin(2 * w) + 0.01 * speed * np.sin(w))
+        body.pos[sl, 1] += env * 0.02 * np.sin(w)
+        body.pos[sl, 2] += env * (0.07 if run else 0.025) * (1 - np.cos(2 * w)) / 2
+
+
+def _add_posture_change(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, down: bool) -> None:
+    """Sit down (or stand up) over the segment; the seated flag flips at the end (or start)."""
+    u = _ramp((t - t[0]) / max(1e-6, t[-1] - t[0]))
+    bend = np.sin(np.pi * u)  # the trunk leans forward mid-movement, then comes back
+    s = u if down else 1 - u
+    if placement == "chest":
+        body.seg_pitch[sl] += np.radians(35) * bend + np.radians(8) * s
+        body.pos[sl, 2] += -0.45 * s
+        body.pos[sl, 0] += 0.15 * bend
+    elif placement == "thigh":
+        body.seg_pitch[sl] += np.radians(85) * s
+        body.pos[sl, 2] += -0.3 * s
+    elif placement == "shin":
+        body.seg_pitch[sl] += np.radians(12) * bend + np.radians(6) * s
+    else:
+        body.foot_pitch_extra[sl] += np.radians(4) * bend
+
+
+def _add_weight_shift(body: _Body, sl: slice, t: NDArray[np.float64], placement: str,
+                      rng: np.random.Generator) -> None:
+    period = rng.uniform(2.5, 5.0)
+    env = _ramp((t - t[0]) / 1.0) * _ramp((t[-1] - t) / 1.0)
+    wave = np.sin(2 * np.pi * (t - t[0]) / period) * env
+    if placement == "foot":
+        # The unloaded foot rolls a little and the heel barely unweights: no raise.
+        body.foot_roll[sl] += np.radians(3) * wave
+        body.foot_pitch_extra[sl] += np.radians(1.5) * np.clip(wave, 0, None)
+    else:
+        body.seg_roll[sl] += np.radians(4) * wave
+        body.pos[sl, 1] += 0.06 * wave
+
+
+def _add_strap(body: _Body, sl: slice, t: NDArray[np.float64], rng: np.random.Generator) -> None:
+    n = len(t)
+    fs = _INTERNAL_HZ
+    env = _ramp((t - t[0]) / 0.4) * _ramp((t[-1] - t) / 0.4)
+    for axis in range(3):
+        body.mount_wobble[sl, axis] += env * np.radians(25) * _smooth_noise(rng, n, fs, 1.5)
+    body.pos[sl, :] += env[:, None] * 0.03 * np.stack([_smooth_noise(rng, n, fs, 3.0) for _ in range(3)], -1)
+
+
+def simulate(
+    segments: list[Segment],
+    placement: Placement,
+    rate_hz: float = 100.0,
+    seed: int = 0,
+    noise_mg: float | None = None,
+    jitter: float = 0.0,
+    gaps: list[tuple[float, float]] | None = None,
+    quantize: bool = True,
+) -> Simulation:
+    """Simulate a session; `jitter` (0-0.5) makes phone-like irregular sample times."""
+    rng = np.random.default_rng(seed)
+    total_s = sum(s.duration_s if s.kind != "set" else _set_duration(s.set_plan) for s in segments) + 1.0
+    fs = _INTERNAL_HZ
+    n = int(total_s * fs)
+    t = np.arange(n) / fs
+    body = _Body(n)
+    # Per-person geometry differs from the average the estimators assume.
+    heel_to_ball = geo.HEEL_TO_BALL_M * rng.uniform(0.93, 1.07)
+    ankle_dx = geo.ANKLE_BEHIND_BALL_M * rng.uniform(0.93, 1.07)
+    # Shank and trunk pitch forward this fraction of the foot pitch; a public one-subject IMU data set
+    # of heel raises shows ~48 deg at the foot, ~8 deg at the shank and ~4 deg at the chest.
+    shank_k = rng.uniform(0.17, 0.33)
+    trunk_k = rng.uniform(0.08, 0.16)
+    reps: list[TruthRep] = []
+    sets: list[TruthSet] = []
+    confusers: list[tuple[str, float, float]] = []
+    now = 0.5
+    spans: list[tuple[str, float, float]] = []
+    for seg in segments:
+        if seg.kind == "set":
+            assert seg.set_plan is not None
+            plan = seg.set_plan
+            end = _add_set(body, t, now, plan, len(sets), rng, reps)
+            sets.append(TruthSet(len(sets), plan.exercise, plan.side, now, end, plan.reps))
+            if plan.exercise == "seated":
+                body.seated[(t >= now) & (t < end)] = True
+            spans.append(("set", now, end))
+            now = end
+            continue
+        i0, i1 = int(round(now * fs)), min(n, int(round((now + seg.duration_s) * fs)))
+        sl = slice(i0, i1)
+        ts = t[sl]
+        if i1 - i0 > 4:
+            if seg.kind in ("walk", "run"):
+                _add_walk(body, sl, ts, placement, seg.kind == "run", rng)
+            elif seg.kind in ("sit_down", "stand_up"):
+                _add_posture_change(body, sl, ts, placement, seg.kind == "sit_down")
+            elif seg.kind == "weight_shift":
+                _add_weight_shift(body, sl, ts, placement, rng)
+            elif seg.kind == "strap":
+                _add_strap(body, sl, ts, rng)
+        if seg.kind in CONFUSERS:
+            confusers.append((seg.kind, now, now + seg.duration_s))
+        spans.append((seg.kind, now, now + seg.duration_s))
+        now += seg.duration_s
+    _hold_posture(body, spans, placement, fs)
+
+    # Segment kinematics for the sensor's placement.
+    pitch_f = np.arcsin(np.clip(body.heel_m / heel_to_ball, 0, 1))
+    rise = ankle_dx * np.sin(pitch_f) + geo.ANKLE_HEIGHT_M * (np.cos(pitch_f) - 1)
+    sway_p = np.radians(0.5) * _smooth_noise(rng, n, fs, 0.15)
+    sway_r = np.radians(0.4) * _smooth_noise(rng, n, fs, 0.15)
+    breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * t + rng.uniform(0, 6))
+    pos = body.pos.copy()
+    if placement == "foot":
+        # Sensor on the laces, ~9 cm ahead of the heel: rotates with the foot about the ball.
+        pitch = pitch_f + body.foot_pitch_extra
+        roll = body.foot_roll + body.seg_roll
+        arm = heel_to_ball - 0.09
+        pos[:, 0] += arm * (1 - np.cos(pitch_f))
+        pos[:, 2] += arm * np.sin(pitch_f)
+    elif placement == "shin":
+        pitch = shank_k * pitch_f + body.seg_pitch + 0.4 * sway_p + body.lean_pitch
+        roll = body.seg_roll + 0.4 * sway_r
+        pos[:, 2] += rise
+        pos[:, 0] += 0.25 * np.sin(shank_k * pitch_f)
+    elif placement == "thigh":
+        knee_pitch = np.where(body.seated, np.arcsin(np.clip(rise / geo.THIGH_LENGTH_M, -1, 1)), 0.0)
+        pitch = body.seg_pitch + np.where(body.seated, knee_pitch, 0.6 * shank_k * pitch_f) + 0.5 * sway_p
+        roll = body.seg_roll + 0.5 * sway_r
+        pos[:, 2] += np.where(body.seated, 0.5 * rise, rise)
+    else:
+        stand = ~body.seated
+        pitch = body.seg_pitch + np.where(stand, trunk_k * pitch_f, 0) + sway_p + np.radians(0.3) * breath
+        pitch = pitch + body.lean_pitch
+        roll = body.seg_roll + sway_r
+        pos[:, 2] += np.where(stand, rise, 0.0) + 0.002 * breath
+        pos[:, 0] += 0.004 * breath + 0.01 * sway_p / np.radians(0.5)
+    seg_rot = _rot_y(pitch) @ _rot_x(roll)
+    wob = body.mount_wobble
+    wobble_rot = _rot_x(wob[:, 0]) @ _rot_y(wob[:, 1]) @ _rot_x(wob[:, 2])
+    mount = random_rotation(rng)
+    rot = seg_rot @ wobble_rot @ mount
+    acc_w = np.gradient(np.gradient(pos, 1 / fs, axis=0), 1 / fs, axis=0)
+    acc_w[:, 2] += geo.G_MPS2
+    f_sensor = np.einsum("nji,nj->ni", rot, acc_w)  # R^T f: world to sensor
+    acc_mg_fine = f_sensor / geo.G_MPS2 * 1000.0
+
+    # Sample at the sensor's clock.
+    period = 1.0 / rate_hz
+    count = int((total_s - 0.1) * rate_hz)
+    times = np.arange(count) * period
+    if jitter > 0:
+        steps = period * (1 + jitter * rng.uniform(-1, 1, count))
+        times = np.cumsum(steps)
+        times = times[times < total_s - 0.1]
+    acc = np.stack([np.interp(times, t, acc_mg_fine[:, k]) for k in range(3)], -1)
+    sigma = noise_mg if noise_mg is not None else rng.uniform(3.0, 8.0)
+    scale = 1 + rng.uniform(-0.01, 0.01, 3)
+    bias = rng.uniform(-25, 25, 3)
+    acc = acc * scale + bias + rng.normal(0, sigma, acc.shape)
+    if quantize:
+        acc = np.round(acc)
+    keep = np.ones(len(times), dtype=bool)
+    gap_list = list(gaps or [])
+    for g0, g1 in gap_list:
+        keep &= ~((times >= g0) & (times < g1))
+    # Heart rate follows the work done over the last half minute (one value per second).
+    seconds = max(1, int(total_s))
+    active = np.add.reduceat((body.heel_m > 0.005).astype(np.float64), np.arange(0, seconds) * int(fs))[:seconds] / fs
+    work = np.convolve(active, np.ones(30) / 30, mode="full")[:seconds]
+    hr_series = 64 + 50 * work + np.cumsum(rng.normal(0, 0.2, seconds))
+    return Simulation(
+        time_s=times[keep],
+        acc_mg=acc[keep],
+        placement=placement,
+        rate_hz=rate_hz,
+        reps=tuple(reps),
+        sets=tuple(sets),
+        gaps=tuple(gap_list),
+        confusers=tuple(confusers),
+        seed=seed,
+        hr_bpm=hr_series,
+    )
+
+
+def _set_duration(plan: SetPlan | None) -> float:
+    assert plan is not None
+    return plan.reps * plan.tempo.rep_s * 1.15 + 0.5
+
+
+def _add_set(body: _Body, t: NDArray[np.float64], start: float, plan: SetPlan, set_index: int,
+             rng: np.random.Generator, out: list[TruthRep]) -> float:
+    fs = _INTERNAL_HZ
+    now = start
+    ref: list[float] = []
+    for k in range(plan.reps):
+        jit = rng.uniform(0.9, 1.1, 4)
+        tempo = plan.tempo
+        up, hold, down = tempo.up_s * jit[0], tempo.hold_s * jit[1], tempo.down_s * jit[2]
+        pause = tempo.pause_s * jit[3] if k < plan.reps - 1 else 0.0
+        fade = 1 - plan.fatigue * (k / max(1, plan.reps - 1))
+        height = plan.height_cm * fade * rng.uniform(0.95, 1.05)
+        partial = k >= 2 and rng.random() < plan.partial_prob
+        if partial:
+            height *= rng.uniform(0.35, 0.55)
+        lean = rng.random() < plan.lean_prob
+        top, lower, end = now + up, now + up + hold, now + up + hold + down
+        i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
+        ts = t[i0:i1]
+        prof = np.where(ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down)))
+        body.heel_m[i0:i1] = np.maximum(body.heel_m[i0:i1], height / 100.0 * prof)
+        if lean:
+            body.lean_pitch[i0:i1] += np.radians(rng.uniform(7, 12)) * prof
+            body.foot_roll[i0:i1] += np.radians(rng.uniform(9, 14)) * prof
+        ref.append(height)
+        reference = float(np.median(ref[:3]))
+        bounce = k > 0 and out[-1].set_index == set_index and now - out[-1].end_s < 0.1
+        out.append(TruthRep(set_index, now, top, lower, end, height,
+                            partial or height < 0.7 * reference, lean, bounce))
+        now = end + pause
+    return now + 0.5
+
+
+def _hold_posture(body: _Body, spans: list[tuple[str, float, float]], placement: str, fs: float) -> None:
+    """Keep the seated posture between `sit_down` and `stand_up` (seated sets happen there)."""
+    seated_since: float | None = None
+    for kind, start, end in spans:
+        if kind == "sit_down":
+            seated_since = end
+        elif kind == "stand_up" and seated_since is not None:
+            _apply_seated(body, slice(int(round(seated_since * fs)), int(round(start * fs))), placement)
+            seated_since = None
+    if seated_since is not None:
+        _apply_seated(body, slice(int(round(seated_since * fs)), body.n), placement)
+
+
+def _apply_seated(body: _Body, sl: slice, placement: str) -> None:
+    body.seated[sl] = True
+    if placement == "chest":
+        body.seg_pitch[sl] += np.radians(8)
+        body.pos[sl, 2] += -0.45
+    elif placement == "thigh":
+        body.seg_pitch[sl] += np.radians(85)
+        body.pos[sl, 2] += -0.3
+    elif placement == "shin":
+        body.seg_pitch[sl] += np.radians(6)
+
+
+def routine_session(
+    placement: Placement,
+    exercises: tuple[Exercise, ...] = ("two-leg", "single-leg", "seated"),
+    sets_per_exercise: int = 1,
+    reps: int = 12,
+    tempo: Tempo | None = None,
+    rest_s: float = 30.0,
+    rng: np.random.Generator | None = None,
+    confuser: str | None = None,
+) -> list[Segment]:
+    """A session plan: idle, sets with rests (sitting down around seated sets), optional confuser."""
+    r = rng or np.random.default_rng(0)
+    segs = [Segment("idle", 4.0)]
+    if confuser:
+        segs += [Segment(confuser, 10.0 if confuser in ("walk", "run") else 6.0), Segment("idle", 10.0)]
+    for ex in exercises:
+        if ex == "seated":
+            segs += [Segment("sit_down", 2.5), Segment("idle", 3.0)]
+        for _ in range(sets_per_exercise):
+            tp = tempo or (TEMPOS["seated"] if ex == "seated" else TEMPOS["article"])
+            plan = SetPlan(ex, reps, tp, height_cm=float(r.uniform(6, 10) if ex != "seated" else r.uniform(4.5, 7)),
+                           fatigue=float(r.uniform(0, 0.25)), partial_prob=0.08, lean_prob=0.08)
+            segs += [Segment("set", set_plan=plan), Segment("idle", rest_s)]
+        if ex == "seated":
+            segs += [Segment("stand_up", 2.5), Segment("idle", 3.0)]
+    return segs
