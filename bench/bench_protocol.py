@@ -53,8 +53,10 @@ def main() -> None:
         pos += 2 + (w * c * 3 + 7) // 8
     n_h10 = len(decode_frame(h10[0]))
     n_ver = len(decode_frame(verity[0]))
-    rows = [("calfsense", "H10 0x01", n_h10, rate(decode_frame, h10)),
-            ("calfsense", "Verity 0x81", n_ver, rate(decode_frame, verity))]
+    rows = [
+        ("calfsense", "H10 0x01", n_h10, rate(decode_frame, h10)),
+        ("calfsense", "Verity 0x81", n_ver, rate(decode_frame, verity)),
+    ]
     try:
         from polar_python.parsers.polar import parse_polar_data
 
@@ -67,11 +69,16 @@ def main() -> None:
                 ours = decode_frame(f).samples.tolist()
                 theirs = [list(s) for s in pp(f).data]  # type: ignore[attr-defined]
                 assert ours == theirs, "decoders disagree"
-        rows += [("polar-python 1.1.1", "H10 0x01", n_h10, rate(pp, h10)),
-                 ("polar-python 1.1.1", "Verity 0x81", n_ver, rate(pp, verity))]
+        rows += [
+            ("polar-python 1.1.1", "H10 0x01", n_h10, rate(pp, h10)),
+            ("polar-python 1.1.1", "Verity 0x81", n_ver, rate(pp, verity)),
+        ]
     except ImportError:
         print("polar-python not installed: pip install -e '.[bench]' to compare")
-    print(f"Verity frame layout: reference + blocks {', '.join(blocks)}; single core, {time.strftime('%Y-%m-%d')}")
+    print(
+        f"Verity frame layout: reference + blocks {', '.join(blocks)}; "
+        f"single core, {time.strftime('%Y-%m-%d')}"
+    )
     print(f"{'decoder':<20} {'frames':<12} {'samples/frame':>13} {'frames/s':>12} {'samples/s':>13}")
     for name, kind, n, fps in rows:
         print(f"{name:<20} {kind:<12} {n:>13} {fps:>12,.0f} {fps * n:>13,.0f}")

@@ -116,8 +116,14 @@ def test_fuzz_decoders_only_raise_frame_error() -> None:
         encode_acc_compressed(np.cumsum(nprng.integers(-50, 50, (57, 3)), axis=0), 5),
         bytes.fromhex("05010000000000000080EAFF08000D000301DF00"),
     ]
-    contexts = [DecodeContext(), DecodeContext(resolution_bits=8), DecodeContext(resolution_bits=24, factor=2.4e-4),
-                DecodeContext(channels=1), DecodeContext(resolution_bits=0), DecodeContext(channels=0)]
+    contexts = [
+        DecodeContext(),
+        DecodeContext(resolution_bits=8),
+        DecodeContext(resolution_bits=24, factor=2.4e-4),
+        DecodeContext(channels=1),
+        DecodeContext(resolution_bits=0),
+        DecodeContext(channels=0),
+    ]
     decoded = 0
     for i in range(3000):
         if i % 3 == 0:

@@ -87,7 +87,9 @@ def test_v4_pmd_spec_verity_delta_example() -> None:
 
 
 def test_v5_settings() -> None:
-    get = parse_control_point(h("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00"))
+    get = parse_control_point(
+        h("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
+    )
     assert isinstance(get, ControlPointResponse) and get.ok
     opts = parse_settings_options(get.parameters)
     assert opts.get(SettingType.SAMPLE_RATE) == (25, 50, 100, 200)
@@ -115,7 +117,11 @@ def test_v7_real_verity_frame() -> None:
     wanted = [(766, -519, -94), (724, -612, -83)]
     last = (720, -670, -34)
     # Block deltas: the two published samples, then the rest folded into one delta to the last.
-    d = [np.subtract(wanted[0], (750, -481, -126)), np.subtract(wanted[1], wanted[0]), np.subtract(last, wanted[1])]
+    d = [
+        np.subtract(wanted[0], (750, -481, -126)),
+        np.subtract(wanted[1], wanted[0]),
+        np.subtract(last, wanted[1]),
+    ]
     deltas = [int(v) & 0xFF for row in d for v in row] + [0] * 21
     frame = decode_frame(head + ref + bytes((8, 10)) + bytes(deltas))
     assert frame.timestamp_ns == 762_028_708_863_099_136
@@ -165,7 +171,12 @@ def test_start_requests_and_answers() -> None:
 def test_negotiation_picks_nearest_full_set() -> None:
     h10 = parse_settings_options(h("00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00"))
     chosen = negotiate_settings(h10, 100, 8)
-    assert (chosen.sample_rate_hz, chosen.resolution_bits, chosen.range, chosen.channels) == (100, 16, 8, None)
+    assert (chosen.sample_rate_hz, chosen.resolution_bits, chosen.range, chosen.channels) == (
+        100,
+        16,
+        8,
+        None,
+    )
     assert negotiate_settings(h10, 130, 16).sample_rate_hz == 100
     assert negotiate_settings(h10, 130, 16).range == 8
     verity = parse_settings_options(h("00 01 34 00 01 01 10 00 02 01 08 00 04 01 03"))
@@ -183,7 +194,11 @@ def test_unsolicited_stop_and_feature_echo() -> None:
     assert echo.features.measurements == {MeasurementType.ECG, MeasurementType.ACC}
     verity = parse_features(h("0F 6E") + bytes(15))
     assert verity.measurements == {
-        MeasurementType.PPG, MeasurementType.ACC, MeasurementType.PPI, MeasurementType.GYRO, MeasurementType.MAG
+        MeasurementType.PPG,
+        MeasurementType.ACC,
+        MeasurementType.PPI,
+        MeasurementType.GYRO,
+        MeasurementType.MAG,
     }
 
 
@@ -223,7 +238,9 @@ def test_status_advice_for_common_failures() -> None:
         ("11 00 00 FF FF 7F 80", 0, None, None, (63999, 32124)),
     ],
 )
-def test_heart_rate_table(packet: str, bpm: int, contact: bool | None, energy: int | None, rr: tuple[int, ...]) -> None:
+def test_heart_rate_table(
+    packet: str, bpm: int, contact: bool | None, energy: int | None, rr: tuple[int, ...]
+) -> None:
     hr = gatt.decode_heart_rate(h(packet))
     assert (hr.heart_rate_bpm, hr.contact, hr.energy_kj, hr.rr_ms) == (bpm, contact, energy, rr)
 
@@ -246,6 +263,11 @@ def test_battery_and_device_information() -> None:
     with pytest.raises(FrameError):
         gatt.decode_battery_level(b"\xc8")
     info = gatt.DeviceInformation.from_raw(
-        {"model": b"H10\x00", "firmware_revision": b"5.0.0", "software_revision": b"3.2.0", "serial": b"BA2B0B2D"}
+        {
+            "model": b"H10\x00",
+            "firmware_revision": b"5.0.0",
+            "software_revision": b"3.2.0",
+            "serial": b"BA2B0B2D",
+        }
     )
     assert info.model == "H10" and info.firmware == "3.2.0" and info.serial == "BA2B0B2D"

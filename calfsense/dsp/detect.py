@@ -194,7 +194,9 @@ class Detector:
     _hist_r: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_v: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_dyn: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
-    _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_dir: deque[tuple[float, float, float]] = field(
+        default_factory=lambda: deque(maxlen=1500), init=False
+    )
     _idx: int = field(default=0, init=False)  # grid samples processed since the start (history index)
     _base: list[float] | None = field(default=None, init=False)
     _base_mag: float = field(default=1000.0, init=False)
@@ -206,6 +208,8 @@ class Detector:
     _force_new_set: bool = field(default=False, init=False)
     _resolved: str | None = field(default=None, init=False)
     _set_dirs: list[NDArray[np.float64]] = field(default_factory=list, init=False)
+    _ref_cache: float | None = field(default=None, init=False)  # the set's reference tilt, per rep
+    _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -302,6 +306,7 @@ class Detector:
         self._zi = None
         self._zd = None
         self._state, self._cand = _REST, None
+        self._armed = False  # a rep already under way when the data resumes is not counted
 
     # -- per-grid-sample processing --------------------------------------------------------
 
@@ -368,13 +373,16 @@ class Detector:
 
     def _step(self, idx: int, r: float, dyn: float) -> Rep | None:
         p = self._params()
-        ref = self._reference_peak()
+        ref = self._ref_cache
         # Relative to the set's reference so fatigued and partial reps still count, capped so one
         # big first rep cannot hide the rest.
         enter = 0.6 * p.min_peak_deg
         if ref:
             enter = max(enter, min(0.25 * ref, 1.5 * p.min_peak_deg))
         if self._state == _REST:
+            if not self._armed:
+                self._armed = r < enter
+                return None
             if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
                 self._state = _IN
                 self._cand = _Candidate(begin_idx=idx, peak=r, peak_idx=idx)
@@ -477,10 +485,13 @@ class Detector:
             self._set_index += 1
             self._set_reps = []
             self._set_dirs = []
+            self._ref_cache = None
             self._force_new_set = False
             prev = None
         pause = None if prev is None else max(0.0, start - prev.end_s)
-        flags = self._flags(peak, height, pause, bounced or (pause is not None and pause < 0.12), pk + lo - first)
+        flags = self._flags(
+            peak, height, pause, bounced or (pause is not None and pause < 0.12), pk + lo - first
+        )
         rep = Rep(
             index=len(self._set_reps) + 1,
             set_index=self._set_index,
@@ -494,13 +505,16 @@ class Detector:
             flags=flags,
         )
         self._set_reps.append(rep)
+        self._ref_cache = self._reference_peak()
         self.reps.append(rep)
         return rep
 
     def _height_cm(self, placement: str, off: int, i10: int, j10: int, peak_deg: float) -> float | None:
         if placement == "foot":
             return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
-        if placement == "thigh" and (self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)):
+        if placement == "thigh" and (
+            self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)
+        ):
             knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
         # Double integration between the rest points around the rep (zero velocity and height there).
@@ -521,7 +535,9 @@ class Detector:
             rise *= 1.0  # a standing thigh rides on the ankle like the shin
         return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
 
-    def _flags(self, peak: float, height: float | None, pause: float | None, bounce: bool, peak_hidx: int) -> tuple[str, ...]:
+    def _flags(
+        self, peak: float, height: float | None, pause: float | None, bounce: bool, peak_hidx: int
+    ) -> tuple[str, ...]:
         flags: list[str] = []
         heights = [r.height_cm for r in self._set_reps[:3] if r.height_cm is not None]
         if height is not None and heights:

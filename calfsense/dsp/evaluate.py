@@ -42,8 +42,9 @@ def match_reps(truth: tuple[TruthRep, ...] | list[TruthRep], found: tuple[Rep, .
     return Match(tuple(pairs), missed, tuple(false))
 
 
-def set_counts(truth: tuple[TruthRep, ...] | list[TruthRep], found: tuple[Rep, ...] | list[Rep],
-               n_sets: int) -> list[tuple[int, int]]:
+def set_counts(
+    truth: tuple[TruthRep, ...] | list[TruthRep], found: tuple[Rep, ...] | list[Rep], n_sets: int
+) -> list[tuple[int, int]]:
     """(true, detected) rep counts per true set; a detected rep belongs to the set it matched."""
     m = match_reps(truth, found)
     true_n = [0] * n_sets

@@ -193,8 +193,9 @@ class _Body:
         self.mount_wobble = np.zeros((n, 3))
 
 
-def _add_walk(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, run: bool,
-              rng: np.random.Generator) -> None:
+def _add_walk(
+    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, run: bool, rng: np.random.Generator
+) -> None:
     stride_s = (0.72 if run else 1.1) * rng.uniform(0.9, 1.1)
     phase = (t - t[0]) / stride_s
     w = 2 * np.pi * phase
@@ -213,7 +214,9 @@ def _add_walk(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, ru
         body.pos[sl, 0] += env * speed * stride_s * 0.1 * np.sin(w)
         body.pos[sl, 2] += env * k * 0.04 * (1 - np.cos(w))
     else:
-        body.seg_pitch[sl] += env * (np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5))
+        body.seg_pitch[sl] += env * (
+            np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5)
+        )
         body.seg_roll[sl] += env * np.radians(2) * np.sin(w)
         body.pos[sl, 0] += env * (0.02 * np.sin(2 * w) + 0.01 * speed * np.sin(w))
         body.pos[sl, 1] += env * 0.02 * np.sin(w)
@@ -238,8 +241,9 @@ def _add_posture_change(body: _Body, sl: slice, t: NDArray[np.float64], placemen
         body.foot_pitch_extra[sl] += np.radians(4) * bend
 
 
-def _add_weight_shift(body: _Body, sl: slice, t: NDArray[np.float64], placement: str,
-                      rng: np.random.Generator) -> None:
+def _add_weight_shift(
+    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator
+) -> None:
     period = rng.uniform(2.5, 5.0)
     env = _ramp((t - t[0]) / 1.0) * _ramp((t[-1] - t) / 1.0)
     wave = np.sin(2 * np.pi * (t - t[0]) / period) * env
@@ -295,7 +299,7 @@ def simulate(
             assert seg.set_plan is not None
             plan = seg.set_plan
             end = _add_set(body, t, now, plan, len(sets), rng, reps)
-            sets.append(TruthSet(len(sets), plan.exercise, plan.side, now, end, plan.reps))
+            sets.append(TruthSet(len(sets), plan.exercise, plan.side, float(now), float(end), plan.reps))
             if plan.exercise == "seated":
                 body.seated[(t >= now) & (t < end)] = True
             spans.append(("set", now, end))
@@ -314,7 +318,7 @@ def simulate(
             elif seg.kind == "strap":
                 _add_strap(body, sl, ts, rng)
         if seg.kind in CONFUSERS:
-            confusers.append((seg.kind, now, now + seg.duration_s))
+            confusers.append((seg.kind, float(now), float(now + seg.duration_s)))
         spans.append((seg.kind, now, now + seg.duration_s))
         now += seg.duration_s
     _hold_posture(body, spans, placement, fs)
@@ -381,11 +385,15 @@ def simulate(
         keep &= ~((times >= g0) & (times < g1))
     # Heart rate follows the work done over the last half minute (one value per second).
     seconds = max(1, int(total_s))
-    active = np.add.reduceat((body.heel_m > 0.005).astype(np.float64), np.arange(0, seconds) * int(fs))[:seconds] / fs
+    active = (
+        np.add.reduceat((body.heel_m > 0.005).astype(np.float64), np.arange(0, seconds) * int(fs))[:seconds]
+        / fs
+    )
     work = np.convolve(active, np.ones(30) / 30, mode="full")[:seconds]
     hr_series = 64 + 50 * work + np.cumsum(rng.normal(0, 0.2, seconds))
+    kept_times: NDArray[np.float64] = np.asarray(times[keep], dtype=np.float64)
     return Simulation(
-        time_s=times[keep],
+        time_s=kept_times,
         acc_mg=acc[keep],
         placement=placement,
         rate_hz=rate_hz,
@@ -403,8 +411,15 @@ def _set_duration(plan: SetPlan | None) -> float:
     return plan.reps * plan.tempo.rep_s * 1.15 + 0.5
 
 
-def _add_set(body: _Body, t: NDArray[np.float64], start: float, plan: SetPlan, set_index: int,
-             rng: np.random.Generator, out: list[TruthRep]) -> float:
+def _add_set(
+    body: _Body,
+    t: NDArray[np.float64],
+    start: float,
+    plan: SetPlan,
+    set_index: int,
+    rng: np.random.Generator,
+    out: list[TruthRep],
+) -> float:
     fs = _INTERNAL_HZ
     now = start
     ref: list[float] = []
@@ -422,7 +437,9 @@ def _add_set(body: _Body, t: NDArray[np.float64], start: float, plan: SetPlan, s
         top, lower, end = now + up, now + up + hold, now + up + hold + down
         i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
         ts = t[i0:i1]
-        prof = np.where(ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down)))
+        prof = np.where(
+            ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down))
+        )
         body.heel_m[i0:i1] = np.maximum(body.heel_m[i0:i1], height / 100.0 * prof)
         if lean:
             body.lean_pitch[i0:i1] += np.radians(rng.uniform(7, 12)) * prof
@@ -430,8 +447,19 @@ def _add_set(body: _Body, t: NDArray[np.float64], start: float, plan: SetPlan, s
         ref.append(height)
         reference = float(np.median(ref[:3]))
         bounce = k > 0 and out[-1].set_index == set_index and now - out[-1].end_s < 0.1
-        out.append(TruthRep(set_index, now, top, lower, end, height,
-                            partial or height < 0.7 * reference, lean, bounce))
+        out.append(
+            TruthRep(
+                set_index,
+                float(now),
+                float(top),
+                float(lower),
+                float(end),
+                float(height),
+                bool(partial or height < 0.7 * reference),
+                bool(lean),
+                bool(bounce),
+            )
+        )
         now = end + pause
     return now + 0.5
 
@@ -481,8 +509,15 @@ def routine_session(
             segs += [Segment("sit_down", 2.5), Segment("idle", 3.0)]
         for _ in range(sets_per_exercise):
             tp = tempo or (TEMPOS["seated"] if ex == "seated" else TEMPOS["article"])
-            plan = SetPlan(ex, reps, tp, height_cm=float(r.uniform(6, 10) if ex != "seated" else r.uniform(4.5, 7)),
-                           fatigue=float(r.uniform(0, 0.25)), partial_prob=0.08, lean_prob=0.08)
+            plan = SetPlan(
+                ex,
+                reps,
+                tp,
+                height_cm=float(r.uniform(6, 10) if ex != "seated" else r.uniform(4.5, 7)),
+                fatigue=float(r.uniform(0, 0.25)),
+                partial_prob=0.08,
+                lean_prob=0.08,
+            )
             segs += [Segment("set", set_plan=plan), Segment("idle", rest_s)]
         if ex == "seated":
             segs += [Segment("stand_up", 2.5), Segment("idle", 3.0)]

@@ -25,7 +25,9 @@ def _as_samples(samples: ArrayLike, channels: int) -> NDArray[np.int64]:
     return arr.astype(np.int64)
 
 
-def encode_acc_raw(samples: ArrayLike, timestamp_ns: int, measurement: MeasurementType = MeasurementType.ACC) -> bytes:
+def encode_acc_raw(
+    samples: ArrayLike, timestamp_ns: int, measurement: MeasurementType = MeasurementType.ACC
+) -> bytes:
     """Encode raw type 0x01 (int16 per axis, mG), as an H10 sends it."""
     arr = _as_samples(samples, 3)
     if arr.min() < -32768 or arr.max() > 32767:
@@ -40,7 +42,8 @@ def _signed_width(values: NDArray[np.int64]) -> NDArray[np.int64]:
     widest = mag.max(axis=1)
     # bit_length(v) + 1 for the sign; frexp gives the exponent without a Python loop.
     _, exp = np.frexp(widest.astype(np.float64))
-    return np.maximum(exp.astype(np.int64) + 1, 1)
+    result: NDArray[np.int64] = np.maximum(exp.astype(np.int64) + 1, 1)
+    return result
 
 
 def _plan_blocks(widths: NDArray[np.int64], channels: int) -> list[tuple[int, int, int]]:

@@ -152,5 +152,7 @@ class ClockMap:
         if self._offset_ns is None or self._anchor_device_ns is None:
             raise FrameError("no frame observed yet, host time is unknown")
         dev = np.asarray(device_ns, dtype=np.float64) - float(self._anchor_device_ns)
-        result: NDArray[np.float64] = dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
+        result: NDArray[np.float64] = (
+            dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
+        )
         return result

@@ -1,0 +1,73 @@
+"""The command line: JSON shapes, one-line errors with exit status 2, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calfsense.cli import main
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_decode_pmd_prints_the_documented_json() -> None:
+    code, out, _ = run("debug", "decode-pmd", "02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 01 7B 0F 08")
+    assert code == 0
+    assert json.loads(out) == {
+        "measurement": "acc",
+        "frame_type": 129,
+        "compressed": True,
+        "timestamp_ns": 101,
+        "unit": "mG",
+        "samples": [[-15, 20, 1008], [-20, 17, 1008]],
+    }
+
+
+def test_decode_pmd_gyro_with_rate() -> None:
+    code, out, _ = run("debug", "decode-pmd", "05010000000000000080EAFF08000D000301DF00", "--rate", "52")
+    data = json.loads(out)
+    assert code == 0 and data["measurement"] == "gyro" and data["unit"] == "deg/s"
+    assert data["sample_timestamps_ns"][-1] == 1
+
+
+def test_decode_hr_prints_the_documented_json() -> None:
+    code, out, _ = run("debug", "decode-hr", "11 00 00 FF FF 7F 80")
+    assert code == 0
+    assert json.loads(out) == {"heart_rate_bpm": 0, "contact": None, "energy_kj": None, "rr_ms": [63999, 32124]}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("debug", "decode-pmd", "0201"),
+        ("debug", "decode-pmd", "zz"),
+        ("debug", "decode-pmd", "0200000000000000000901"),
+        ("debug", "decode-hr", "10"),
+        ("debug", "decode-hr", "08 00 01"),
+    ],
+)
+def test_malformed_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
+    code, out, err = run(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("calfsense: error:")
+    assert "Traceback" not in err
+
+
+def test_simulate_writes_samples_and_truth_and_never_overwrites(tmp_path: Path) -> None:
+    target = tmp_path / "s.csv"
+    code, out, _ = run("simulate", "-o", str(target), "--placement", "foot", "--reps", "3", "--rest", "10")
+    assert code == 0 and "9 reps in 3 sets" in out
+    truth = json.loads((tmp_path / "s.csv.truth.json").read_text())
+    assert truth["synthetic"] and len(truth["reps"]) == 9
+    assert target.read_text().splitlines()[1] == "time_s,ax_mg,ay_mg,az_mg"
+    before = target.read_bytes()
+    code, _, err = run("simulate", "-o", str(target))
+    assert code == 2 and "--force" in err and target.read_bytes() == before
+    code, _, err = run("simulate", "-o", str(tmp_path / "c.csv"), "--placement", "chest", "--exercise", "seated")
+    assert code == 2 and "cannot see a seated" in err

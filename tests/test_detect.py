@@ -1,0 +1,140 @@
+"""Detection engine: block invariance, gaps, placements, confusers and latency on simulated truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calfsense.dsp.detect import Detector, Rep, detect
+from calfsense.dsp.evaluate import match_reps
+from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, Simulation, simulate
+from calfsense.errors import PlacementError
+
+
+def _session(placement: str = "foot", seed: int = 1, rate_hz: float = 100.0, **kw: object) -> Simulation:
+    segs = [
+        Segment("idle", 4.0),
+        Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"], height_cm=8.0)),
+        Segment("idle", 10.0),
+        Segment("set", set_plan=SetPlan("two-leg", 4, TEMPOS["article"], height_cm=8.0)),
+        Segment("idle", 3.0),
+    ]
+    return simulate(segs, placement, rate_hz, seed=seed, **kw)  # type: ignore[arg-type]
+
+
+def _feed_in_blocks(sim: Simulation, sizes: list[int] | None, placement: str = "foot") -> list[Rep]:
+    det = Detector(placement)  # type: ignore[arg-type]
+    out: list[Rep] = []
+    i = 0
+    n = len(sim.time_s)
+    k = 0
+    while i < n:
+        step = n if sizes is None else sizes[k % len(sizes)]
+        out += det.feed(sim.time_s[i : i + step], sim.acc_mg[i : i + step])
+        i += step
+        k += 1
+    return out
+
+
+def test_counts_sets_on_clean_foot_session() -> None:
+    sim = _session()
+    session = detect(sim.time_s, sim.acc_mg, "foot")
+    assert [len(s.reps) for s in session.sets] == [6, 4]
+    m = match_reps(sim.reps, session.reps)
+    assert not m.missed and not m.false
+    for truth, rep in m.pairs:
+        assert abs(rep.start_s - truth.start_s) < 0.15
+        assert abs(rep.end_s - truth.end_s) < 0.15
+        assert rep.height_cm is not None and abs(rep.height_cm - truth.height_cm) < 1.5
+
+
+def test_same_reps_whole_sample_by_sample_and_random_blocks() -> None:
+    sim = _session(seed=2, rate_hz=50.0)
+    whole = _feed_in_blocks(sim, None)
+    assert len(whole) == 10
+    assert _feed_in_blocks(sim, [1]) == whole
+    rng = np.random.default_rng(5)
+    assert _feed_in_blocks(sim, rng.integers(1, 200, 50).tolist()) == whole
+    assert _feed_in_blocks(sim, [36]) == whole
+
+
+def test_irregular_phone_timing() -> None:
+    sim = _session(seed=3, rate_hz=200.0, jitter=0.4)
+    session = detect(sim.time_s, sim.acc_mg, "foot")
+    assert [len(s.reps) for s in session.sets] == [6, 4]
+
+
+def test_gap_drops_the_rep_in_flight_and_is_reported() -> None:
+    clean = _session(seed=4)
+    target = clean.reps[2]
+    gap = (target.start_s + 0.3, target.end_s - 0.2)
+    sim = _session(seed=4, gaps=[gap])
+    session = detect(sim.time_s, sim.acc_mg, "foot")
+    assert len(session.gaps) == 1 and session.gaps[0][0] <= gap[0] + 0.02
+    assert sum(len(s.reps) for s in session.sets) == 9
+    for rep in session.reps:
+        assert not (rep.start_s < gap[1] and rep.end_s > gap[0]), "no rep may span a gap"
+
+
+def test_long_gap_ends_the_set() -> None:
+    segs = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", 14, TEMPOS["hret"])),
+        Segment("idle", 3.0),
+    ]
+    clean = simulate(segs, "foot", 100.0, seed=8)
+    gap = (clean.reps[2].end_s + 0.1, clean.reps[2].end_s + 9.1)
+    sim = simulate(segs, "foot", 100.0, seed=8, gaps=[gap])
+    session = detect(sim.time_s, sim.acc_mg, "foot")
+    counts = [len(s.reps) for s in session.sets]
+    lost = sum(1 for r in clean.reps if r.start_s < gap[1] and r.end_s > gap[0])
+    assert len(counts) == 2 and counts[0] == 3 and counts[1] == 14 - 3 - lost
+
+
+@pytest.mark.parametrize("confuser", ["walk", "run", "strap", "sway"])
+def test_no_reps_during_non_exercise(confuser: str) -> None:
+    segs = [Segment("idle", 3.0), Segment(confuser, 30.0), Segment("idle", 5.0)]
+    for placement in ("foot", "shin"):
+        sim = simulate(segs, placement, 100.0, seed=11)  # type: ignore[arg-type]
+        assert detect(sim.time_s, sim.acc_mg, placement).reps == ()  # type: ignore[arg-type]
+
+
+def test_chest_cannot_see_seated_raises() -> None:
+    with pytest.raises(PlacementError, match="cannot see a seated"):
+        Detector("chest", exercise="seated")
+    with pytest.raises(PlacementError):
+        Detector("auto", device_model="Polar H10", exercise="seated")
+    Detector("shin", exercise="seated")
+
+
+def test_latency_under_half_a_second() -> None:
+    sim = _session(seed=6)
+    det = Detector("foot")
+    lags = []
+    for i in range(0, len(sim.time_s), 36):
+        for rep in det.feed(sim.time_s[i : i + 36], sim.acc_mg[i : i + 36]):
+            lags.append(float(sim.time_s[min(i + 35, len(sim.time_s) - 1)]) - rep.end_s)
+    assert lags and max(lags) <= 0.5
+
+
+def test_partial_and_bounce_flags() -> None:
+    segs = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", 10, TEMPOS["hret"], height_cm=9.0, partial_prob=0.3)),
+        Segment("idle", 10.0),
+        Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["bouncy"], height_cm=8.0)),
+        Segment("idle", 3.0),
+    ]
+    sim = simulate(segs, "foot", 100.0, seed=21)
+    m = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "foot").reps)
+    partial_truth = [t.partial for t, _ in m.pairs]
+    partial_found = ["partial" in r.flags for _, r in m.pairs]
+    assert any(partial_truth)
+    assert partial_found == partial_truth
+    bounced = [("bounce" in r.flags) for t, r in m.pairs if t.set_index == 1 and t.bounce]
+    assert bounced and all(bounced)
+
+
+def test_bad_placement_is_a_clear_error() -> None:
+    with pytest.raises(Exception, match="unknown placement"):
+        Detector("ankle")  # type: ignore[arg-type]
