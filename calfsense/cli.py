@@ -250,7 +250,9 @@ def simulate(
 
 
 @main.command()
-@click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True)
+@click.option(
+    "--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True
+)
 @click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(placement: str, reps: int, seed: int) -> None:

@@ -391,7 +391,9 @@ class Detector:
             return None
         cand = self._cand
         assert cand is not None
-        if dyn >= p.max_dyn_mg or idx - cand.begin_idx > 12 * GRID_HZ:
+        # A plateau held 5 s without coming down is a new posture (sitting down), not a top hold.
+        stuck = self._state == _IN and idx - cand.peak_idx > 5 * GRID_HZ
+        if dyn >= p.max_dyn_mg or stuck or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
             self._state, self._cand = _REST, None
             self._busy_until_idx = idx + int(1.5 * GRID_HZ)
@@ -471,6 +473,13 @@ class Detector:
             top = lower = mid
         if top - start < 0.15 or end - lower < 0.15:
             return None  # too fast for a heel raise: a knock or a jolt
+        if not bounced:
+            # A raise ends in the posture it started from; sitting down or standing up does not.
+            d0 = np.array(self._hist_dir[lo - first + i10])
+            d1 = np.array(self._hist_dir[min(len(self._hist_dir) - 1, lo - first + j10)])
+            moved_deg = math.degrees(float(np.linalg.norm(d1 - d0)))
+            if moved_deg > max(0.35 * peak, p.min_peak_deg):
+                return None
         dyn = np.array(list(self._hist_dyn)[lo - first : end_idx - first + 1])
         if dyn[i10:].max(initial=0.0) >= p.max_dyn_mg:
             return None
