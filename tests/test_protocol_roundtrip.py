@@ -144,3 +144,21 @@ def test_fuzz_decoders_only_raise_frame_error() -> None:
             except Exception as exc:  # pragma: no cover - the assertion is the point
                 pytest.fail(f"FUZZ_SEED={seed}: {type(exc).__name__} escaped for {data.hex()}: {exc}")
     assert decoded > 100  # the fuzzer also reached the happy paths
+
+
+def test_clock_map_recovers_offset_and_drift_despite_latency() -> None:
+    from calfsense.protocol.timestamps import ClockMap
+
+    rng = np.random.default_rng(9)
+    cmap = ClockMap()
+    drift = 40e-6  # host runs 40 ppm fast relative to the sensor
+    offset_ns = 5_000_000_000
+    dev = np.arange(0, 600_000_000_000, 360_000_000, dtype=np.int64) + 599_616_000_000_000_000
+    for d in dev:
+        latency = int(rng.exponential(20_000_000)) + 8_000_000
+        host = int((d - dev[0]) * (1 + drift)) + int(dev[0]) + offset_ns + latency
+        cmap.observe(int(d), host)
+    assert abs(cmap.drift_ppm - 40) < 5
+    mapped = cmap.to_host_ns(dev[-1])
+    truth = (dev[-1] - dev[0]) * (1 + drift) + dev[0] + offset_ns + 8_000_000
+    assert abs(float(mapped) - truth) < 5_000_000  # within 5 ms of the true offset + minimum latency
