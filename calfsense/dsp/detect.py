@@ -539,9 +539,7 @@ class Detector:
         vel -= np.linspace(0, vel[-1], len(vel))
         pos = np.cumsum(vel) * _DT
         pos -= np.linspace(0, pos[-1], len(pos))
-        rise = float(pos.max())
-        if placement == "thigh":
-            rise *= 1.0  # a standing thigh rides on the ankle like the shin
+        rise = float(pos.max())  # a standing thigh rides on the ankle like the shin
         return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
 
     def _flags(

@@ -6,7 +6,6 @@ nothing else escapes a decoder. Facts and vectors: polar-ble-sdk (see firmware_n
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -607,7 +606,6 @@ class PmdFrame:
 
 _HEADER = struct.Struct("<BQB")
 _RAW_ACC_DTYPES: dict[int, tuple[str, int]] = {0x00: ("<i1", 1), 0x01: ("<i2", 2), 0x02: ("i3", 3)}
-_STREAMS = (MeasurementType.ACC, MeasurementType.GYRO, MeasurementType.MAG)
 
 
 def decode_frame(data: bytes | bytearray | memoryview, context: DecodeContext = DEFAULT_CONTEXT) -> PmdFrame:
@@ -725,13 +723,3 @@ def decode_delta_content(data: bytes, offset: int, resolution_bits: int, channel
     stacked = np.concatenate(rows) if len(rows) > 1 else rows[0]
     result: NDArray[np.int64] = np.cumsum(stacked, axis=0)
     return result
-
-
-def samples_per_raw_frame(mtu: int = 232, channels: int = 3, width_bytes: int = 2) -> int:
-    """How many raw samples fit one notification at this ATT MTU (H10 at 232: 36)."""
-    return max(1, (mtu - 3 - FRAME_HEADER_BYTES) // (channels * width_bytes))
-
-
-def reference_bytes(resolution_bits: int) -> int:
-    """Width of the reference sample in bytes: ceil(resolution / 8)."""
-    return math.ceil(resolution_bits / 8)
