@@ -26,10 +26,10 @@ NON_EXERCISE = ("walk", "run", "sway", "weight_shift", "strap", "sit_stand", "id
 def exercise_session(placement: str, k: int) -> tuple[list[Segment], float, float]:
     """One evaluation session: a confuser, then one or two sets; returns (plan, rate, jitter)."""
     rng = np.random.default_rng(EVAL_SEED_BASE + k)
-    combos = list(itertools.product(RATES, TEMPO_NAMES, CONFUSERS))
-    rate, tempo, confuser = combos[(k * 7 + 3) % len(combos)]
     exercises = ["two-leg", "single-leg"] + ([] if placement == "chest" else ["seated"])
-    exercise = exercises[k % len(exercises)]
+    combos = list(itertools.product(RATES, TEMPO_NAMES, CONFUSERS, exercises))
+    # A fixed stride through the grid covers every factor evenly, session by session.
+    rate, tempo, confuser, exercise = combos[(k * 37 + 11) % len(combos)]
     segs = [Segment("idle", 3.0)]
     if confuser == "sit_stand":
         segs += [

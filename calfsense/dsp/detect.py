@@ -44,6 +44,8 @@ GAP_S = 0.35
 DEFAULT_REST_S = 8.0
 
 _DT = 1.0 / GRID_HZ
+_SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its rest data
+_STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
 # Group delay of the low-pass at the frequencies of a raise (~0.3 Hz): subtracted from phase times.
@@ -210,6 +212,10 @@ class Detector:
     _set_dirs: list[NDArray[np.float64]] = field(default_factory=list, init=False)
     _ref_cache: float | None = field(default=None, init=False)  # the set's reference tilt, per rep
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
+    _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
+    _still_since: int = field(default=0, init=False)
+    # A rep that has ended and waits for the rest after it (its height needs that data).
+    _pending: tuple[_Candidate, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -244,6 +250,14 @@ class Detector:
         ok = np.isfinite(t) & np.all(np.isfinite(a), axis=1)
         if not ok.all():
             t, a = t[ok], a[ok]
+        # Time must advance: a sample at or before the latest time seen is dropped (phone clock glitches).
+        before = -np.inf if self._last_t is None else self._last_t
+        latest = np.maximum.accumulate(np.concatenate(([before], t)))
+        forward = t > latest[:-1]
+        if not forward.all():
+            t, a = t[forward], a[forward]
+        if len(t) == 0:
+            return []
         out: list[Rep] = []
         start = 0
         for i in self._split_points(t):
@@ -252,9 +266,15 @@ class Detector:
         return out
 
     def finish(self) -> list[Rep]:
-        """End of input: a rep still in progress is not counted (it never came down)."""
+        """End of input: emit a rep waiting for its rest data; one still in progress is not counted."""
+        out: list[Rep] = []
+        if self._pending is not None:
+            rep = self._finalize(self._pending[0], self._pending[1], bounced=False)
+            self._pending = None
+            if rep is not None:
+                out.append(rep)
         self._state, self._cand = _REST, None
-        return []
+        return out
 
     def session(self) -> Session:
         """Everything found so far."""
@@ -263,32 +283,31 @@ class Detector:
     # -- resampling ------------------------------------------------------------------------
 
     def _split_points(self, t: NDArray[np.float64]) -> list[int]:
-        """Indices where a gap (or time going backwards) splits the block, plus the end."""
+        """Indices where a gap splits the block, plus the end."""
         prev = self._last_t
         d = np.diff(t, prepend=t[0] if prev is None else prev)
         if prev is None:
             d[0] = 0.0
-        cuts = np.flatnonzero((d > GAP_S) | (d < 0)).tolist()
+        cuts = np.flatnonzero(d > GAP_S).tolist()
         return [c for c in cuts if c > 0] + [len(t)]
 
     def _feed_segment(self, t: NDArray[np.float64], a: NDArray[np.float64]) -> list[Rep]:
         if len(t) == 0:
             return []
         prev_t = self._last_t
-        if prev_t is not None and (t[0] - prev_t > GAP_S or t[0] < prev_t):
-            if t[0] > prev_t:
-                self.gaps.append((prev_t, float(t[0])))
-                if t[0] - prev_t >= self.rest_s:
-                    self._force_new_set = True
+        if prev_t is not None and t[0] - prev_t > GAP_S:
+            flushed = self.finish()  # a rep that ended before the gap is complete
+            self.gaps.append((prev_t, float(t[0])))
+            if t[0] - prev_t >= self.rest_s:
+                self._force_new_set = True
             self._restart()
+            return flushed + self._feed_segment(t, a)
         if self._last_t is None:
             self._last_t, self._last_a = float(t[0]), a[0].copy()
             self._next_k = math.ceil(t[0] * GRID_HZ - 1e-9)
         assert self._last_a is not None
         xt = np.concatenate(([self._last_t], t))
-        keep = np.concatenate(([True], np.diff(xt) > 0))  # duplicate times: keep the first
-        xt = xt[keep]
-        xa = np.vstack([self._last_a[None, :], a])[keep]
+        xa = np.vstack([self._last_a[None, :], a])
         last_k = math.floor(xt[-1] * GRID_HZ + 1e-9)
         if last_k < self._next_k:
             self._last_t, self._last_a = float(xt[-1]), xa[-1].copy()
@@ -328,7 +347,6 @@ class Detector:
             self._base = unit[0].tolist()
         out: list[Rep] = []
         ux, uy, uz = unit[:, 0].tolist(), unit[:, 1].tolist(), unit[:, 2].tolist()
-        lx, ly, lz = lp[:, 0].tolist(), lp[:, 1].tolist(), lp[:, 2].tolist()
         ts, dyns, mags = gt.tolist(), dyn.tolist(), mag.tolist()
         base = self._base
         rest_alpha = _DT / 3.0  # the baseline follows sway with a 3 s time constant, at rest only
@@ -337,7 +355,9 @@ class Detector:
             dx, dy, dz = ux[i] - bx, uy[i] - by, uz[i] - bz
             chord = math.sqrt(dx * dx + dy * dy + dz * dz)
             tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * chord)))
-            vert = (lx[i] * bx + ly[i] * by + lz[i] * bz) - self._base_mag
+            # |a| = g + vertical acceleration to first order, whatever the segment's tilt; projecting on
+            # the rest-time gravity axis would leak g(1 - cos tilt), as large as a slow raise's signal.
+            vert = mags[i] - self._base_mag
             self._hist_t.append(ts[i])
             self._hist_r.append(tilt)
             self._hist_v.append(vert)
@@ -349,7 +369,7 @@ class Detector:
             if rep is not None:
                 out.append(rep)
             # Only near the baseline: a rising edge below the enter threshold must not drag it along.
-            if self._state == _REST and dyns[i] < 60.0 and tilt < self._quiet_deg:
+            if self._state == _REST and dyns[i] < _STILL_DYN_MG and tilt < self._quiet_deg:
                 base[0] += rest_alpha * dx
                 base[1] += rest_alpha * dy
                 base[2] += rest_alpha * dz
@@ -372,6 +392,16 @@ class Detector:
         return float(np.median(peaks)) if peaks else None
 
     def _step(self, idx: int, r: float, dyn: float) -> Rep | None:
+        """Advance the state machine one grid sample; return a rep when one is emitted."""
+        pending = self._pending
+        if pending is not None and (idx - pending[1] >= _SETTLE_SAMPLES or self._state != _REST):
+            self._pending = None
+            rep = self._finalize(pending[0], pending[1], bounced=False)
+            self._advance(idx, r, dyn)
+            return rep
+        return self._advance(idx, r, dyn)
+
+    def _advance(self, idx: int, r: float, dyn: float) -> Rep | None:
         p = self._params()
         ref = self._ref_cache
         # Relative to the set's reference so fatigued and partial reps still count, capped so one
@@ -385,19 +415,26 @@ class Detector:
                 return None
             if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
                 self._state = _IN
+                self._still_ref, self._still_since = r, idx
                 self._cand = _Candidate(begin_idx=idx, peak=r, peak_idx=idx)
             elif dyn >= p.max_dyn_mg:
                 self._busy_until_idx = idx + int(1.5 * GRID_HZ)  # settle after activity
             return None
         cand = self._cand
         assert cand is not None
-        # A plateau held 5 s without coming down is a new posture (sitting down), not a top hold.
-        stuck = self._state == _IN and idx - cand.peak_idx > 5 * GRID_HZ
-        if dyn >= p.max_dyn_mg or stuck or idx - cand.begin_idx > 12 * GRID_HZ:
+        if abs(r - self._still_ref) > max(0.6 * p.min_peak_deg, 0.08 * cand.peak) or dyn > _STILL_DYN_MG:
+            self._still_ref, self._still_since = r, idx
+        still = idx - self._still_since
+        # Holding still part-way down (2 s), or at the top for longer than any prescribed hold (5 s),
+        # is a new posture (sitting down, standing up, a strap moved), not a rep.
+        new_posture = (self._state == _DOWN and still > 2 * GRID_HZ) or (
+            self._state == _IN and still > 5 * GRID_HZ
+        )
+        if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
             self._state, self._cand = _REST, None
             self._busy_until_idx = idx + int(1.5 * GRID_HZ)
-            if dyn < p.max_dyn_mg:
+            if new_posture:  # only a still, quiet posture may become the new baseline
                 self._reanchor()
             return None
         if self._state == _IN:
@@ -413,13 +450,15 @@ class Detector:
         # Below the 10 % level used for the phase times, so the falling crossing is in the history.
         end_level = max(0.07 * cand.peak, 0.3 * p.min_peak_deg)
         if r < end_level:
-            rep = self._finalize(cand, idx, bounced=False)
+            # Emit once the rest after the rep is in the history (the height needs it).
+            self._pending = (cand, idx)
             self._state, self._cand = _REST, None
-            return rep
+            return None
         if r > cand.min_after + max(0.3 * cand.peak, 0.6 * p.min_peak_deg):
             # Back up without reaching the bottom: a bouncy rep ended at the turning point.
             rep = self._finalize(cand, cand.min_idx, bounced=True)
             self._state = _IN
+            self._still_ref, self._still_since = r, idx
             self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx)
             return rep
         return None
@@ -483,7 +522,10 @@ class Detector:
         dyn = np.array(list(self._hist_dyn)[lo - first : end_idx - first + 1])
         if dyn[i10:].max(initial=0.0) >= p.max_dyn_mg:
             return None
-        height = self._height_cm(p_res, lo - first, i10, j10, peak)
+        # Integrate between the rest points (the estimated start and end), not the 10 % crossings.
+        i_rest = i10 - int(round((t10u - start - _DELAY_S) * GRID_HZ))
+        j_rest = j10 + int(round((end + _DELAY_S - t10d) * GRID_HZ))
+        height = self._height_cm(p_res, lo - first, max(0, i_rest), j_rest, peak)
         if p_res != "foot" and height is not None and height < 1.5:
             return None  # tilted but not lifted: a weight shift or sway, not a raise
         if self._resolved is None:
@@ -527,14 +569,15 @@ class Detector:
             knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
         # Double integration between the rest points around the rep (zero velocity and height there).
-        pad = int(0.2 * GRID_HZ)
+        pad = int(0.25 * GRID_HZ)
         v_all = list(self._hist_v)
         a0 = max(0, off + i10 - pad)
         a1 = min(len(v_all), off + j10 + pad + 1)
         acc = (np.array(v_all[a0:a1]) / 1000.0) * geo.G_MPS2
         if len(acc) < 5:
             return None
-        acc -= acc[:pad].mean() if pad else 0.0
+        # Sensor bias and scale error: remove the mean of the rest on both sides.
+        acc -= 0.5 * (acc[:pad].mean() + acc[-pad:].mean())
         vel = np.cumsum(acc) * _DT
         vel -= np.linspace(0, vel[-1], len(vel))
         pos = np.cumsum(vel) * _DT
