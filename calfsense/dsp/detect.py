@@ -44,7 +44,10 @@ GAP_S = 0.35
 DEFAULT_REST_S = 8.0
 
 _DT = 1.0 / GRID_HZ
-_SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its rest data
+_SETTLE_SAMPLES = int(0.3 * GRID_HZ)
+_BASE_LAG = int(
+    1.5 * GRID_HZ
+)  # the rest baseline learns from samples this old  # wait this long after a rep's end for its rest data
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
@@ -199,6 +202,10 @@ class Detector:
     _hist_dir: deque[tuple[float, float, float]] = field(
         default_factory=lambda: deque(maxlen=1500), init=False
     )
+    _hist_u: deque[tuple[float, float, float, float]] = field(
+        default_factory=lambda: deque(maxlen=200), init=False
+    )
+    _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _idx: int = field(default=0, init=False)  # grid samples processed since the start (history index)
     _base: list[float] | None = field(default=None, init=False)
     _base_mag: float = field(default=1000.0, init=False)
@@ -326,6 +333,7 @@ class Detector:
         self._zd = None
         self._state, self._cand = _REST, None
         self._armed = False  # a rep already under way when the data resumes is not counted
+        self._busy_mark = self._idx
 
     # -- per-grid-sample processing --------------------------------------------------------
 
@@ -363,26 +371,28 @@ class Detector:
             self._hist_v.append(vert)
             self._hist_dyn.append(dyns[i])
             self._hist_dir.append((dx, dy, dz))
+            self._hist_u.append((ux[i], uy[i], uz[i], mags[i]))
             idx = self._idx
             self._idx += 1
             rep = self._step(idx, tilt, dyns[i])
             if rep is not None:
                 out.append(rep)
-            # Only near the baseline: a rising edge below the enter threshold must not drag it along.
-            if self._state == _REST and dyns[i] < _STILL_DYN_MG and tilt < self._quiet_deg:
-                base[0] += rest_alpha * dx
-                base[1] += rest_alpha * dy
-                base[2] += rest_alpha * dz
+            if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG:
+                self._busy_mark = idx
+            # The baseline learns from the sample _BASE_LAG ago, and only if the detector has been at rest
+            # since: the first part of a rising edge is never seen before the rep is recognised.
+            j = idx - _BASE_LAG
+            if j > self._busy_mark and len(self._hist_u) > _BASE_LAG:
+                ox, oy, oz, omag = self._hist_u[-_BASE_LAG - 1]
+                base[0] += rest_alpha * (ox - base[0])
+                base[1] += rest_alpha * (oy - base[1])
+                base[2] += rest_alpha * (oz - base[2])
                 norm = math.sqrt(base[0] ** 2 + base[1] ** 2 + base[2] ** 2)
                 base[0] /= norm
                 base[1] /= norm
                 base[2] /= norm
-                self._base_mag += rest_alpha * (mags[i] - self._base_mag)
+                self._base_mag += rest_alpha * (omag - self._base_mag)
         return out
-
-    @property
-    def _quiet_deg(self) -> float:
-        return 0.25 * self._params().min_peak_deg
 
     def _params(self) -> PlacementParams:
         return PARAMS[self._resolved or "shin"]
@@ -427,6 +437,11 @@ class Detector:
         still = idx - self._still_since
         # Holding still part-way down (2 s), or at the top for longer than any prescribed hold (5 s),
         # is a new posture (sitting down, standing up, a strap moved), not a rep.
+        if self._state == _DOWN and still > GRID_HZ and r < 0.3 * cand.peak:
+            # Settled just above the end level (a slightly shifted bottom): the rep is over.
+            self._pending = (cand, idx)
+            self._state, self._cand = _REST, None
+            return None
         new_posture = (self._state == _DOWN and still > 2 * GRID_HZ) or (
             self._state == _IN and still > 5 * GRID_HZ
         )
