@@ -418,7 +418,7 @@ class Detector:
         # big first rep cannot hide the rest.
         enter = 0.6 * p.min_peak_deg
         if ref:
-            enter = max(enter, min(0.25 * ref, 1.5 * p.min_peak_deg))
+            enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
             if not self._armed:
                 self._armed = r < enter
@@ -432,7 +432,8 @@ class Detector:
             return None
         cand = self._cand
         assert cand is not None
-        if abs(r - self._still_ref) > max(0.6 * p.min_peak_deg, 0.08 * cand.peak) or dyn > _STILL_DYN_MG:
+        # Still: within a quarter of the smallest raise (well above noise and sway) of where it settled.
+        if abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.05 * cand.peak) or dyn > _STILL_DYN_MG:
             self._still_ref, self._still_since = r, idx
         still = idx - self._still_since
         # Holding still part-way down (2 s), or at the top for longer than any prescribed hold (5 s),
