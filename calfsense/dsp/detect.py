@@ -177,6 +177,8 @@ class _Candidate:
     peak_idx: int
     min_after: float = math.inf
     min_idx: int = -1
+    after_bounce: bool = False  # began at the turning point of a rep that did not reach the bottom
+    not_before_idx: int = -1  # the previous rep's end: the search for this rep's start stops there
 
 
 @dataclass
@@ -206,6 +208,8 @@ class Detector:
         default_factory=lambda: deque(maxlen=200), init=False
     )
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
+    _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
+    _last_end_idx: int = field(default=-1, init=False)  # where the previous rep ended
     _idx: int = field(default=0, init=False)  # grid samples processed since the start (history index)
     _base: list[float] | None = field(default=None, init=False)
     _base_mag: float = field(default=1000.0, init=False)
@@ -392,6 +396,7 @@ class Detector:
                 base[1] /= norm
                 base[2] /= norm
                 self._base_mag += rest_alpha * (omag - self._base_mag)
+                self._floor_deg += rest_alpha * (self._hist_r[-_BASE_LAG - 1] - self._floor_deg)
         return out
 
     def _params(self) -> PlacementParams:
@@ -416,7 +421,7 @@ class Detector:
         ref = self._ref_cache
         # Relative to the set's reference so fatigued and partial reps still count, capped so one
         # big first rep cannot hide the rest.
-        enter = 0.6 * p.min_peak_deg
+        enter = max(0.6 * p.min_peak_deg, 3.0 * self._floor_deg)
         if ref:
             enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
@@ -426,7 +431,9 @@ class Detector:
             if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
                 self._state = _IN
                 self._still_ref, self._still_since = r, idx
-                self._cand = _Candidate(begin_idx=idx, peak=r, peak_idx=idx)
+                self._cand = _Candidate(
+                    begin_idx=idx, peak=r, peak_idx=idx, not_before_idx=self._last_end_idx
+                )
             elif dyn >= p.max_dyn_mg:
                 self._busy_until_idx = idx + int(1.5 * GRID_HZ)  # settle after activity
             return None
@@ -441,6 +448,7 @@ class Detector:
         if self._state == _DOWN and still > GRID_HZ and r < 0.3 * cand.peak:
             # Settled just above the end level (a slightly shifted bottom): the rep is over.
             self._pending = (cand, idx)
+            self._last_end_idx = idx
             self._state, self._cand = _REST, None
             return None
         new_posture = (self._state == _DOWN and still > 2 * GRID_HZ) or (
@@ -468,14 +476,16 @@ class Detector:
         if r < end_level:
             # Emit once the rest after the rep is in the history (the height needs it).
             self._pending = (cand, idx)
+            self._last_end_idx = idx
             self._state, self._cand = _REST, None
             return None
         if r > cand.min_after + max(0.3 * cand.peak, 0.6 * p.min_peak_deg):
             # Back up without reaching the bottom: a bouncy rep ended at the turning point.
             rep = self._finalize(cand, cand.min_idx, bounced=True)
+            self._last_end_idx = cand.min_idx
             self._state = _IN
             self._still_ref, self._still_since = r, idx
-            self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx)
+            self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx, after_bounce=True)
             return rep
         return None
 
@@ -494,10 +504,12 @@ class Detector:
             # Auto placement: a foot pitches tens of degrees, a shin or thigh a few.
             p_res = "foot" if cand.peak >= 12.0 else "shin"
         p = PARAMS[p_res]
-        if cand.peak < p.min_peak_deg or cand.peak > p.max_peak_deg:
+        if cand.peak < max(p.min_peak_deg, 4.0 * self._floor_deg) or cand.peak > p.max_peak_deg:
             return None
         first = self._idx - len(self._hist_r)  # history index of the oldest kept sample
-        lo = max(first, cand.begin_idx - int(6 * GRID_HZ))
+        # After a bounce the rep starts at the turning point; otherwise search back for the rest before it.
+        lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(6 * GRID_HZ))
+        lo = max(lo, cand.not_before_idx)  # never reach back into the previous rep
         r = np.array(list(self._hist_r)[lo - first : end_idx - first + 1])
         tt = np.array(list(self._hist_t)[lo - first : end_idx - first + 1])
         pk = cand.peak_idx - lo
@@ -505,6 +517,8 @@ class Detector:
         lo10, hi90 = 0.1 * peak, 0.9 * peak
         # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
         below = np.flatnonzero(r[:pk] < lo10)
+        if len(below) == 0 and not cand.after_bounce:
+            return None  # never left the rest level: noise riding on the tail of the last rep
         i10 = int(below[-1]) if len(below) else 0
         i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90))
         above = np.flatnonzero(r[pk:] >= hi90)
