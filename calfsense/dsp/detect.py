@@ -44,10 +44,10 @@ GAP_S = 0.35
 DEFAULT_REST_S = 8.0
 
 _DT = 1.0 / GRID_HZ
-_SETTLE_SAMPLES = int(0.3 * GRID_HZ)
-_BASE_LAG = int(
-    1.5 * GRID_HZ
-)  # the rest baseline learns from samples this old  # wait this long after a rep's end for its rest data
+_SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its rest data
+_BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
+_NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
+_NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
@@ -443,16 +443,16 @@ class Detector:
         if abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.05 * cand.peak) or dyn > _STILL_DYN_MG:
             self._still_ref, self._still_since = r, idx
         still = idx - self._still_since
-        # Holding still part-way down (2 s), or at the top for longer than any prescribed hold (5 s),
-        # is a new posture (sitting down, standing up, a strap moved), not a rep.
+        # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
+        # hold at most 1 s), is a new posture (sitting down, standing up, a strap moved), not a rep.
         if self._state == _DOWN and still > GRID_HZ and r < 0.3 * cand.peak:
             # Settled just above the end level (a slightly shifted bottom): the rep is over.
             self._pending = (cand, idx)
             self._last_end_idx = idx
             self._state, self._cand = _REST, None
             return None
-        new_posture = (self._state == _DOWN and still > 2 * GRID_HZ) or (
-            self._state == _IN and still > 5 * GRID_HZ
+        new_posture = (self._state == _DOWN and still > _NEW_POSTURE_DOWN_S * GRID_HZ) or (
+            self._state == _IN and still > _NEW_POSTURE_TOP_S * GRID_HZ
         )
         if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
