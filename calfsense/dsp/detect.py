@@ -71,10 +71,10 @@ PARAMS: dict[str, PlacementParams] = {
     # Foot pitch is 20-35 degrees for a full raise; 5 degrees is a 1.7 cm heel lift.
     "foot": PlacementParams(min_peak_deg=5.0, max_peak_deg=60.0, max_dyn_mg=350.0),
     # The shank pitches forward 8-22 % of the foot pitch as the ankle rises.
-    "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=20.0, max_dyn_mg=300.0),
-    "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=25.0, max_dyn_mg=300.0),
+    "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
+    "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
-    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=12.0, max_dyn_mg=280.0),
+    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0),
 }
 
 # Which exercises each placement can see at all.

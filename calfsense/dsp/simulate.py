@@ -432,7 +432,8 @@ def _add_set(
         height = plan.height_cm * fade * rng.uniform(0.95, 1.05)
         partial = k >= 2 and rng.random() < plan.partial_prob
         if partial:
-            height *= rng.uniform(0.35, 0.55)
+            # A partial rep falls short of the set's height (45-65 %), it is not a twitch.
+            height *= rng.uniform(0.45, 0.65)
         lean = rng.random() < plan.lean_prob
         top, lower, end = now + up, now + up + hold, now + up + hold + down
         i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
