@@ -192,6 +192,7 @@ class Detector:
 
     gaps: list[tuple[float, float]] = field(default_factory=list, init=False)
     reps: list[Rep] = field(default_factory=list, init=False)
+    rejected: list[tuple[float, float, str]] = field(default_factory=list, init=False)
     _last_t: float | None = field(default=None, init=False)
     _last_a: NDArray[np.float64] | None = field(default=None, init=False)
     _next_k: int = field(default=0, init=False)
@@ -505,7 +506,7 @@ class Detector:
             p_res = "foot" if cand.peak >= 12.0 else "shin"
         p = PARAMS[p_res]
         if cand.peak < max(p.min_peak_deg, 4.0 * self._floor_deg) or cand.peak > p.max_peak_deg:
-            return None
+            return self._reject(cand, f"tilt {cand.peak:.1f} deg outside the {p_res} range")
         first = self._idx - len(self._hist_r)  # history index of the oldest kept sample
         # After a bounce the rep starts at the turning point; otherwise search back for the rest before it.
         lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(6 * GRID_HZ))
@@ -518,7 +519,7 @@ class Detector:
         # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
         below = np.flatnonzero(r[:pk] < lo10)
         if len(below) == 0 and not cand.after_bounce:
-            return None  # never left the rest level: noise riding on the tail of the last rep
+            return self._reject(cand, "did not start from rest")  # noise on the tail of the last rep
         i10 = int(below[-1]) if len(below) else 0
         i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90))
         above = np.flatnonzero(r[pk:] >= hi90)
@@ -541,23 +542,26 @@ class Detector:
             mid = float(tt[pk]) - _DELAY_S
             top = lower = mid
         if top - start < 0.15 or end - lower < 0.15:
-            return None  # too fast for a heel raise: a knock or a jolt
+            return self._reject(cand, "too fast for a heel raise")  # a knock or a jolt
         if not bounced:
             # A raise ends in the posture it started from; sitting down or standing up does not.
             d0 = np.array(self._hist_dir[lo - first + i10])
             d1 = np.array(self._hist_dir[min(len(self._hist_dir) - 1, lo - first + j10)])
             moved_deg = math.degrees(float(np.linalg.norm(d1 - d0)))
             if moved_deg > max(0.35 * peak, p.min_peak_deg):
-                return None
+                return self._reject(cand, f"ended {moved_deg:.1f} deg from where it started")
         dyn = np.array(list(self._hist_dyn)[lo - first : end_idx - first + 1])
         if dyn[i10:].max(initial=0.0) >= p.max_dyn_mg:
-            return None
+            return self._reject(cand, "moving about (walking or handling the sensor)")
         # Integrate between the rest points (the estimated start and end), not the 10 % crossings.
         i_rest = i10 - int(round((t10u - start - _DELAY_S) * GRID_HZ))
         j_rest = j10 + int(round((end + _DELAY_S - t10d) * GRID_HZ))
         height = self._height_cm(p_res, lo - first, max(0, i_rest), j_rest, peak)
-        if p_res != "foot" and height is not None and height < 1.5:
-            return None  # tilted but not lifted: a weight shift or sway, not a raise
+        # Double integration is trustworthy over quick ramps only (drift grows with time cubed), and that is
+        # where weight shifts and sway look like raises; slower excursions are judged by their tilt alone.
+        quick = top - start <= 1.5 and end - lower <= 1.5
+        if p_res != "foot" and quick and height is not None and height < 1.0:
+            return self._reject(cand, f"tilted but lifted only {height:.1f} cm")  # a weight shift or sway
         if self._resolved is None:
             self._resolved = p_res
         # Set membership: rest, a long gap, or an explicit boundary.
@@ -589,6 +593,13 @@ class Detector:
         self._ref_cache = self._reference_peak()
         self.reps.append(rep)
         return rep
+
+    def _reject(self, cand: _Candidate, reason: str) -> Rep | None:
+        """Remember why an excursion was not counted (shown by `--debug`), keeping the last 100."""
+        t = self._hist_t[-1] if self._hist_t else 0.0
+        self.rejected.append((round(t, 2), round(cand.peak, 2), reason))
+        del self.rejected[:-100]
+        return None
 
     def _height_cm(self, placement: str, off: int, i10: int, j10: int, peak_deg: float) -> float | None:
         if placement == "foot":
