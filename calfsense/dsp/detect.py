@@ -441,7 +441,9 @@ class Detector:
         cand = self._cand
         assert cand is not None
         # Still: within a quarter of the smallest raise (well above noise and sway) of where it settled.
-        if abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.05 * cand.peak) or dyn > _STILL_DYN_MG:
+        # A plateau at the top wobbles with sway; allow it a tenth of the peak, the way down a twentieth.
+        frac = 0.1 if self._state == _IN else 0.05
+        if abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, frac * cand.peak) or dyn > _STILL_DYN_MG:
             self._still_ref, self._still_since = r, idx
         still = idx - self._still_since
         # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
