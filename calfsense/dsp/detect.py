@@ -513,25 +513,31 @@ class Detector:
         # After a bounce the rep starts at the turning point; otherwise search back for the rest before it.
         lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(6 * GRID_HZ))
         lo = max(lo, cand.not_before_idx)  # never reach back into the previous rep
-        r = np.array(list(self._hist_r)[lo - first : end_idx - first + 1])
-        tt = np.array(list(self._hist_t)[lo - first : end_idx - first + 1])
+        # A rep that came down is looked at up to now (its settling rest); a bounce up to its turning point.
+        stop = end_idx if bounced else max(end_idx, self._idx - 1)
+        r = np.array(list(self._hist_r)[lo - first : stop - first + 1])
+        tt = np.array(list(self._hist_t)[lo - first : stop - first + 1])
         pk = cand.peak_idx - lo
         peak = cand.peak
-        lo10, hi90 = 0.1 * peak, 0.9 * peak
-        # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
-        below = np.flatnonzero(r[:pk] < lo10)
-        if len(below) == 0 and not cand.after_bounce:
+        # Each ramp is measured from its own rest level: the bottom may sit a little off the baseline.
+        base_up = float(r[: pk + 1].min())
+        base_dn = float(r[pk:].min())
+        if base_up > 0.5 * peak and not cand.after_bounce:
             return self._reject(cand, "did not start from rest")  # noise on the tail of the last rep
+        lo10u, hi90u = base_up + 0.1 * (peak - base_up), base_up + 0.9 * (peak - base_up)
+        lo10d, hi90d = base_dn + 0.1 * (peak - base_dn), base_dn + 0.9 * (peak - base_dn)
+        # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
+        below = np.flatnonzero(r[:pk] <= lo10u)
         i10 = int(below[-1]) if len(below) else 0
-        i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90))
-        above = np.flatnonzero(r[pk:] >= hi90)
+        i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90u))
+        above = np.flatnonzero(r[pk:] >= hi90d)
         j90 = pk + int(above[-1])
-        after = np.flatnonzero(r[j90:] < lo10)
+        after = np.flatnonzero(r[j90:] <= lo10d)
         j10 = j90 + int(after[0]) if len(after) else len(r) - 1
-        t10u = _cross(tt, r, i10, lo10)
-        t90u = _cross(tt, r, i90 - 1, hi90) if i90 > 0 else tt[i90]
-        t90d = _cross(tt, r, j90, hi90)
-        t10d = _cross(tt, r, j10 - 1, lo10) if j10 > j90 else tt[j10]
+        t10u = _cross(tt, r, i10, lo10u)
+        t90u = _cross(tt, r, i90 - 1, hi90u) if i90 > 0 else tt[i90]
+        t90d = _cross(tt, r, j90, hi90d)
+        t10d = _cross(tt, r, j10 - 1, lo10d) if j10 > j90 else tt[j10]
         up_ramp = max(_DT, (t90u - t10u) / (_U90 - _U10))
         down_ramp = max(_DT, (t10d - t90d) / (_U90 - _U10))
         start = t10u - _U10 * up_ramp - _DELAY_S
