@@ -370,7 +370,9 @@ class Detector:
             tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * chord)))
             # |a| = g + vertical acceleration to first order, whatever the segment's tilt; projecting on
             # the rest-time gravity axis would leak g(1 - cos tilt), as large as a slow raise's signal.
-            vert = mags[i] - self._base_mag
+            # Stored raw: the double integration removes the rest level itself, and a baseline that is
+            # still converging would otherwise turn into drift.
+            vert = mags[i]
             self._hist_t.append(ts[i])
             self._hist_r.append(tilt)
             self._hist_v.append(vert)
