@@ -206,7 +206,7 @@ class Detector:
         default_factory=lambda: deque(maxlen=1500), init=False
     )
     _hist_u: deque[tuple[float, float, float, float]] = field(
-        default_factory=lambda: deque(maxlen=200), init=False
+        default_factory=lambda: deque(maxlen=1500), init=False
     )
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
@@ -509,23 +509,33 @@ class Detector:
             # Auto placement: a foot pitches tens of degrees, a shin or thigh a few.
             p_res = "foot" if cand.peak >= 12.0 else "shin"
         p = PARAMS[p_res]
-        if cand.peak < max(p.min_peak_deg, 4.0 * self._floor_deg) or cand.peak > p.max_peak_deg:
-            return self._reject(cand, f"tilt {cand.peak:.1f} deg outside the {p_res} range")
+        if cand.peak > p.max_peak_deg:
+            return self._reject(cand, f"tilt {cand.peak:.1f} deg is too much for a raise at the {p_res}")
         first = self._idx - len(self._hist_r)  # history index of the oldest kept sample
         # After a bounce the rep starts at the turning point; otherwise search back for the rest before it.
         lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(6 * GRID_HZ))
         lo = max(lo, cand.not_before_idx)  # never reach back into the previous rep
         # A rep that came down is looked at up to now (its settling rest); a bounce up to its turning point.
         stop = end_idx if bounced else max(end_idx, self._idx - 1)
-        r = np.array(list(self._hist_r)[lo - first : stop - first + 1])
+        r_glob = np.array(list(self._hist_r)[lo - first : stop - first + 1])
         tt = np.array(list(self._hist_t)[lo - first : stop - first + 1])
-        pk = cand.peak_idx - lo
-        peak = cand.peak
-        # Each ramp is measured from its own rest level: the bottom may sit a little off the baseline.
+        units = np.array(list(self._hist_u)[lo - first : stop - first + 1])[:, :3]
+        # The rep is measured as the angle from its own starting orientation, so an error in the
+        # tracked baseline (after a weight shift, say) changes when a rep is noticed, not its shape.
+        i_rest = int(np.argmin(r_glob[: cand.peak_idx - lo + 1]))
+        if r_glob[i_rest] > 0.5 * cand.peak and not cand.after_bounce:
+            return self._reject(cand, "did not start from rest")  # noise on the tail of the last rep
+        u0 = units[max(0, i_rest - 3) : i_rest + 4].mean(axis=0)
+        u0 /= float(np.linalg.norm(u0))
+        chord = np.linalg.norm(units - u0, axis=1)
+        r = np.degrees(2.0 * np.arcsin(np.minimum(1.0, 0.5 * chord)))
+        pk = i_rest + int(np.argmax(r[i_rest : end_idx - lo + 1]))
+        peak = float(r[pk])
+        if peak < max(p.min_peak_deg, 4.0 * self._floor_deg):
+            return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
+        # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
         base_up = float(r[: pk + 1].min())
         base_dn = float(r[pk:].min())
-        if base_up > 0.5 * peak and not cand.after_bounce:
-            return self._reject(cand, "did not start from rest")  # noise on the tail of the last rep
         lo10u, hi90u = base_up + 0.1 * (peak - base_up), base_up + 0.9 * (peak - base_up)
         lo10d, hi90d = base_dn + 0.1 * (peak - base_dn), base_dn + 0.9 * (peak - base_dn)
         # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
@@ -585,7 +595,7 @@ class Detector:
             prev = None
         pause = None if prev is None else max(0.0, start - prev.end_s)
         flags = self._flags(
-            peak, height, pause, bounced or (pause is not None and pause < 0.12), pk + lo - first
+            peak, height, pause, bounced or (pause is not None and pause < 0.12), units[pk] - u0
         )
         rep = Rep(
             index=len(self._set_reps) + 1,
@@ -637,7 +647,7 @@ class Detector:
         return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
 
     def _flags(
-        self, peak: float, height: float | None, pause: float | None, bounce: bool, peak_hidx: int
+        self, peak: float, height: float | None, pause: float | None, bounce: bool, d: NDArray[np.float64]
     ) -> tuple[str, ...]:
         flags: list[str] = []
         heights = [r.height_cm for r in self._set_reps[:3] if r.height_cm is not None]
@@ -645,25 +655,23 @@ class Detector:
             reference = float(np.median(heights))
             if height < 0.7 * reference:
                 flags.append("partial")
-        # Lean: the direction of this rep's tilt differs from the set's usual direction.
-        d = np.array(self._hist_dir[peak_hidx]) if 0 <= peak_hidx < len(self._hist_dir) else None
-        if d is not None:
-            n = float(np.linalg.norm(d))
-            if n > 0:
-                u = d / n
-                if len(self._set_dirs) >= 2:
-                    mean = np.mean(self._set_dirs, axis=0)
-                    mean /= max(1e-9, float(np.linalg.norm(mean)))
-                    off_axis_deg = math.degrees(2 * math.asin(min(1.0, 0.5 * n))) * math.sqrt(
-                        max(0.0, 1 - float(np.dot(u, mean)) ** 2)
-                    )
-                    along = [r.peak_tilt_deg for r in self._set_reps[:5]]
-                    excess = peak - float(np.median(along)) if along else 0.0
-                    lim = max(3.0, 0.3 * float(np.median(along))) if along else 3.0
-                    if off_axis_deg > lim or (self._resolved in ("shin", "chest") and excess > lim):
-                        flags.append("lean")
-                if "lean" not in flags:
-                    self._set_dirs.append(u)
+        # Lean: the direction of this rep's tilt (`d`, top minus start) differs from the set's usual one.
+        n = float(np.linalg.norm(d))
+        if n > 0:
+            u = d / n
+            if len(self._set_dirs) >= 2:
+                mean = np.mean(self._set_dirs, axis=0)
+                mean /= max(1e-9, float(np.linalg.norm(mean)))
+                off_axis_deg = math.degrees(2 * math.asin(min(1.0, 0.5 * n))) * math.sqrt(
+                    max(0.0, 1 - float(np.dot(u, mean)) ** 2)
+                )
+                along = [r.peak_tilt_deg for r in self._set_reps[:5]]
+                excess = peak - float(np.median(along)) if along else 0.0
+                lim = max(3.0, 0.3 * float(np.median(along))) if along else 3.0
+                if off_axis_deg > lim or (self._resolved in ("shin", "chest") and excess > lim):
+                    flags.append("lean")
+            if "lean" not in flags:
+                self._set_dirs.append(u)
         if bounce and pause is not None:
             flags.append("bounce")
         return tuple(flags)
