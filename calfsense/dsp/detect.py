@@ -48,6 +48,7 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
+_STILL_LOOKBACK = int(0.5 * GRID_HZ)
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
@@ -226,6 +227,9 @@ class Detector:
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
     _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
     _still_since: int = field(default=0, init=False)
+    _calm_since: int = field(default=0, init=False)
+    _r_smooth: float = field(default=0.0, init=False)
+    _smooth_hist: deque[float] = field(default_factory=lambda: deque(maxlen=_STILL_LOOKBACK + 1), init=False)
     # A rep that has ended and waits for the rest after it (its height needs that data).
     _pending: tuple[_Candidate, int] | None = field(default=None, init=False)
 
@@ -433,7 +437,8 @@ class Detector:
                 return None
             if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
                 self._state = _IN
-                self._still_ref, self._still_since = r, idx
+                self._still_ref, self._still_since, self._calm_since, self._r_smooth = r, idx, idx, r
+                self._smooth_hist.clear()
                 self._cand = _Candidate(
                     begin_idx=idx, peak=r, peak_idx=idx, not_before_idx=self._last_end_idx
                 )
@@ -448,6 +453,14 @@ class Detector:
         if abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, frac * cand.peak) or dyn > _STILL_DYN_MG:
             self._still_ref, self._still_since = r, idx
         still = idx - self._still_since
+        # Calm: the tilt changed less than that over the last half second. A rate, so the slow wander of
+        # postural sway on a newly held posture does not keep resetting the clock.
+        # Judged on the tilt smoothed over 0.2 s, so sensor noise is not taken for motion.
+        self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
+        self._smooth_hist.append(self._r_smooth)
+        back = self._smooth_hist[0]
+        if abs(self._r_smooth - back) > max(0.25 * p.min_peak_deg, 0.05 * cand.peak) or dyn > _STILL_DYN_MG:
+            self._calm_since = idx
         # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
         # hold at most 1 s), is a new posture (sitting down, standing up, a strap moved), not a rep.
         if self._state == _DOWN and still > GRID_HZ and r < 0.3 * cand.peak:
@@ -457,7 +470,7 @@ class Detector:
             self._state, self._cand = _REST, None
             return None
         new_posture = (self._state == _DOWN and still > _NEW_POSTURE_DOWN_S * GRID_HZ) or (
-            self._state == _IN and still > _NEW_POSTURE_TOP_S * GRID_HZ
+            self._state == _IN and idx - self._calm_since > _NEW_POSTURE_TOP_S * GRID_HZ
         )
         if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
@@ -489,7 +502,8 @@ class Detector:
             rep = self._finalize(cand, cand.min_idx, bounced=True)
             self._last_end_idx = cand.min_idx
             self._state = _IN
-            self._still_ref, self._still_since = r, idx
+            self._still_ref, self._still_since, self._calm_since, self._r_smooth = r, idx, idx, r
+            self._smooth_hist.clear()
             self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx, after_bounce=True)
             return rep
         return None
