@@ -541,15 +541,21 @@ class Detector:
             return self._reject(cand, "did not start from rest")  # noise on the tail of the last rep
         u0 = units[max(0, i_rest - 3) : i_rest + 4].mean(axis=0)
         u0 /= float(np.linalg.norm(u0))
-        chord = np.linalg.norm(units - u0, axis=1)
-        r = np.degrees(2.0 * np.arcsin(np.minimum(1.0, 0.5 * chord)))
-        pk = i_rest + int(np.argmax(r[i_rest : end_idx - lo + 1]))
+        dev = units - u0
+        chord = np.linalg.norm(dev, axis=1)
+        r_mag = np.degrees(2.0 * np.arcsin(np.minimum(1.0, 0.5 * chord)))
+        pk = i_rest + int(np.argmax(r_mag[i_rest : end_idx - lo + 1]))
+        # Signed, along the rep's own direction at its top: a tip the other way (the horizontal
+        # deceleration at the bottom of a bouncy rep, sway across) is not part of the rep's shape.
+        axis = dev[pk] / max(1e-9, float(chord[pk]))
+        r = np.degrees(dev @ axis)
         peak = float(r[pk])
         if peak < max(p.min_peak_deg, 4.0 * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
-        base_up = float(r[: pk + 1].min())
-        base_dn = float(r[pk:].min())
+        # (Never below the start: a tip the other way at the bottom is not a lower rest.)
+        base_up = max(0.0, float(r[: pk + 1].min()))
+        base_dn = max(0.0, float(r[pk:].min()))
         lo10u, hi90u = base_up + 0.1 * (peak - base_up), base_up + 0.9 * (peak - base_up)
         lo10d, hi90d = base_dn + 0.1 * (peak - base_dn), base_dn + 0.9 * (peak - base_dn)
         # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
