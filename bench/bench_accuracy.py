@@ -113,10 +113,7 @@ def main() -> None:
             )
         )
     n_sessions = args.sessions_per_placement * len(PLACEMENTS) + len(NON_EXERCISE) * len(PLACEMENTS)
-    print(
-        f"{n_sessions} simulated sessions (evaluation seeds from {EVAL_SEED_BASE}), "
-        f"{time.perf_counter() - t0:.0f} s"
-    )
+    print(f"{n_sessions} simulated sessions (evaluation seeds from {EVAL_SEED_BASE}), {time.perf_counter() - t0:.0f} s")
     print(
         f"{'placement':<10}{'sets':>6}{'exact %':>9}{'±1 %':>8}{'false/h':>9}{'t med s':>9}{'t p90 s':>9}"
         f"{'h med cm':>10}"

@@ -75,10 +75,7 @@ def main() -> None:
         ]
     except ImportError:
         print("polar-python not installed: pip install -e '.[bench]' to compare")
-    print(
-        f"Verity frame layout: reference + blocks {', '.join(blocks)}; "
-        f"single core, {time.strftime('%Y-%m-%d')}"
-    )
+    print(f"Verity frame layout: reference + blocks {', '.join(blocks)}; single core, {time.strftime('%Y-%m-%d')}")
     print(f"{'decoder':<20} {'frames':<12} {'samples/frame':>13} {'frames/s':>12} {'samples/s':>13}")
     for name, kind, n, fps in rows:
         print(f"{name:<20} {kind:<12} {n:>13} {fps:>12,.0f} {fps * n:>13,.0f}")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -96,9 +99,7 @@ def decode_pmd(
     from calfsense.protocol.timestamps import sdk_sample_times
 
     data = _parse_hex(" ".join(hex_bytes))
-    frame = decode_frame(
-        data, DecodeContext(resolution_bits=resolution_bits, channels=channels, factor=factor)
-    )
+    frame = decode_frame(data, DecodeContext(resolution_bits=resolution_bits, channels=channels, factor=factor))
     out: dict[str, Any] = {
         "measurement": frame.measurement.name.lower(),
         "frame_type": frame.frame_type,
@@ -122,137 +123,7 @@ def decode_hr(hex_bytes: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option(
-    "-o", "--output", "output", type=click.Path(dir_okay=False), required=True, help="CSV file to write."
-)
-@click.option(
-    "--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="shin", show_default=True
-)
-@click.option(
-    "--exercise",
-    "exercises",
-    multiple=True,
-    type=click.Choice(["two-leg", "single-leg", "seated"]),
-    help="Exercises in order (default: the three of the routine; chest skips seated).",
-)
-@click.option(
-    "--sets", "sets_per_exercise", type=int, default=1, show_default=True, help="Sets per exercise."
-)
-@click.option("--reps", type=click.IntRange(1, 60), default=12, show_default=True)
-@click.option(
-    "--tempo",
-    type=click.Choice(sorted(["bouncy", "fast", "hret", "article", "seated", "hsr", "eccentric"])),
-    default=None,
-    help="Tempo preset (default: the article's 2-1-2, 2-1-3 seated).",
-)
-@click.option("--rest", "rest_s", type=float, default=30.0, show_default=True, help="Rest between sets (s).")
-@click.option(
-    "--confuser",
-    type=click.Choice(["walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap"]),
-    default=None,
-    help="Add a non-exercise movement before the first set.",
-)
-@click.option("--rate", "rate_hz", type=float, default=100.0, show_default=True)
-@click.option(
-    "--jitter", type=click.FloatRange(0, 0.5), default=0.0, help="Phone-like timing jitter (0-0.5)."
-)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
-def simulate(
-    output: str,
-    placement: str,
-    exercises: tuple[str, ...],
-    sets_per_exercise: int,
-    reps: int,
-    tempo: str | None,
-    rest_s: float,
-    confuser: str | None,
-    rate_hz: float,
-    jitter: float,
-    seed: int,
-    force: bool,
-) -> None:
-    """Simulate a session with known ground truth: CSV samples plus FILE.truth.json beside it."""
-    from pathlib import Path
-
-    import numpy as np
-
-    from calfsense.dsp import simulate as sim_mod
-
-    out = Path(output)
-    truth_path = out.with_name(out.name + ".truth.json")
-    for path in (out, truth_path):
-        if path.exists() and not force:
-            fail(f"{path} exists (use --force to overwrite)")
-    if not 1 <= rate_hz <= 1000:
-        fail("--rate must be between 1 and 1000 Hz")
-    chosen = exercises or (
-        ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
-    )
-    if placement == "chest" and "seated" in chosen:
-        fail("a chest sensor cannot see a seated calf raise (simulate shin, foot or thigh instead)")
-    rng = np.random.default_rng(seed)
-    plan = sim_mod.routine_session(
-        placement,  # type: ignore[arg-type]
-        exercises=chosen,  # type: ignore[arg-type]
-        sets_per_exercise=sets_per_exercise,
-        reps=reps,
-        tempo=sim_mod.TEMPOS[tempo] if tempo else None,
-        rest_s=rest_s,
-        rng=rng,
-        confuser=confuser,
-    )
-    result = sim_mod.simulate(plan, placement, rate_hz, seed=seed, jitter=jitter)  # type: ignore[arg-type]
-    rows = np.column_stack([result.time_s, result.acc_mg])
-    with open(out, "w", encoding="utf-8") as fh:
-        fh.write(f"# synthetic: calfsense simulate, seed {seed}, placement {placement}\n")
-        fh.write("time_s,ax_mg,ay_mg,az_mg\n")
-        np.savetxt(fh, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
-    truth = {
-        "synthetic": True,
-        "seed": seed,
-        "placement": placement,
-        "sample_rate_hz": rate_hz,
-        "sets": [
-            {
-                "index": s.index + 1,
-                "exercise": s.exercise,
-                "start_s": round(s.start_s, 3),
-                "end_s": round(s.end_s, 3),
-                "reps": s.reps,
-            }
-            for s in result.sets
-        ],
-        "reps": [
-            {
-                "set": r.set_index + 1,
-                "start_s": round(r.start_s, 3),
-                "top_s": round(r.top_s, 3),
-                "lower_s": round(r.lower_s, 3),
-                "end_s": round(r.end_s, 3),
-                "height_cm": round(r.height_cm, 2),
-                "partial": r.partial,
-                "lean": r.lean,
-                "bounce": r.bounce,
-            }
-            for r in result.reps
-        ],
-        "confusers": [
-            {"kind": k, "start_s": round(a, 3), "end_s": round(b, 3)} for k, a, b in result.confusers
-        ],
-    }
-    truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
-    total = sum(s.reps for s in result.sets)
-    click.echo(
-        f"wrote {out} ({len(rows)} samples, {result.time_s[-1]:.0f} s, {total} reps in "
-        f"{len(result.sets)} sets) and {truth_path}"
-    )
-
-
-@main.command()
-@click.option(
-    "--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True
-)
+@click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True)
 @click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(placement: str, reps: int, seed: int) -> None:
@@ -290,6 +161,269 @@ def demo(placement: str, reps: int, seed: int) -> None:
     truth = [s.reps for s in sim.sets]
     found = [len(s.reps) for s in session.sets]
     click.echo(f"counted {found} reps per set; the simulator did {truth}")
+
+
+PLACEMENT_CHOICE = click.Choice(["auto", "foot", "shin", "chest", "thigh"])
+DEFAULT_RECORDING = "runner-calves-verity-shin.csrec.jsonl"
+
+
+def _bundled_recordings() -> Path:
+    """The repository's recordings/ folder (next to the package in a checkout)."""
+    return Path(__file__).resolve().parent.parent / "recordings"
+
+
+def _resolve_input(file: str | None) -> str:
+    if file:
+        return file
+    default = _bundled_recordings() / DEFAULT_RECORDING
+    if not default.exists():
+        fail(f"no FILE given and the bundled {DEFAULT_RECORDING} is not here (pass a recording)")
+    click.echo(f"replaying the bundled sample session {default.name} (synthetic)", err=True)
+    return str(default)
+
+
+def _write_text(path: str | None, text: str, force: bool) -> None:
+    """Print, or write a file that must not exist yet unless --force."""
+    if path is None or path == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    p = Path(path)
+    if p.is_dir():
+        fail(f"{p} is a directory")
+    if p.exists() and not force:
+        fail(f"{p} exists (use --force to overwrite)")
+    p.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {p}", err=True)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path())
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn.")
+@click.option("--routine", default=None, help="Built-in routine name or TOML file to compare against.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (calfsense.report/1).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per rep.")
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def replay(
+    file: str | None,
+    placement: str | None,
+    routine: str | None,
+    as_json: bool,
+    as_csv: bool,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Analyse a recording (ours or another app's) through the live pipeline."""
+    from calfsense.report import analyze, build_report, csv_rows, format_table
+    from calfsense.routine import load_routine
+    from calfsense.session.importers import load
+
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
+    session = load(_resolve_input(file))
+    chosen = routine or session.routine
+    plan = load_routine(chosen) if chosen else None
+    analysis = analyze(session, placement, plan)
+    report = build_report(session, analysis, plan)
+    if as_json:
+        _write_text(output, json.dumps(report, indent=1) + "\n", force)
+    elif as_csv:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(csv_rows(report))
+        _write_text(output, buf.getvalue(), force)
+    else:
+        _write_text(output, format_table(report) + "\n", force)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def info(file: str | None, as_json: bool) -> None:
+    """Device, settings, duration, measured and nominal rate, gaps and lost frames."""
+    from calfsense.session.importers import load
+
+    s = load(_resolve_input(file))
+    data: dict[str, Any] = {
+        "path": s.path,
+        "format": s.format,
+        "device": s.device,
+        "model": s.model,
+        "placement": s.placement,
+        "routine": s.routine,
+        "synthetic": s.synthetic,
+        "start_wall": s.start_wall,
+        "settings": s.settings,
+        "duration_s": round(s.duration_s, 2),
+        "samples": int(len(s.time_s)),
+        "sample_rate_hz": round(s.sample_rate_hz, 3),
+        "nominal_rate_hz": s.nominal_rate_hz,
+        "frames": s.frames_total,
+        "frames_lost": s.frames_lost,
+        "frames_corrupt": s.frames_corrupt,
+        "gaps": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in s.gaps],
+        "heart_rate_readings": int(len(s.hr_bpm)),
+        "events": [{"time_s": round(e.time_s, 3), "kind": e.kind, "text": e.text} for e in s.events],
+        "warnings": list(s.warnings),
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=1))
+        return
+    for key in ("path", "format", "device", "model", "placement", "routine", "start_wall"):
+        if data[key]:
+            click.echo(f"{key:<16}{data[key]}")
+    if s.synthetic:
+        click.echo(f"{'synthetic':<16}yes (made by the simulator)")
+    if s.settings:
+        click.echo(f"{'settings':<16}{json.dumps(s.settings)}")
+    nominal = f" (nominal {s.nominal_rate_hz:g} Hz)" if s.nominal_rate_hz else ""
+    click.echo(f"{'duration':<16}{s.duration_s:.1f} s, {len(s.time_s)} samples")
+    click.echo(f"{'sample rate':<16}{s.sample_rate_hz:.3f} Hz measured{nominal}")
+    if s.frames_total:
+        click.echo(f"{'frames':<16}{s.frames_total} received, {s.frames_lost} lost, {s.frames_corrupt} corrupt")
+    click.echo(f"{'gaps':<16}{len(s.gaps)}" + "".join(f"  [{a:.1f}-{b:.1f} s]" for a, b in s.gaps[:5]))
+    click.echo(f"{'heart rate':<16}{len(s.hr_bpm)} readings")
+    for e in s.events:
+        click.echo(f"{'event':<16}{e.time_s:8.1f} s  {e.kind} {e.text}".rstrip())
+    for w in s.warnings:
+        click.echo(f"{'warning':<16}{w}")
+
+
+@main.command()
+@click.argument("file", type=click.Path())
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Decoded samples as CSV.")
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
+    """Export decoded samples: time_s,ax_mg,ay_mg,az_mg (plus hr_bpm when known)."""
+    import numpy as np
+
+    from calfsense.session.importers import load
+
+    s = load(file)
+    cols = [s.time_s, s.acc_mg[:, 0], s.acc_mg[:, 1], s.acc_mg[:, 2]]
+    header = "time_s,ax_mg,ay_mg,az_mg"
+    fmt = ["%.4f", "%.0f", "%.0f", "%.0f"]
+    if len(s.hr_bpm):
+        cols.append(s.hr_at(s.time_s))
+        header += ",hr_bpm"
+        fmt.append("%.0f")
+    buf = io.StringIO()
+    buf.write(header + "\n")
+    np.savetxt(buf, np.column_stack(cols), fmt=fmt, delimiter=",")
+    _write_text(output, buf.getvalue().replace(",nan", ","), force)
+
+
+@main.command()
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="shin", show_default=True)
+@click.option("--routine", default=None, help="Follow a routine (built-in name or TOML file).")
+@click.option(
+    "--exercise",
+    "exercises",
+    multiple=True,
+    type=click.Choice(["two-leg", "single-leg", "seated"]),
+    help="Exercises in order, without --routine (default: all three; chest skips seated).",
+)
+@click.option("--sets", "sets_per_exercise", type=click.IntRange(1, 10), default=1, show_default=True)
+@click.option("--reps", type=click.IntRange(1, 60), default=12, show_default=True)
+@click.option(
+    "--tempo",
+    type=click.Choice(["bouncy", "fast", "hret", "article", "seated", "hsr", "eccentric"]),
+    default=None,
+    help="Tempo preset (default: the article's 2-1-2, 2-1-3 seated).",
+)
+@click.option("--rest", "rest_s", type=click.FloatRange(0, 600), default=30.0, show_default=True)
+@click.option(
+    "--confuser",
+    type=click.Choice(["walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap"]),
+    default=None,
+    help="Add a non-exercise movement before the first set.",
+)
+@click.option("--device", type=click.Choice(["h10", "verity"]), default="verity", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["native", "csv"]), default="native", show_default=True)
+@click.option(
+    "--rate",
+    "rate_hz",
+    type=click.FloatRange(10, 1000),
+    default=100.0,
+    show_default=True,
+    help="Sample rate of --format csv (native uses the device's).",
+)
+@click.option("--jitter", type=click.FloatRange(0, 0.5), default=0.0, help="Phone-like timing jitter (csv).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def simulate(
+    output: str,
+    placement: str,
+    routine: str | None,
+    exercises: tuple[str, ...],
+    sets_per_exercise: int,
+    reps: int,
+    tempo: str | None,
+    rest_s: float,
+    confuser: str | None,
+    device: str,
+    fmt: str,
+    rate_hz: float,
+    jitter: float,
+    seed: int,
+    force: bool,
+) -> None:
+    """Simulate a session with known truth: a recording plus FILE.truth.json beside it."""
+    import numpy as np
+
+    from calfsense.dsp import simulate as sim_mod
+    from calfsense.routine import load_routine
+    from calfsense.sources import synthetic
+
+    out = Path(output)
+    truth_path = out.with_name(out.name + ".truth.json")
+    for path in (out, truth_path):
+        if path.exists() and not force:
+            fail(f"{path} exists (use --force to overwrite)")
+    rng = np.random.default_rng(seed)
+    profile = synthetic.PROFILES[device]
+    if routine:
+        plan = synthetic.plan_from_routine(load_routine(routine), placement, rng, rest_s=rest_s, confuser=confuser)
+    else:
+        default = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
+        chosen = exercises or default
+        if placement == "chest" and "seated" in chosen:
+            fail("a chest sensor cannot see a seated calf raise (simulate shin, foot or thigh instead)")
+        plan = sim_mod.routine_session(
+            placement,  # type: ignore[arg-type]
+            exercises=chosen,  # type: ignore[arg-type]
+            sets_per_exercise=sets_per_exercise,
+            reps=reps,
+            tempo=sim_mod.TEMPOS[tempo] if tempo else None,
+            rest_s=rest_s,
+            rng=rng,
+            confuser=confuser,
+        )
+    # Native recordings resample the simulation at the device's own rate and frame it as it does.
+    sample_rate = rate_hz if fmt == "csv" else 200.0
+    result = sim_mod.simulate(
+        plan,
+        placement,  # type: ignore[arg-type]
+        sample_rate,
+        seed=seed,
+        jitter=jitter if fmt == "csv" else 0.0,
+    )
+    if fmt == "csv":
+        rows = np.column_stack([result.time_s, result.acc_mg])
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(f"# synthetic: calfsense simulate, seed {seed}, placement {placement}\n")
+            fh.write("time_s,ax_mg,ay_mg,az_mg\n")
+            np.savetxt(fh, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
+        what = f"{len(rows)} samples"
+    else:
+        count = synthetic.record_simulation(out, result, profile, routine=routine, seed=seed, force=force)
+        what = f"{count} {profile.model} notifications"
+    truth_path.write_text(json.dumps(synthetic.truth_json(result), indent=1) + "\n", encoding="utf-8")
+    total = sum(s.reps for s in result.sets)
+    click.echo(
+        f"wrote {out} ({what}, {result.time_s[-1]:.0f} s, {total} reps in {len(result.sets)} sets) and {truth_path}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,9 +17,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_decode_pmd_prints_the_documented_json() -> None:
-    code, out, _ = run(
-        "debug", "decode-pmd", "02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 01 7B 0F 08"
-    )
+    code, out, _ = run("debug", "decode-pmd", "02 65 00 00 00 00 00 00 00 81 F1 FF 14 00 F0 03 06 01 7B 0F 08")
     assert code == 0
     assert json.loads(out) == {
         "measurement": "acc",
@@ -76,7 +74,5 @@ def test_simulate_writes_samples_and_truth_and_never_overwrites(tmp_path: Path) 
     before = target.read_bytes()
     code, _, err = run("simulate", "-o", str(target))
     assert code == 2 and "--force" in err and target.read_bytes() == before
-    code, _, err = run(
-        "simulate", "-o", str(tmp_path / "c.csv"), "--placement", "chest", "--exercise", "seated"
-    )
+    code, _, err = run("simulate", "-o", str(tmp_path / "c.csv"), "--placement", "chest", "--exercise", "seated")
     assert code == 2 and "cannot see a seated" in err

@@ -87,9 +87,7 @@ def test_v4_pmd_spec_verity_delta_example() -> None:
 
 
 def test_v5_settings() -> None:
-    get = parse_control_point(
-        h("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
-    )
+    get = parse_control_point(h("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00"))
     assert isinstance(get, ControlPointResponse) and get.ok
     opts = parse_settings_options(get.parameters)
     assert opts.get(SettingType.SAMPLE_RATE) == (25, 50, 100, 200)
@@ -238,9 +236,7 @@ def test_status_advice_for_common_failures() -> None:
         ("11 00 00 FF FF 7F 80", 0, None, None, (63999, 32124)),
     ],
 )
-def test_heart_rate_table(
-    packet: str, bpm: int, contact: bool | None, energy: int | None, rr: tuple[int, ...]
-) -> None:
+def test_heart_rate_table(packet: str, bpm: int, contact: bool | None, energy: int | None, rr: tuple[int, ...]) -> None:
     hr = gatt.decode_heart_rate(h(packet))
     assert (hr.heart_rate_bpm, hr.contact, hr.energy_kj, hr.rr_ms) == (bpm, contact, energy, rr)
 

@@ -203,12 +203,8 @@ class Detector:
     _hist_r: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_v: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_dyn: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
-    _hist_dir: deque[tuple[float, float, float]] = field(
-        default_factory=lambda: deque(maxlen=1500), init=False
-    )
-    _hist_u: deque[tuple[float, float, float, float]] = field(
-        default_factory=lambda: deque(maxlen=1500), init=False
-    )
+    _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_u: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
     _last_end_idx: int = field(default=-1, init=False)  # where the previous rep ended
@@ -235,9 +231,7 @@ class Detector:
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
-            raise CalfsenseError(
-                f"unknown placement {self.placement!r}", f"use one of {', '.join(PLACEMENT_NAMES)}"
-            )
+            raise CalfsenseError(f"unknown placement {self.placement!r}", f"use one of {', '.join(PLACEMENT_NAMES)}")
         if self.placement == "auto" and self.device_model and "H10" in self.device_model.upper():
             self._resolved = "chest"  # an H10 is a chest strap by construction
         elif self.placement != "auto":
@@ -439,9 +433,7 @@ class Detector:
                 self._state = _IN
                 self._still_ref, self._still_since, self._calm_since, self._r_smooth = r, idx, idx, r
                 self._smooth_hist.clear()
-                self._cand = _Candidate(
-                    begin_idx=idx, peak=r, peak_idx=idx, not_before_idx=self._last_end_idx
-                )
+                self._cand = _Candidate(begin_idx=idx, peak=r, peak_idx=idx, not_before_idx=self._last_end_idx)
             elif dyn >= p.max_dyn_mg:
                 self._busy_until_idx = idx + int(1.5 * GRID_HZ)  # settle after activity
             return None
@@ -614,9 +606,7 @@ class Detector:
             self._force_new_set = False
             prev = None
         pause = None if prev is None else max(0.0, start - prev.end_s)
-        flags = self._flags(
-            peak, height, pause, bounced or (pause is not None and pause < 0.12), units[pk] - u0
-        )
+        flags = self._flags(peak, height, pause, bounced or (pause is not None and pause < 0.12), units[pk] - u0)
         rep = Rep(
             index=len(self._set_reps) + 1,
             set_index=self._set_index,
@@ -644,9 +634,7 @@ class Detector:
     def _height_cm(self, placement: str, off: int, i10: int, j10: int, peak_deg: float) -> float | None:
         if placement == "foot":
             return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
-        if placement == "thigh" and (
-            self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)
-        ):
+        if placement == "thigh" and (self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)):
             knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
         # Double integration between the rest points around the rep (zero velocity and height there).

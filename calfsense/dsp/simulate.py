@@ -214,9 +214,7 @@ def _add_walk(
         body.pos[sl, 0] += env * speed * stride_s * 0.1 * np.sin(w)
         body.pos[sl, 2] += env * k * 0.04 * (1 - np.cos(w))
     else:
-        body.seg_pitch[sl] += env * (
-            np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5)
-        )
+        body.seg_pitch[sl] += env * (np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5))
         body.seg_roll[sl] += env * np.radians(2) * np.sin(w)
         body.pos[sl, 0] += env * (0.02 * np.sin(2 * w) + 0.01 * speed * np.sin(w))
         body.pos[sl, 1] += env * 0.02 * np.sin(w)
@@ -241,9 +239,7 @@ def _add_posture_change(body: _Body, sl: slice, t: NDArray[np.float64], placemen
         body.foot_pitch_extra[sl] += np.radians(4) * bend
 
 
-def _add_weight_shift(
-    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator
-) -> None:
+def _add_weight_shift(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator) -> None:
     period = rng.uniform(2.5, 5.0)
     env = _ramp((t - t[0]) / 1.0) * _ramp((t[-1] - t) / 1.0)
     wave = np.sin(2 * np.pi * (t - t[0]) / period) * env
@@ -385,10 +381,7 @@ def simulate(
         keep &= ~((times >= g0) & (times < g1))
     # Heart rate follows the work done over the last half minute (one value per second).
     seconds = max(1, int(total_s))
-    active = (
-        np.add.reduceat((body.heel_m > 0.005).astype(np.float64), np.arange(0, seconds) * int(fs))[:seconds]
-        / fs
-    )
+    active = np.add.reduceat((body.heel_m > 0.005).astype(np.float64), np.arange(0, seconds) * int(fs))[:seconds] / fs
     work = np.convolve(active, np.ones(30) / 30, mode="full")[:seconds]
     hr_series = 64 + 50 * work + np.cumsum(rng.normal(0, 0.2, seconds))
     kept_times: NDArray[np.float64] = np.asarray(times[keep], dtype=np.float64)
@@ -438,9 +431,7 @@ def _add_set(
         top, lower, end = now + up, now + up + hold, now + up + hold + down
         i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
         ts = t[i0:i1]
-        prof = np.where(
-            ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down))
-        )
+        prof = np.where(ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down)))
         body.heel_m[i0:i1] = np.maximum(body.heel_m[i0:i1], height / 100.0 * prof)
         if lean:
             body.lean_pitch[i0:i1] += np.radians(rng.uniform(7, 12)) * prof

@@ -25,9 +25,7 @@ def _as_samples(samples: ArrayLike, channels: int) -> NDArray[np.int64]:
     return arr.astype(np.int64)
 
 
-def encode_acc_raw(
-    samples: ArrayLike, timestamp_ns: int, measurement: MeasurementType = MeasurementType.ACC
-) -> bytes:
+def encode_acc_raw(samples: ArrayLike, timestamp_ns: int, measurement: MeasurementType = MeasurementType.ACC) -> bytes:
     """Encode raw type 0x01 (int16 per axis, mG), as an H10 sends it."""
     arr = _as_samples(samples, 3)
     if arr.min() < -32768 or arr.max() > 32767:
@@ -119,15 +117,20 @@ def chunk_frames(
     last_timestamps_ns: NDArray[np.int64],
     compressed: bool,
     mtu: int = 232,
+    max_compressed_samples: int = 57,
 ) -> Iterator[bytes]:
-    """Cut a sample stream into notifications as a sensor does; timestamp = each frame's last sample."""
+    """Cut a sample stream into notifications as a sensor does; timestamp = each frame's last sample.
+
+    Compressed frames hold at most `max_compressed_samples` (a Verity Sense sends ~57 at 52 Hz, about
+    one frame a second, sdk#443) and fewer when the deltas would overflow the payload.
+    """
     n = len(samples)
     if compressed:
         # Grow each frame until the next sample would overflow the payload.
         limit = mtu - 3
         i = 0
         while i < n:
-            lo, hi = 1, n - i
+            lo, hi = 1, min(n - i, max_compressed_samples)
             # Binary search on the size, which is monotone in the sample count.
             while lo < hi:
                 mid = (lo + hi + 1) // 2

@@ -532,17 +532,13 @@ class ResponseAssembler:
         if msg.more:
             return None
         first = self._pending
-        whole = ControlPointResponse(
-            first.op_code, first.measurement, first.status, False, b"".join(self._parts)
-        )
+        whole = ControlPointResponse(first.op_code, first.measurement, first.status, False, b"".join(self._parts))
         self._pending = None
         self._parts = []
         return whole
 
 
-def build_response(
-    op: int, measurement: int, status: int, parameters: bytes = b"", more: bool = False
-) -> bytes:
+def build_response(op: int, measurement: int, status: int, parameters: bytes = b"", more: bool = False) -> bytes:
     """Build an `F0` answer (used by the virtual sensor)."""
     if status != PmdStatus.SUCCESS:
         return bytes((CONTROL_POINT_RESPONSE, op, measurement, status))
@@ -641,18 +637,14 @@ def _decode_frame(data: bytes, context: DecodeContext) -> PmdFrame:
                 mg = np.trunc(ints * (factor * 1000.0)).astype(np.int64)
                 return PmdFrame(measurement, timestamp_ns, frame_type, mg)
             if factor != 1.0:
-                return PmdFrame(
-                    measurement, timestamp_ns, frame_type, np.trunc(ints * factor).astype(np.int64)
-                )
+                return PmdFrame(measurement, timestamp_ns, frame_type, np.trunc(ints * factor).astype(np.int64))
             return PmdFrame(measurement, timestamp_ns, frame_type, ints)
         if factor != 1.0:
             scaled: NDArray[np.float64] = ints.astype(np.float64) * factor
             return PmdFrame(measurement, timestamp_ns, frame_type, scaled)
         return PmdFrame(measurement, timestamp_ns, frame_type, ints)
     if measurement is not MeasurementType.ACC:
-        raise FrameError(
-            f"uncompressed {measurement.name} frames (type 0x{frame_type:02x}) are not supported"
-        )
+        raise FrameError(f"uncompressed {measurement.name} frames (type 0x{frame_type:02x}) are not supported")
     spec = _RAW_ACC_DTYPES.get(frame_type)
     if spec is None:
         raise FrameError(f"unknown ACC frame type 0x{frame_type:02x}")
@@ -664,9 +656,7 @@ def _decode_frame(data: bytes, context: DecodeContext) -> PmdFrame:
     if width == 3:
         samples = _int24(data, FRAME_HEADER_BYTES).reshape(-1, channels)
     else:
-        samples = (
-            np.frombuffer(data, dtype=dtype, offset=FRAME_HEADER_BYTES).astype(np.int64).reshape(-1, channels)
-        )
+        samples = np.frombuffer(data, dtype=dtype, offset=FRAME_HEADER_BYTES).astype(np.int64).reshape(-1, channels)
     return PmdFrame(measurement, timestamp_ns, frame_type, samples)
 
 
@@ -693,9 +683,7 @@ def decode_delta_content(data: bytes, offset: int, resolution_bits: int, channel
     n = len(data)
     pos = offset + ref_bytes * channels
     if pos > n:
-        raise FrameError(
-            f"compressed frame truncated inside the reference sample ({n - offset} content bytes)"
-        )
+        raise FrameError(f"compressed frame truncated inside the reference sample ({n - offset} content bytes)")
     ref = [
         int.from_bytes(data[offset + c * ref_bytes : offset + (c + 1) * ref_bytes], "little", signed=True)
         for c in range(channels)

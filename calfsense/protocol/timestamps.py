@@ -124,6 +124,13 @@ class ClockMap:
         if span_s >= self.min_span_s and len(self._points) % 16 == 0:
             self._fit()
 
+    def fit(self) -> None:
+        """Refit offset and drift on everything observed (call once all frames are in)."""
+        if self._anchor_device_ns is not None and len(self._points) >= 16:
+            span_s = (self._points[-1][0] - self._anchor_device_ns) / 1e9
+            if span_s >= self.min_span_s:
+                self._fit()
+
     def _fit(self) -> None:
         pts = np.array(self._points, dtype=np.float64)
         dev = pts[:, 0] - float(self._anchor_device_ns or 0)
@@ -152,7 +159,5 @@ class ClockMap:
         if self._offset_ns is None or self._anchor_device_ns is None:
             raise FrameError("no frame observed yet, host time is unknown")
         dev = np.asarray(device_ns, dtype=np.float64) - float(self._anchor_device_ns)
-        result: NDArray[np.float64] = (
-            dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
-        )
+        result: NDArray[np.float64] = dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
         return result

@@ -1,0 +1,366 @@
+"""From a loaded session to the report: detection, set matching, verdicts, JSON, CSV and text.
+
+Pure: no I/O. The JSON shape is the contract `calfsense.report/1` (keys may be added, never removed
+or renamed). Compliance and tempo tolerance are defined in docs/report.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet, group_sets
+from calfsense.routine import PrescribedSet, Routine
+from calfsense.session.model import LoadedSession
+
+SCHEMA = "calfsense.report/1"
+# A phase is on tempo within 0.25 s + 25 % of its prescription (a metronome beat is hard to hit closer
+# by feel; heel-rise test timing agreement is about +-0.1 s, Hoffmann 2024).
+TEMPO_ABS_TOL_S = 0.25
+TEMPO_REL_TOL = 0.25
+RUSHED_FRACTION = 0.6  # up or down faster than 60 % of the prescription is rushed
+
+COACHING = {
+    "partial": "as high as you can: some reps stopped short of your best height",
+    "lean": "rise straight up: some reps leaned forward or back",
+    "rushed": "lower slowly: some reps were rushed",
+    "bounce": "pause at the bottom: some reps bounced straight into the next",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Detection results plus the matching against a routine."""
+
+    placement: str
+    sets: tuple[RepSet, ...]
+    matched: tuple[tuple[RepSet | None, PrescribedSet | None], ...]
+    warnings: tuple[str, ...]
+
+
+def detect_session(session: LoadedSession, placement: str | None = None) -> tuple[str, tuple[RepSet, ...]]:
+    """Run the streaming detector over a loaded session, honouring its set boundary events."""
+    chosen = placement or session.placement or "auto"
+    det = Detector(chosen, device_model=session.model)  # type: ignore[arg-type]
+    boundaries = sorted(e.time_s for e in session.events if e.kind == "set_started")
+    t, a = session.time_s, session.acc_mg
+    start = 0
+    for b in boundaries:
+        i = int(np.searchsorted(t, b))
+        det.feed(t[start:i], a[start:i])
+        det.new_set()
+        start = i
+    det.feed(t[start:], a[start:])
+    det.finish()
+    return det.resolved_placement, group_sets(det.reps)
+
+
+def match_sets(
+    found: tuple[RepSet, ...], prescribed: list[PrescribedSet], placement: str
+) -> tuple[list[tuple[RepSet | None, PrescribedSet | None]], list[str]]:
+    """Pair detected sets with prescribed ones in order; merge a set split by a short pause.
+
+    Prescribed sets this placement cannot see (a chest strap and seated raises) are reported, not
+    matched. Detected sets beyond the prescription are extra; prescribed sets never done are missing.
+    """
+    warnings: list[str] = []
+    visible = [p for p in prescribed if placement == "auto" or p.exercise in VISIBLE.get(placement, frozenset())]
+    hidden = [p for p in prescribed if p not in visible]
+    if hidden:
+        warnings.append(
+            f"a {placement} sensor cannot see {hidden[0].exercise} raises: {len(hidden)} prescribed set(s) "
+            "not assessed (wear it on the shin or the shoe)"
+        )
+    merged: list[RepSet] = []
+    for s in found:
+        if merged and visible:
+            k = len(merged) - 1
+            target = visible[k] if k < len(visible) else None
+            prev = merged[-1]
+            pause = s.start_s - prev.end_s
+            if (
+                target is not None
+                and target.reps is not None
+                and len(prev.reps) + len(s.reps) <= target.reps
+                and len(prev.reps) < target.reps
+                and pause < 0.5 * max(target.rest_s, 20.0)
+            ):
+                # One prescribed set interrupted by a short break: count it as one set.
+                merged[-1] = RepSet(prev.index, prev.reps + s.reps)
+                continue
+        merged.append(s)
+    pairs: list[tuple[RepSet | None, PrescribedSet | None]] = []
+    for i in range(max(len(merged), len(visible))):
+        pairs.append((merged[i] if i < len(merged) else None, visible[i] if i < len(visible) else None))
+    return pairs, warnings
+
+
+def analyze(session: LoadedSession, placement: str | None = None, routine: Routine | None = None) -> Analysis:
+    """Detect reps and sets, and match them to the routine when one is given."""
+    resolved, sets = detect_session(session, placement)
+    warnings = list(session.warnings)
+    if routine is None:
+        return Analysis(resolved, sets, tuple((s, None) for s in sets), tuple(warnings))
+    pairs, w = match_sets(sets, routine.prescribed_sets(), resolved)
+    warnings += w
+    return Analysis(resolved, sets, tuple(pairs), tuple(warnings))
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
+
+
+def rep_flags(rep: Rep, prescribed: PrescribedSet | None) -> list[str]:
+    """Detector flags plus the routine-aware ones (`rushed`)."""
+    flags = list(rep.flags)
+    if prescribed is not None and (
+        rep.up_s < RUSHED_FRACTION * prescribed.tempo.up_s or rep.down_s < RUSHED_FRACTION * prescribed.tempo.down_s
+    ):
+        flags.append("rushed")
+    return flags
+
+
+def _on_tempo(measured: float, target: float) -> bool:
+    return abs(measured - target) <= TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target
+
+
+def _phase_stats(values: list[float], target: float | None) -> dict[str, Any]:
+    arr = np.array(values) if values else np.array([np.nan])
+    out: dict[str, Any] = {
+        "mean_s": _r(float(np.mean(arr))) if values else None,
+        "sd_s": _r(float(np.std(arr))) if values else None,
+    }
+    if target is not None:
+        out["target_s"] = target
+        out["tolerance_s"] = round(TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target, 3)
+        out["on_tempo_pct"] = _r(100.0 * float(np.mean([_on_tempo(v, target) for v in values])), 1) if values else None
+    return out
+
+
+def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str, Any] | None:
+    """Reps done against prescribed, tempo per phase, height, flagged reps, compliance and coaching."""
+    if prescribed is None:
+        return None
+    reps = list(found.reps) if found else []
+    done = len(reps)
+    target = prescribed.reps
+    reps_score = min(done, target) / target if target else (1.0 if done else 0.0)
+    ups = [r.up_s for r in reps]
+    holds = [r.hold_s for r in reps]
+    downs = [r.down_s for r in reps]
+    pauses = [r.pause_s for r in reps if r.pause_s is not None]
+    tp = prescribed.tempo
+    on_tempo = [_on_tempo(r.up_s, tp.up_s) and _on_tempo(r.down_s, tp.down_s) for r in reps]
+    flags = [rep_flags(r, prescribed) for r in reps]
+    clean = [not f for f in flags]
+    tempo_score = float(np.mean(on_tempo)) if reps else 0.0
+    quality_score = float(np.mean(clean)) if reps else 0.0
+    compliance = 100.0 * (0.5 * reps_score + 0.25 * tempo_score + 0.25 * quality_score)
+    heights = [r.height_cm for r in reps if r.height_cm is not None]
+    counts = {k: sum(k in f for f in flags) for k in ("partial", "lean", "rushed", "bounce")}
+    coaching = [COACHING[k] for k, n in counts.items() if n]
+    if target is not None and done < target:
+        coaching.insert(0, f"{target - done} rep(s) short of the {target} prescribed")
+    mean_h = float(np.mean(heights)) if heights else None
+    return {
+        "reps_done": done,
+        "reps_prescribed": target if target is not None else "max",
+        "reps_ok": done >= target if target is not None else done > 0,
+        "tempo": {
+            "up": _phase_stats(ups, tp.up_s),
+            "hold": _phase_stats(holds, tp.hold_s),
+            "down": _phase_stats(downs, tp.down_s),
+            "pause": _phase_stats(pauses, tp.pause_s),
+            "on_tempo_pct": _r(100.0 * tempo_score, 1),
+        },
+        "height_cm": {
+            "mean": _r(mean_h, 2),
+            "cv_pct": _r(100.0 * float(np.std(heights)) / mean_h, 1) if heights and mean_h else None,
+        },
+        "flagged": counts,
+        "compliance": round(compliance, 1),
+        "coaching": coaching,
+    }
+
+
+def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | None = None) -> dict[str, Any]:
+    """The `calfsense.report/1` JSON object. Times are seconds from the first sample."""
+    sets_out: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = []
+    compliances: list[float] = []
+    index = 0
+    for found, pres in analysis.matched:
+        v = verdict(found, pres)
+        if v is not None:
+            compliances.append(v["compliance"])
+        if found is None:
+            if pres is not None:
+                missing.append({"index": pres.index, "exercise": pres.exercise, "side": pres.side})
+            continue
+        index += 1
+        reps = []
+        for k, rep in enumerate(found.reps, 1):
+            reps.append(
+                {
+                    "index": k,
+                    "start_s": _r(rep.start_s),
+                    "top_s": _r(rep.top_s),
+                    "lower_s": _r(rep.lower_s),
+                    "end_s": _r(rep.end_s),
+                    "up_s": _r(rep.up_s),
+                    "hold_s": _r(rep.hold_s),
+                    "down_s": _r(rep.down_s),
+                    "pause_s": _r(rep.pause_s) if k > 1 else None,
+                    "height_cm": _r(rep.height_cm, 2),
+                    "flags": rep_flags(rep, pres),
+                }
+            )
+        sets_out.append(
+            {
+                "index": index,
+                "start_s": _r(found.start_s),
+                "end_s": _r(found.end_s),
+                "exercise": pres.exercise if pres else None,
+                "side": pres.side if pres else None,
+                "prescribed": pres.as_dict() if pres else None,
+                "verdict": v,
+                "reps": reps,
+            }
+        )
+    all_reps = [r for s in sets_out for r in s["reps"]]
+    heights = [r["height_cm"] for r in all_reps if r["height_cm"] is not None]
+    extra = sum(1 for s in sets_out if routine is not None and s["prescribed"] is None)
+    summary: dict[str, Any] = {
+        "reps": len(all_reps),
+        "sets": len(sets_out),
+        "routine": routine.name if routine else None,
+        "missing_sets": missing,
+        "extra_sets": extra,
+        "compliance": round(float(np.mean(compliances)), 1) if compliances else None,
+        "height_cm_mean": _r(float(np.mean(heights)), 2) if heights else None,
+        "flagged_reps": sum(1 for r in all_reps if r["flags"]),
+        "warnings": list(analysis.warnings),
+    }
+    return {
+        "schema": SCHEMA,
+        "source": {
+            "path": session.path,
+            "format": session.format,
+            "device": session.device,
+            "placement": analysis.placement,
+            "sample_rate_hz": _r(session.sample_rate_hz, 2),
+            "duration_s": _r(session.duration_s, 2),
+            "nominal_rate_hz": session.nominal_rate_hz,
+            "synthetic": session.synthetic,
+            "start_wall": session.start_wall,
+            "frames_lost": session.frames_lost,
+        },
+        "gaps": [{"start_s": _r(a), "end_s": _r(b)} for a, b in session.gaps],
+        "sets": sets_out,
+        "summary": summary,
+    }
+
+
+CSV_COLUMNS = (
+    "set",
+    "exercise",
+    "side",
+    "rep",
+    "start_s",
+    "top_s",
+    "lower_s",
+    "end_s",
+    "up_s",
+    "hold_s",
+    "down_s",
+    "pause_s",
+    "height_cm",
+    "flags",
+)
+
+
+def csv_rows(report: dict[str, Any]) -> list[list[str]]:
+    """One row per rep, header first."""
+    rows: list[list[str]] = [list(CSV_COLUMNS)]
+    for s in report["sets"]:
+        for r in s["reps"]:
+            rows.append(
+                [
+                    str(s["index"]),
+                    s["exercise"] or "",
+                    s["side"] or "",
+                    str(r["index"]),
+                    *(
+                        "" if r[k] is None else f"{r[k]}"
+                        for k in (
+                            "start_s",
+                            "top_s",
+                            "lower_s",
+                            "end_s",
+                            "up_s",
+                            "hold_s",
+                            "down_s",
+                            "pause_s",
+                            "height_cm",
+                        )
+                    ),
+                    "|".join(r["flags"]),
+                ]
+            )
+    return rows
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """A plain-text report for the terminal."""
+    src = report["source"]
+    lines = [
+        f"{src['path']}  ({src['format']}, {src['device'] or 'unknown device'}, {src['placement']}, "
+        f"{src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s)",
+    ]
+    summ = report["summary"]
+    if summ["routine"]:
+        comp = f", compliance {summ['compliance']:.0f}/100" if summ["compliance"] is not None else ""
+        lines.append(f"routine {summ['routine']}{comp}")
+    for s in report["sets"]:
+        v = s["verdict"]
+        what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"
+        target = f"/{v['reps_prescribed']}" if v else ""
+        lines.append("")
+        lines.append(
+            f"set {s['index']}  {what}: {len(s['reps'])}{target} reps  ({s['start_s']:.1f}-{s['end_s']:.1f} s)"
+        )
+        if v:
+            t = v["tempo"]
+            lines.append(
+                f"  tempo up {t['up']['mean_s']} s (target {t['up']['target_s']}), hold {t['hold']['mean_s']} s "
+                f"({t['hold']['target_s']}), down {t['down']['mean_s']} s ({t['down']['target_s']}); "
+                f"on tempo {t['on_tempo_pct']}%; compliance {v['compliance']:.0f}"
+            )
+            for line in v["coaching"]:
+                lines.append(f"  - {line}")
+        lines.append(f"  {'rep':>3} {'start':>7} {'up':>5} {'hold':>5} {'down':>5} {'pause':>5} {'height':>7}  flags")
+        for r in s["reps"]:
+            pause = "" if r["pause_s"] is None else f"{r['pause_s']:.1f}"
+            height = "" if r["height_cm"] is None else f"{r['height_cm']:.1f} cm"
+            lines.append(
+                f"  {r['index']:>3} {r['start_s']:>7.1f} {r['up_s']:>5.1f} {r['hold_s']:>5.1f} {r['down_s']:>5.1f} "
+                f"{pause:>5} {height:>7}  {', '.join(r['flags'])}"
+            )
+    if summ["missing_sets"]:
+        lines.append("")
+        lines.append(
+            "missing: "
+            + ", ".join(
+                f"set {m['index']} {m['exercise']}{' ' + m['side'] if m['side'] else ''}" for m in summ["missing_sets"]
+            )
+        )
+    if report["gaps"]:
+        lines.append(f"gaps: {len(report['gaps'])} (signal lost; reps there could not be counted)")
+    for w in summ["warnings"]:
+        lines.append(f"warning: {w}")
+    lines.append("")
+    lines.append(f"total: {summ['reps']} reps in {summ['sets']} sets")
+    return "\n".join(lines)

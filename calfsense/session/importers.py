@@ -1,0 +1,400 @@
+"""Importers for recordings from apps runners already use, detected by content (not by file name).
+
+Polar Sensor Logger (ACC, with the HR and MARKER files beside it), phyphox "Acceleration with g"
+(comma, tab, and semicolon with decimal comma), Sensor Logger (TotalAcceleration, or Accelerometer
+plus Gravity; columns z,y,x), MetaBase accelerometer CSV, and a generic CSV. Formats and their
+headers: ../shared/reference/heel-raise.md section 4. Everything returns a `LoadedSession`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calfsense.dsp.geometry import G_MPS2
+from calfsense.errors import InputFileError
+from calfsense.protocol.pmd import PMD_EPOCH_UNIX_NS
+from calfsense.session import recording
+from calfsense.session.model import Event, LoadedSession
+
+MAX_BYTES = 2_000_000_000  # refuse absurd inputs before reading them
+GENERIC_EXPECTED = (
+    "a header row with a time column (time_s, t, seconds, or e.g. timestamp_ms / time [ns]) and three "
+    "acceleration columns (ax, ay, az or x, y, z) with a unit suffix (_g, _mg, _ms2, _mps2) or in brackets (X [mg])"
+)
+
+
+def load(path: str | Path) -> LoadedSession:
+    """Load any supported recording, choosing the reader from the file's content."""
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: no such file", "check the path")
+    if p.is_dir():
+        raise InputFileError(f"{p} is a directory", "give the recording file inside it (for phyphox: 'Raw Data.csv')")
+    size = p.stat().st_size
+    if size == 0:
+        raise InputFileError(f"{p} is empty", "the recording has no data")
+    if size > MAX_BYTES:
+        raise InputFileError(f"{p} is too large ({size / 1e9:.1f} GB)", "split it into sessions")
+    if recording.is_native(p):
+        return recording.load_native(p)
+    head = p.open("rb").read(65536)
+    if b"\x00" in head or _binary_ratio(head) > 0.1:
+        raise InputFileError(
+            f"{p} is not a text recording (binary data)",
+            f"expected a calfsense recording or {GENERIC_EXPECTED}",
+        )
+    text = _read_text(p)
+    first = text.split("\n", 1)[0].strip().lstrip("\ufeff")
+    for sniff, reader in _READERS:
+        if sniff(first):
+            return reader(p, text)
+    raise InputFileError(
+        f"{p}: unrecognised format (first line: {first[:60]!r})",
+        "expected a calfsense recording, a Polar Sensor Logger, phyphox, Sensor Logger or MetaBase export, "
+        f"or {GENERIC_EXPECTED}",
+    )
+
+
+def _binary_ratio(data: bytes) -> float:
+    if not data:
+        return 0.0
+    text_bytes = bytes(range(32, 127)) + b"\t\r\n\x0c\x1b"
+    nontext = sum(1 for b in data if b not in text_bytes and b < 128)
+    return nontext / len(data)
+
+
+def _read_text(p: Path) -> str:
+    raw = p.read_bytes()
+    for enc in ("utf-8-sig", "latin-1"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise InputFileError(f"{p}: cannot decode the text")  # pragma: no cover - latin-1 decodes anything
+
+
+def _finish(
+    path: Path,
+    fmt: str,
+    t_s: NDArray[np.float64],
+    acc_mg: NDArray[np.float64],
+    **kw: object,
+) -> LoadedSession:
+    """Validate samples (finite, time moving forward) and build the session."""
+    if len(t_s) < 2:
+        raise InputFileError(f"{path}: fewer than two samples", "the recording is too short to analyse")
+    finite = np.isfinite(t_s) & np.all(np.isfinite(acc_mg), axis=1)
+    warnings = list(kw.pop("warnings", []) or [])  # type: ignore[call-overload]
+    if not finite.all():
+        bad = int((~finite).sum())
+        if bad > 0.5 * len(t_s):
+            raise InputFileError(f"{path}: {bad} of {len(t_s)} samples are not numbers", "check the export settings")
+        warnings.append(f"{bad} sample(s) with missing or non-numeric values skipped")
+        t_s, acc_mg = t_s[finite], acc_mg[finite]
+    back = np.flatnonzero(np.diff(t_s) <= 0)
+    if len(back):
+        if len(back) > 0.01 * len(t_s):
+            raise InputFileError(
+                f"{path}: time goes backwards {len(back)} times (first at row {int(back[0]) + 2})",
+                "the time column must increase; is it the right column?",
+            )
+        keep = np.concatenate(([True], np.diff(np.maximum.accumulate(t_s)) > 0))
+        warnings.append(f"{len(back)} sample(s) with time going backwards skipped")
+        t_s, acc_mg = t_s[keep], acc_mg[keep]
+    t0 = float(t_s[0])
+    hr_t = kw.pop("hr_time_abs", None)
+    events = kw.pop("events_abs", ())
+    session_kw: dict[str, object] = dict(kw)
+    if hr_t is not None:
+        session_kw["hr_time_s"] = np.asarray(hr_t, dtype=np.float64) - t0
+    session_kw["events"] = tuple(Event(e.time_s - t0, e.kind, e.text) for e in events)  # type: ignore[attr-defined]
+    return LoadedSession(
+        path=str(path),
+        format=fmt,
+        time_s=t_s - t0,
+        acc_mg=acc_mg,
+        warnings=tuple(warnings),
+        **session_kw,  # type: ignore[arg-type]
+    )
+
+
+def _float_table(rows: list[list[str]], cols: list[int], decimal_comma: bool = False) -> NDArray[np.float64]:
+    """Numeric columns from string rows; unparseable cells become NaN."""
+    out = np.full((len(rows), len(cols)), np.nan)
+    for i, row in enumerate(rows):
+        for j, c in enumerate(cols):
+            if c < len(row):
+                cell = row[c].strip().strip('"')
+                if decimal_comma:
+                    cell = cell.replace(",", ".")
+                try:
+                    out[i, j] = float(cell)
+                except ValueError:
+                    pass
+    return out
+
+
+# --- Polar Sensor Logger ---------------------------------------------------------------------
+
+_PSL_ACC = re.compile(r"^phone timestamp;sensor timestamp \[ns\];x \[mg\];y \[mg\];z \[mg\]", re.I)
+
+
+def _psl_time(stamp: str) -> float | None:
+    try:
+        return dt.datetime.fromisoformat(stamp.strip()).timestamp()
+    except ValueError:
+        return None
+
+
+def _read_psl(p: Path, text: str) -> LoadedSession:
+    rows = [r.split(";") for r in text.splitlines()[1:] if r.strip()]
+    vals = _float_table(rows, [1, 2, 3, 4])
+    # Sensor time (ns since 2000-01-01) times the samples; the phone time arrives ~2 s late in batches.
+    sensor_s = (vals[:, 0] + PMD_EPOCH_UNIX_NS) / 1e9
+    phone = [_psl_time(r[0]) for r in rows]
+    first_phone = next((x for x in phone if x is not None), None)
+    offset = (first_phone - sensor_s[0]) if first_phone is not None and np.isfinite(sensor_s[0]) else 0.0
+    t_abs = sensor_s + offset  # on the phone clock, like the HR and MARKER files
+    hr_t: list[float] = []
+    hr_v: list[float] = []
+    events: list[Event] = []
+    m = re.match(r"(.*)_ACC\.txt$", p.name, re.I)
+    if m:
+        hr_file = p.with_name(f"{m.group(1)}_HR.txt")
+        if hr_file.exists():
+            for line in hr_file.read_text(errors="replace").splitlines()[1:]:
+                parts = line.split(";")
+                if len(parts) >= 2:
+                    t = _psl_time(parts[0])
+                    try:
+                        v = float(parts[1].replace(",", "."))
+                    except ValueError:
+                        continue
+                    if t is not None:
+                        hr_t.append(t)
+                        hr_v.append(v)
+    for marker in sorted(p.parent.glob("MARKER_*.txt")):
+        for line in marker.read_text(errors="replace").splitlines()[1:]:
+            parts = line.split(";")
+            if len(parts) >= 2 and (t := _psl_time(parts[0])) is not None:
+                events.append(Event(t, "marker", parts[1].strip()))
+    model = "Polar " + p.name.split("_")[1] if p.name.count("_") >= 2 else None
+    return _finish(
+        p,
+        "polar-sensor-logger",
+        t_abs,
+        vals[:, 1:4],
+        device=p.name.split("_ACC")[0] if m else None,
+        model=model,
+        hr_time_abs=np.array(hr_t) if hr_t else None,
+        hr_bpm=np.array(hr_v),
+        events_abs=tuple(events),
+        start_wall=rows[0][0].strip() if rows else None,
+    )
+
+
+# --- phyphox ----------------------------------------------------------------------------------
+
+
+def _phyphox_sniff(first: str) -> bool:
+    low = first.lower()
+    return "time (s)" in low and "acceleration" in low
+
+
+def _read_phyphox(p: Path, text: str) -> LoadedSession:
+    first = text.split("\n", 1)[0]
+    if "linear acceleration" in first.lower():
+        raise InputFileError(
+            f"{p}: this phyphox export is 'Acceleration without g'",
+            "calfsense needs gravity to see the foot or leg tilt: record 'Acceleration with g' instead",
+        )
+    if "\t" in first:
+        delim, dec_comma = "\t", False
+    elif first.count(";") >= 3:
+        delim, dec_comma = ";", True
+    else:
+        delim, dec_comma = ",", False
+    rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    header = [h.strip().lower() for h in rows[0]]
+    try:
+        cols = [
+            header.index("time (s)"),
+            next(i for i, h in enumerate(header) if h.startswith("acceleration x")),
+            next(i for i, h in enumerate(header) if h.startswith("acceleration y")),
+            next(i for i, h in enumerate(header) if h.startswith("acceleration z")),
+        ]
+    except (ValueError, StopIteration):
+        raise InputFileError(f"{p}: phyphox header without time and x, y, z acceleration columns") from None
+    vals = _float_table(rows[1:], cols, decimal_comma=dec_comma)
+    unit = 1000.0 / G_MPS2  # m/s^2 to mG
+    device = None
+    meta = p.parent / "meta" / "device.csv"
+    if meta.exists():
+        for row in csv.reader(io.StringIO(meta.read_text(errors="replace"))):
+            if len(row) >= 2 and row[0] == "deviceModel":
+                device = row[1]
+    return _finish(p, "phyphox", vals[:, 0], vals[:, 1:4] * unit, device=device)
+
+
+# --- Sensor Logger ---------------------------------------------------------------------------
+
+
+def _sensorlogger_sniff(first: str) -> bool:
+    return [c.strip().lower() for c in first.split(",")][:5] == ["time", "seconds_elapsed", "z", "y", "x"]
+
+
+def _sensorlogger_table(p: Path, text: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    rows = list(csv.reader(io.StringIO(text)))
+    vals = _float_table(rows[1:], [0, 2, 3, 4])
+    # time is ns since the Unix epoch; columns are z, y, x (in that order) in m/s^2.
+    return vals[:, 0] / 1e9, vals[:, [3, 2, 1]]
+
+
+def _read_sensorlogger(p: Path, text: str) -> LoadedSession:
+    t, acc = _sensorlogger_table(p, text)
+    norm = np.nanmedian(np.linalg.norm(acc, axis=1))
+    if norm < 0.5 * G_MPS2:
+        # Gravity-free Accelerometer.csv: add Gravity.csv from the same export.
+        gravity = p.with_name("Gravity.csv")
+        if not gravity.exists():
+            raise InputFileError(
+                f"{p}: Sensor Logger acceleration without gravity and no Gravity.csv beside it",
+                "export TotalAcceleration.csv (Android) or keep Gravity.csv in the same folder (iOS)",
+            )
+        gt, gacc = _sensorlogger_table(gravity, _read_text(gravity))
+        g = np.stack([np.interp(t, gt, gacc[:, k]) for k in range(3)], -1)
+        acc = acc + g
+    return _finish(p, "sensor-logger", t, acc * (1000.0 / G_MPS2))
+
+
+# --- MetaBase --------------------------------------------------------------------------------
+
+
+def _metabase_sniff(first: str) -> bool:
+    low = first.lower()
+    return low.startswith("epoch (ms)") and "x-axis (g)" in low
+
+
+def _read_metabase(p: Path, text: str) -> LoadedSession:
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [h.strip().lower() for h in rows[0]]
+    cols = [0, header.index("x-axis (g)"), header.index("y-axis (g)"), header.index("z-axis (g)")]
+    vals = _float_table(rows[1:], cols)
+    mac = re.search(r"_([0-9A-F]{2}(?::[0-9A-F]{2}){5})_", p.name, re.I)
+    return _finish(
+        p,
+        "metabase",
+        vals[:, 0] / 1000.0,
+        vals[:, 1:4] * 1000.0,
+        device=f"MetaWear {mac.group(1)}" if mac else "MetaWear",
+    )
+
+
+# --- Generic CSV -----------------------------------------------------------------------------
+
+_TIME_UNITS = {"s": 1.0, "sec": 1.0, "seconds": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+_ACC_UNITS = {
+    "g": 1000.0,
+    "mg": 1.0,
+    "ms2": 1000.0 / G_MPS2,
+    "mps2": 1000.0 / G_MPS2,
+    "m/s^2": 1000.0 / G_MPS2,
+    "m/s2": 1000.0 / G_MPS2,
+    "m/s²": 1000.0 / G_MPS2,
+}
+
+
+def _split_unit(name: str) -> tuple[str, str | None]:
+    """'ax_mg' -> ('ax', 'mg'); 'X [mg]' -> ('x', 'mg'); 'time (ms)' -> ('time', 'ms')."""
+    n = name.strip().strip('"').lower()
+    m = re.match(r"^(.*?)\s*[\[(]\s*([^\])]+)\s*[\])]$", n)
+    if m:
+        return m.group(1).strip(), m.group(2).strip()
+    if "_" in n:
+        base, unit = n.rsplit("_", 1)
+        return base, unit
+    return n, None
+
+
+def _time_column(names: list[str]) -> tuple[int, float] | None:
+    for i, name in enumerate(names):
+        base, unit = _split_unit(name)
+        plain = name.strip().strip('"').lower()
+        if plain in ("time_s", "t", "seconds", "time", "t_s"):
+            return i, 1.0
+        if base in ("time", "timestamp", "t") and unit in _TIME_UNITS:
+            return i, _TIME_UNITS[unit]
+    return None
+
+
+def _acc_columns(names: list[str]) -> tuple[list[int], float] | None:
+    for triple in (
+        ("ax", "ay", "az"),
+        ("x", "y", "z"),
+        ("acc_x", "acc_y", "acc_z"),
+        ("accx", "accy", "accz"),
+    ):
+        found: list[int] = []
+        units: set[str | None] = set()
+        for axis in triple:
+            for i, name in enumerate(names):
+                base, unit = _split_unit(name)
+                if base == axis:
+                    found.append(i)
+                    units.add(unit)
+                    break
+        if len(found) == 3:
+            if len(units) != 1:
+                return None
+            unit = units.pop()
+            if unit is None or unit not in _ACC_UNITS:
+                return None
+            return found, _ACC_UNITS[unit]
+    return None
+
+
+def _generic_sniff(first: str) -> bool:
+    return True  # the last resort: it explains what it expected when it cannot read the file
+
+
+def _read_generic(p: Path, text: str) -> LoadedSession:
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise InputFileError(f"{p}: no data", f"expected {GENERIC_EXPECTED}")
+    head = lines[0]
+    delim = max((",", ";", "\t"), key=head.count)
+    if head.count(delim) < 3:
+        raise InputFileError(
+            f"{p}: cannot find four columns in the header {head[:60]!r}", f"expected {GENERIC_EXPECTED}"
+        )
+    names = next(csv.reader([head], delimiter=delim))
+    tcol = _time_column(names)
+    acols = _acc_columns(names)
+    if tcol is None or acols is None:
+        missing = "a time column" if tcol is None else "three acceleration columns with a unit"
+        raise InputFileError(
+            f"{p}: the header has no {missing} ({', '.join(names)[:80]})", f"expected {GENERIC_EXPECTED}"
+        )
+    decimal_comma = delim == ";"
+    rows = list(csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=delim))
+    vals = _float_table(rows, [tcol[0], *acols[0]], decimal_comma=decimal_comma)
+    if np.all(~np.isfinite(vals[:, 0])):
+        raise InputFileError(f"{p}: the time column holds no numbers", f"expected {GENERIC_EXPECTED}")
+    return _finish(p, "csv", vals[:, 0] * tcol[1], vals[:, 1:4] * acols[1])
+
+
+_READERS: list[tuple[Callable[[str], bool], Callable[[Path, str], LoadedSession]]] = [
+    (lambda first: bool(_PSL_ACC.match(first)), _read_psl),
+    (_phyphox_sniff, _read_phyphox),
+    (_sensorlogger_sniff, _read_sensorlogger),
+    (_metabase_sniff, _read_metabase),
+    (_generic_sniff, _read_generic),
+]

@@ -1,0 +1,371 @@
+"""The native recording format: append-only JSON Lines, one record per received notification.
+
+Line 1 is the header; every later line is a notification (`"k": "n"`) or an event (`"k": "e"`).
+Raw payloads are kept (base64) with host monotonic and wall-clock time, and decoded only on read,
+so a decoder fix improves old recordings. See docs/recording-format.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from calfsense import __version__
+from calfsense.errors import CalfsenseError, FrameError, InputFileError
+from calfsense.protocol.gatt import decode_heart_rate
+from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
+from calfsense.protocol.timestamps import ClockMap, FrameTimer
+from calfsense.session.model import Event, LoadedSession
+
+FORMAT = "calfsense.recording"
+FORMAT_VERSION = 1
+SUFFIX = ".csrec.jsonl"
+FLUSH_INTERVAL_S = 1.0
+
+# Characteristic short names used in records.
+CHAR_PMD_DATA = "pmd_data"
+CHAR_PMD_CP = "pmd_cp"
+CHAR_HR = "hr"
+CHAR_BATTERY = "battery"
+
+EVENT_KINDS = frozenset(
+    {"connected", "disconnected", "reconnected", "set_started", "set_ended", "marker", "note", "stopped"}
+)
+
+
+class DiskFullError(CalfsenseError):
+    """The disk filled up while recording."""
+
+    advice = "free some space; everything received until now is in the recording"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingHeader:
+    """First line of a native recording."""
+
+    device_name: str | None = None
+    model: str | None = None
+    address: str | None = None
+    firmware: str | None = None
+    serial: str | None = None
+    placement: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # {"acc": MeasurementSettings.as_dict()}
+    routine: str | None = None
+    start_wall: str = ""
+    timezone: str = ""
+    synthetic: bool = False
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The header record."""
+        return {
+            "k": "header",
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "calfsense": __version__,
+            "device": {
+                "name": self.device_name,
+                "model": self.model,
+                "address": self.address,
+                "firmware": self.firmware,
+                "serial": self.serial,
+            },
+            "placement": self.placement,
+            "settings": self.settings,
+            "routine": self.routine,
+            "start_wall": self.start_wall,
+            "timezone": self.timezone,
+            "synthetic": self.synthetic,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RecordingHeader:
+        """Parse a header record (unknown keys are ignored: newer writers may add some)."""
+        device = obj.get("device") or {}
+        return cls(
+            device_name=device.get("name"),
+            model=device.get("model"),
+            address=device.get("address"),
+            firmware=device.get("firmware"),
+            serial=device.get("serial"),
+            placement=obj.get("placement"),
+            settings=obj.get("settings") or {},
+            routine=obj.get("routine"),
+            start_wall=obj.get("start_wall") or "",
+            timezone=obj.get("timezone") or "",
+            synthetic=bool(obj.get("synthetic")),
+            note=obj.get("note"),
+        )
+
+
+def now_wall() -> tuple[str, str]:
+    """Local wall time in ISO 8601 with offset, and the zone name."""
+    local = dt.datetime.now().astimezone()
+    return local.isoformat(timespec="milliseconds"), str(local.tzinfo)
+
+
+class RecordingWriter:
+    """Append records to a native recording; flushed and synced at least once a second."""
+
+    def __init__(self, path: str | Path, header: RecordingHeader, force: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not force:
+            raise InputFileError(f"{self.path} already exists", "choose another name or pass --force")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._last_flush = time.monotonic()
+        self.records = 0
+        self._write(header.to_json())
+        self.flush()
+
+    def notification(self, char: str, data: bytes, mono_ns: int, wall_ns: int) -> None:
+        """One received notification, raw."""
+        self._write({"k": "n", "m": mono_ns, "w": wall_ns, "c": char, "d": base64.b64encode(data).decode()})
+
+    def event(self, kind: str, mono_ns: int, wall_ns: int, text: str = "", **fields: Any) -> None:
+        """A session event (connected, disconnected, reconnected, set_started, set_ended, marker, note)."""
+        if kind not in EVENT_KINDS:
+            raise CalfsenseError(f"unknown event kind {kind!r}")
+        rec: dict[str, Any] = {"k": "e", "m": mono_ns, "w": wall_ns, "e": kind}
+        if text:
+            rec["text"] = text
+        rec.update(fields)
+        self._write(rec)
+        self.flush()  # events are rare and precious
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        if self._fh is None:
+            raise CalfsenseError("the recording is already closed")
+        try:
+            self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        except OSError as exc:
+            raise DiskFullError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.records += 1
+        if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Push everything to the disk."""
+        if self._fh is None:
+            return
+        try:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise DiskFullError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush and close; safe to call twice."""
+        if self._fh is not None:
+            try:
+                self.flush()
+            finally:
+                self._fh.close()
+                self._fh = None
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class RawRecording:
+    """A native recording read back: header, records in order, and read warnings."""
+
+    header: RecordingHeader
+    records: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def _open_text(path: Path) -> IO[str]:
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def is_native(path: Path) -> bool:
+    """True when the file starts with a calfsense recording header."""
+    try:
+        with _open_text(path) as fh:
+            first = fh.readline(4096)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    return first.lstrip().startswith("{") and f'"{FORMAT}"' in first
+
+
+def read_raw(path: str | Path) -> RawRecording:
+    """Read a native recording; a line cut off by a crash is dropped with one warning."""
+    p = Path(path)
+    warnings: list[str] = []
+    records: list[dict[str, Any]] = []
+    header: RecordingHeader | None = None
+    bad = 0
+    try:
+        fh = _open_text(p)
+        with fh:
+            lines = fh.read().split("\n")
+    except (EOFError, gzip.BadGzipFile):
+        raise InputFileError(f"{p}: the compressed recording is damaged", "use the uncompressed original") from None
+    trailing_cut = bool(lines) and lines[-1] != ""
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            if i == len(lines) - 1 and trailing_cut:
+                warnings.append(f"the last line was cut off (line {i + 1}); everything before it was read")
+            else:
+                bad += 1
+            continue
+        if header is None:
+            if obj.get("k") != "header" or obj.get("format") != FORMAT:
+                raise InputFileError(f"{p}: not a calfsense recording (no header line)")
+            if int(obj.get("version", 0)) > FORMAT_VERSION:
+                warnings.append(f"recording format {obj.get('version')} is newer than this calfsense; update it")
+            header = RecordingHeader.from_json(obj)
+            continue
+        records.append(obj)
+    if header is None:
+        raise InputFileError(f"{p}: empty recording (no header line)", "record a session first")
+    if bad:
+        warnings.append(f"{bad} damaged line(s) were skipped")
+    return RawRecording(header, records, warnings)
+
+
+def iter_notifications(raw: RawRecording, char: str) -> Iterator[tuple[int, int, bytes]]:
+    """(host monotonic ns, wall ns, payload) of one characteristic's notifications."""
+    for rec in raw.records:
+        if rec.get("k") == "n" and rec.get("c") == char:
+            try:
+                yield int(rec["m"]), int(rec["w"]), base64.b64decode(rec["d"], validate=True)
+            except (KeyError, ValueError, TypeError):
+                continue
+
+
+def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
+    """Decode the raw frames into samples on the host clock (device time, drift-corrected)."""
+    header = raw.header
+    acc = header.settings.get("acc") or {}
+    rate = float(acc.get("sample_rate_hz") or 0) or None
+    ctx = DecodeContext(
+        resolution_bits=int(acc.get("resolution_bits") or 16),
+        channels=int(acc.get("channels") or 3),
+        factor=float(acc.get("factor") or 1.0),
+    )
+    warnings = list(raw.warnings)
+    # Reconnects restart the sensor's stream: the timestamp spreader restarts with them.
+    restarts = sorted(int(r["m"]) for r in raw.records if r.get("k") == "e" and r.get("e") in ("reconnected",))
+    frames: list[tuple[int, int, np.ndarray]] = []  # (host ns, device last ns, samples)
+    corrupt = 0
+    total = 0
+    for mono, _wall, data in iter_notifications(raw, CHAR_PMD_DATA):
+        total += 1
+        try:
+            frame = decode_frame(data, ctx)
+        except FrameError:
+            corrupt += 1
+            continue
+        if frame.measurement is not MeasurementType.ACC:
+            continue
+        frames.append((mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64)))
+    if corrupt:
+        warnings.append(f"{corrupt} corrupt frame(s) skipped")
+    if not frames:
+        raise InputFileError(f"{path or 'recording'}: no acceleration frames in the recording")
+    if rate is None:
+        span = (frames[-1][1] - frames[0][1]) / 1e9
+        count = sum(len(f[2]) for f in frames[1:])
+        rate = count / span if span > 0 else 50.0
+    timer = FrameTimer(rate)
+    clock = ClockMap()
+    for mono, dev, _ in frames:
+        clock.observe(dev, mono)
+    clock.fit()
+    times: list[np.ndarray] = []
+    lost = 0
+    gaps: list[tuple[int, int]] = []
+    next_restart = 0
+    for mono, dev, samples in frames:
+        while next_restart < len(restarts) and restarts[next_restart] <= mono:
+            timer.reset()
+            next_restart += 1
+        try:
+            st = timer.times(dev, len(samples))
+        except FrameError:
+            corrupt += 1
+            times.append(np.full(len(samples), np.nan))
+            continue
+        if st.gap_before is not None:
+            lost += max(1, round((st.gap_before[1] - st.gap_before[0]) / timer.period_ns / max(1, len(samples))))
+            gaps.append(st.gap_before)
+        times.append(st.times_ns)
+    dev_ns = np.concatenate(times)
+    acc_mg = np.vstack([f[2] for f in frames])
+    ok = np.isfinite(dev_ns)
+    host_ns = clock.to_host_ns(dev_ns[ok].astype(np.int64))
+    t0 = float(host_ns[0])
+    time_s = (host_ns - t0) / 1e9
+    gap_s = tuple(((float(clock.to_host_ns(a)) - t0) / 1e9, (float(clock.to_host_ns(b)) - t0) / 1e9) for a, b in gaps)
+    # Heart rate and events on the same time base (host clock).
+    hr_t: list[float] = []
+    hr_v: list[float] = []
+    for mono, _wall, data in iter_notifications(raw, CHAR_HR):
+        try:
+            hr = decode_heart_rate(data)
+        except FrameError:
+            continue
+        hr_t.append((mono - t0) / 1e9)
+        hr_v.append(float(hr.heart_rate_bpm))
+    events = tuple(
+        Event((int(r["m"]) - t0) / 1e9, str(r.get("e")), str(r.get("text", "")))
+        for r in raw.records
+        if r.get("k") == "e" and "m" in r
+    )
+    device = header.device_name or header.model
+    return LoadedSession(
+        path=path,
+        format="calfsense",
+        time_s=time_s,
+        acc_mg=acc_mg[ok],
+        device=device,
+        model=header.model,
+        placement=header.placement,
+        routine=header.routine,
+        nominal_rate_hz=rate if acc.get("sample_rate_hz") else None,
+        hr_time_s=np.array(hr_t),
+        hr_bpm=np.array(hr_v),
+        events=events,
+        gaps=gap_s,
+        frames_total=total,
+        frames_lost=lost,
+        frames_corrupt=corrupt,
+        settings=dict(header.settings),
+        start_wall=header.start_wall or None,
+        synthetic=header.synthetic,
+        warnings=tuple(warnings),
+    )
+
+
+def load_native(path: str | Path) -> LoadedSession:
+    """Read and decode a native recording."""
+    return decode_recording(read_raw(path), str(path))

@@ -1,0 +1,1 @@
+"""Sources of sensor frames: recordings, the simulator, and (lazily) Bluetooth."""

@@ -1,0 +1,204 @@
+"""Byte-exact notification streams from the simulator, as a Polar H10 or Verity Sense sends them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from calfsense.dsp.simulate import Segment, SetPlan, Simulation, Tempo
+from calfsense.protocol.encode import chunk_frames
+from calfsense.protocol.gatt import encode_heart_rate
+from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
+from calfsense.routine import Routine
+from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceProfile:
+    """What a sensor model streams: name, rate, frame type and the settings it negotiates."""
+
+    model: str
+    name: str
+    rate_hz: int
+    compressed: bool
+    settings: MeasurementSettings
+    firmware: str
+
+
+H10 = DeviceProfile(
+    model="H10",
+    name="Polar H10 5A1F0C2B",
+    rate_hz=100,
+    compressed=False,
+    settings=MeasurementSettings(sample_rate_hz=100, resolution_bits=16, range=8),
+    firmware="3.2.0",
+)
+VERITY = DeviceProfile(
+    model="Polar Sense",
+    name="Polar Sense A40F6F28",
+    rate_hz=52,
+    compressed=True,
+    settings=MeasurementSettings(sample_rate_hz=52, resolution_bits=16, range=8, channels=3),
+    firmware="2.1.0",
+)
+PROFILES = {"h10": H10, "verity": VERITY}
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One notification as the host receives it: host monotonic time, characteristic, payload."""
+
+    mono_ns: int
+    char: str
+    data: bytes
+
+
+def notifications(
+    sim: Simulation, profile: DeviceProfile, seed: int = 0, host_start_ns: int = 10_000_000_000
+) -> Iterator[Notification]:
+    """Frames at the profile's rate (resampled from the simulation), heart rate at 1 Hz, in arrival order."""
+    rng = np.random.default_rng(seed)
+    rate = profile.rate_hz
+    # The sensor's crystal runs a little off nominal (~20 ppm); its clock starts at the H10 default.
+    drift = 1.0 + rng.uniform(-30e-6, 30e-6)
+    n = int(sim.time_s[-1] * rate)
+    t_dev_s = np.arange(n) / rate * drift
+    acc = np.stack([np.interp(t_dev_s, sim.time_s, sim.acc_mg[:, k]) for k in range(3)], -1)
+    acc_i = np.round(acc).astype(np.int64)
+    keep = np.ones(n, dtype=bool)
+    for g0, g1 in sim.gaps:  # radio gaps lose whole frames, as the sensor sends them
+        keep &= ~((t_dev_s >= g0) & (t_dev_s < g1))
+    dev_ns = (H10_DEFAULT_CLOCK_NS + 3_600_000_000_000 + t_dev_s * 1e9).astype(np.int64)
+    out: list[Notification] = []
+    for frame in chunk_frames(acc_i, dev_ns, compressed=profile.compressed):
+        last_ns = int.from_bytes(frame[1:9], "little")
+        i = int(np.searchsorted(dev_ns, last_ns))
+        if not keep[min(i, n - 1)]:
+            continue
+        latency_ns = int(8e6 + rng.exponential(12e6))
+        host = host_start_ns + (last_ns - int(dev_ns[0])) + latency_ns
+        out.append(Notification(host, "pmd_data", frame))
+    for sec in range(len(sim.hr_bpm)):
+        bpm = float(sim.hr_bpm[sec])
+        rr = int(round(60.0 / max(30.0, bpm) * 1024))
+        host = host_start_ns + int(sec * 1e9) + int(rng.uniform(0, 2e7))
+        out.append(Notification(host, "hr", encode_heart_rate(int(round(bpm)), [rr])))
+    out.sort(key=lambda x: x.mono_ns)
+    yield from out
+
+
+def plan_from_routine(
+    routine: Routine,
+    placement: str,
+    rng: np.random.Generator,
+    rest_s: float | None = None,
+    confuser: str | None = None,
+) -> list[Segment]:
+    """A simulated session that follows a routine (sitting down around seated sets)."""
+    segs = [Segment("idle", 4.0)]
+    if confuser:
+        segs += [Segment(confuser, 10.0), Segment("idle", 6.0)]
+    seated = False
+    base_height = float(rng.uniform(6.5, 9.5))
+    for pres in routine.prescribed_sets():
+        if pres.exercise == "seated" and not seated:
+            segs += [Segment("sit_down", 2.5), Segment("idle", 3.0)]
+            seated = True
+        elif pres.exercise != "seated" and seated:
+            segs += [Segment("stand_up", 2.5), Segment("idle", 3.0)]
+            seated = False
+        tp = pres.tempo
+        reps = pres.reps if pres.reps is not None else int(rng.integers(18, 30))
+        height = base_height * (0.7 if pres.exercise == "seated" else 1.0)
+        plan = SetPlan(
+            pres.exercise,  # type: ignore[arg-type]
+            reps,
+            Tempo(tp.up_s, tp.hold_s, tp.down_s, tp.pause_s),
+            height_cm=height,
+            fatigue=float(rng.uniform(0.05, 0.25)),
+            partial_prob=0.05,
+            lean_prob=0.05,
+            side=pres.side,
+        )
+        segs += [
+            Segment("set", set_plan=plan),
+            Segment("idle", rest_s if rest_s is not None else pres.rest_s),
+        ]
+    return segs
+
+
+def record_simulation(
+    path: str | Path,
+    sim: Simulation,
+    profile: DeviceProfile,
+    routine: str | None = None,
+    seed: int = 0,
+    force: bool = False,
+) -> int:
+    """Write a simulated session as a native recording of byte-exact sensor notifications."""
+    wall, zone = now_wall()
+    header = RecordingHeader(
+        device_name=profile.name,
+        model=profile.model,
+        address="A0:9E:1A:00:00:00",
+        firmware=profile.firmware,
+        serial=profile.name.split()[-1],
+        placement=sim.placement,
+        settings={"acc": profile.settings.as_dict()},
+        routine=routine,
+        start_wall=wall,
+        timezone=zone,
+        synthetic=True,
+        note=f"calfsense simulate, seed {sim.seed}, placement {sim.placement}",
+    )
+    wall0 = time.time_ns()
+    host0 = 10_000_000_000
+    count = 0
+    with RecordingWriter(path, header, force=force) as writer:
+        writer.event("connected", host0 - 1_000_000_000, wall0 - 1_000_000_000)
+        for note in notifications(sim, profile, seed=seed, host_start_ns=host0):
+            writer.notification(note.char, note.data, note.mono_ns, wall0 + (note.mono_ns - host0))
+            count += 1
+        writer.event("stopped", host0 + int(sim.time_s[-1] * 1e9) + 500_000_000, wall0 + int(sim.time_s[-1] * 1e9))
+    return count
+
+
+def truth_json(sim: Simulation) -> dict[str, object]:
+    """The simulator's ground truth, as written beside a simulated recording."""
+    return {
+        "synthetic": True,
+        "seed": sim.seed,
+        "placement": sim.placement,
+        "sample_rate_hz": sim.rate_hz,
+        "sets": [
+            {
+                "index": s.index + 1,
+                "exercise": s.exercise,
+                "side": s.side,
+                "start_s": round(s.start_s, 3),
+                "end_s": round(s.end_s, 3),
+                "reps": s.reps,
+            }
+            for s in sim.sets
+        ],
+        "reps": [
+            {
+                "set": r.set_index + 1,
+                "start_s": round(r.start_s, 3),
+                "top_s": round(r.top_s, 3),
+                "lower_s": round(r.lower_s, 3),
+                "end_s": round(r.end_s, 3),
+                "height_cm": round(r.height_cm, 2),
+                "partial": r.partial,
+                "lean": r.lean,
+                "bounce": r.bounce,
+            }
+            for r in sim.reps
+        ],
+        "confusers": [{"kind": k, "start_s": round(a, 3), "end_s": round(b, 3)} for k, a, b in sim.confusers],
+        "gaps": [{"start_s": a, "end_s": b} for a, b in sim.gaps],
+    }
