@@ -66,7 +66,9 @@ def test_malformed_input_is_one_line_and_exit_2(args: tuple[str, ...]) -> None:
 
 def test_simulate_writes_samples_and_truth_and_never_overwrites(tmp_path: Path) -> None:
     target = tmp_path / "s.csv"
-    code, out, _ = run("simulate", "-o", str(target), "--placement", "foot", "--reps", "3", "--rest", "10")
+    code, out, _ = run(
+        "simulate", "-o", str(target), "--format", "csv", "--placement", "foot", "--reps", "3", "--rest", "10"
+    )
     assert code == 0 and "9 reps in 3 sets" in out
     truth = json.loads((tmp_path / "s.csv.truth.json").read_text())
     assert truth["synthetic"] and len(truth["reps"]) == 9
@@ -76,3 +78,27 @@ def test_simulate_writes_samples_and_truth_and_never_overwrites(tmp_path: Path) 
     assert code == 2 and "--force" in err and target.read_bytes() == before
     code, _, err = run("simulate", "-o", str(tmp_path / "c.csv"), "--placement", "chest", "--exercise", "seated")
     assert code == 2 and "cannot see a seated" in err
+
+
+def test_simulate_native_recording_replays_to_its_truth(tmp_path: Path) -> None:
+    target = tmp_path / "s.csrec.jsonl"
+    code, out, _ = run(
+        "simulate",
+        "-o",
+        str(target),
+        "--placement",
+        "foot",
+        "--reps",
+        "4",
+        "--rest",
+        "10",
+        "--device",
+        "h10",
+        "--seed",
+        "3",
+    )
+    assert code == 0 and "H10 notifications" in out
+    truth = json.loads((tmp_path / "s.csrec.jsonl.truth.json").read_text())
+    code, out, _ = run("replay", str(target), "--json")
+    report = json.loads(out)
+    assert [len(s["reps"]) for s in report["sets"]] == [s["reps"] for s in truth["sets"]]

@@ -45,7 +45,8 @@ def load(path: str | Path) -> LoadedSession:
         raise InputFileError(f"{p} is too large ({size / 1e9:.1f} GB)", "split it into sessions")
     if recording.is_native(p):
         return recording.load_native(p)
-    head = p.open("rb").read(65536)
+    with p.open("rb") as fh:
+        head = fh.read(65536)
     if b"\x00" in head or _binary_ratio(head) > 0.1:
         raise InputFileError(
             f"{p} is not a text recording (binary data)",

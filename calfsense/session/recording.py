@@ -8,6 +8,7 @@ so a decoder fix improves old recordings. See docs/recording-format.md.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import gzip
 import io
@@ -127,8 +128,12 @@ class RecordingWriter:
         self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._last_flush = time.monotonic()
         self.records = 0
-        self._write(header.to_json())
-        self.flush()
+        try:
+            self._write(header.to_json())
+            self.flush()
+        except CalfsenseError:
+            self._discard()
+            raise
 
     def notification(self, char: str, data: bytes, mono_ns: int, wall_ns: int) -> None:
         """One received notification, raw."""
@@ -168,13 +173,18 @@ class RecordingWriter:
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        """Flush and close; safe to call twice."""
+        """Flush and close; safe to call twice. The file is closed even when the last flush fails."""
         if self._fh is not None:
             try:
                 self.flush()
             finally:
-                self._fh.close()
-                self._fh = None
+                self._discard()
+
+    def _discard(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            with contextlib.suppress(OSError):  # the data that could be written is on disk already
+                fh.close()
 
     def __enter__(self) -> RecordingWriter:
         return self

@@ -1,0 +1,184 @@
+"""Native recording format: lossless round trip, crash safety, and the replay JSON contract."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from calfsense.cli import main
+from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+from calfsense.protocol.pmd import decode_frame
+from calfsense.session.recording import (
+    CHAR_PMD_DATA,
+    DiskFullError,
+    RecordingHeader,
+    RecordingWriter,
+    iter_notifications,
+    load_native,
+    read_raw,
+)
+from calfsense.sources.synthetic import H10, VERITY, notifications, record_simulation
+
+RECORDINGS = Path(__file__).parent.parent / "recordings"
+
+
+def _sim(seed: int = 1):
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"])), Segment("idle", 4.0)]
+    return simulate(segs, "shin", 200.0, seed=seed)
+
+
+@pytest.mark.parametrize("profile", [H10, VERITY])
+def test_write_then_read_gives_identical_frames(tmp_path: Path, profile) -> None:
+    sim = _sim()
+    sent = list(notifications(sim, profile, seed=2))
+    path = tmp_path / "r.csrec.jsonl"
+    header = RecordingHeader(
+        device_name=profile.name, model=profile.model, settings={"acc": profile.settings.as_dict()}
+    )
+    with RecordingWriter(path, header) as w:
+        w.event("connected", 1, 2)
+        for n in sent:
+            w.notification(n.char, n.data, n.mono_ns, n.mono_ns + 7)
+        w.event("set_started", 3, 4, text="set 1")
+    raw = read_raw(path)
+    assert raw.warnings == []
+    got = [(m, d) for m, _w, d in iter_notifications(raw, CHAR_PMD_DATA)]
+    want = [(n.mono_ns, n.data) for n in sent if n.char == CHAR_PMD_DATA]
+    assert got == want
+    assert raw.header.model == profile.model and raw.header.settings["acc"]["sample_rate_hz"] == profile.rate_hz
+    frame_type = decode_frame(want[0][1]).frame_type
+    assert frame_type == (0x81 if profile.compressed else 0x01)
+    session = load_native(path)
+    assert session.frames_lost == 0
+    assert abs(session.sample_rate_hz - profile.rate_hz) < 0.05
+    assert {e.kind for e in session.events} == {"connected", "set_started"}
+
+
+def test_crash_cut_file_reads_everything_before_the_cut_with_one_warning(tmp_path: Path) -> None:
+    sim = _sim()
+    path = tmp_path / "r.csrec.jsonl"
+    record_simulation(path, sim, H10)
+    whole = read_raw(path)
+    data = path.read_bytes()
+    cut = data[: int(len(data) * 0.6)]
+    assert not cut.endswith(b"\n")
+    path.write_bytes(cut)
+    raw = read_raw(path)
+    assert len(raw.warnings) == 1 and "cut off" in raw.warnings[0]
+    assert raw.records == whole.records[: len(raw.records)]
+    assert len(raw.records) == cut.count(b"\n") - 1  # every complete line after the header
+    session = load_native(path)
+    assert session.warnings == tuple(raw.warnings) and len(session.time_s) > 0
+
+
+def test_damaged_line_in_the_middle_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "r.csrec.jsonl"
+    record_simulation(path, _sim(), VERITY)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[20] = '{"k":"n","m":12,"c":"pmd_da\n'
+    path.write_text("".join(lines))
+    raw = read_raw(path)
+    assert raw.warnings == ["1 damaged line(s) were skipped"]
+
+
+def test_gzip_recordings_read_transparently(tmp_path: Path) -> None:
+    path = tmp_path / "r.csrec.jsonl"
+    record_simulation(path, _sim(), H10)
+    gz = tmp_path / "r.csrec.jsonl.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert np.array_equal(load_native(gz).acc_mg, load_native(path).acc_mg)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_disk_is_a_clear_error() -> None:
+    w: RecordingWriter | None = None
+    try:
+        with pytest.raises(DiskFullError) as exc:
+            w = RecordingWriter("/dev/full", RecordingHeader(), force=True)
+            for _ in range(10_000):
+                w.notification(CHAR_PMD_DATA, bytes(200), 1, 2)
+            w.flush()
+        assert "free some space" in exc.value.one_line()
+    finally:
+        if w is not None:
+            with contextlib.suppress(DiskFullError):
+                w.close()
+
+
+def test_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "r.csrec.jsonl"
+    path.write_text("precious")
+    with pytest.raises(Exception, match="already exists"):
+        RecordingWriter(path, RecordingHeader())
+    assert path.read_text() == "precious"
+
+
+def test_lost_frames_become_gaps(tmp_path: Path) -> None:
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=SetPlan("two-leg", 8, TEMPOS["hret"])), Segment("idle", 3.0)]
+    sim = simulate(segs, "shin", 200.0, seed=5, gaps=[(9.0, 11.5)])
+    path = tmp_path / "r.csrec.jsonl"
+    record_simulation(path, sim, H10)
+    s = load_native(path)
+    assert len(s.gaps) == 1 and s.frames_lost >= 6
+    a, b = s.gaps[0]
+    assert 8.3 < a < 9.5 and 11.0 < b < 12.2
+
+
+def test_replay_json_contract_on_the_bundled_recording() -> None:
+    rec = RECORDINGS / "runner-calves-verity-shin.csrec.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(rec), "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "calfsense.report/1"
+    src = report["source"]
+    for key, kind in (
+        ("path", str),
+        ("format", str),
+        ("placement", str),
+        ("sample_rate_hz", float),
+        ("duration_s", float),
+    ):
+        assert isinstance(src[key], kind)
+    assert "device" in src and isinstance(report["gaps"], list)
+    rep_keys = {
+        "index",
+        "start_s",
+        "top_s",
+        "lower_s",
+        "end_s",
+        "up_s",
+        "hold_s",
+        "down_s",
+        "pause_s",
+        "height_cm",
+        "flags",
+    }
+    for s in report["sets"]:
+        assert {"index", "start_s", "end_s", "exercise", "side", "prescribed", "reps", "verdict"} <= set(s)
+        for r in s["reps"]:
+            assert rep_keys <= set(r) and isinstance(r["flags"], list)
+            assert r["start_s"] <= r["top_s"] <= r["lower_s"] <= r["end_s"]
+    truth = json.loads((RECORDINGS / "runner-calves-verity-shin.csrec.jsonl.truth.json").read_text())
+    found = [len(s["reps"]) for s in report["sets"]]
+    want = [s["reps"] for s in truth["sets"]]
+    assert len(found) == len(want)
+    assert sum(abs(a - b) for a, b in zip(found, want, strict=True)) <= 3
+    assert report["summary"]["routine"] == "runner-calves"
+
+
+def test_csv_and_info_on_the_bundled_recording() -> None:
+    rec = RECORDINGS / "runner-calves-verity-shin.csrec.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(rec), "--csv"])
+    rows = result.stdout.splitlines()
+    assert rows[0].startswith("set,exercise,side,rep,start_s") and len(rows) > 150
+    result = CliRunner().invoke(main, ["info", str(rec), "--json"])
+    info = json.loads(result.stdout)
+    assert info["synthetic"] is True and info["nominal_rate_hz"] == 52
+    assert abs(info["sample_rate_hz"] - 52) < 0.05 and info["frames_lost"] == 0
