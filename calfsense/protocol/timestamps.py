@@ -111,6 +111,7 @@ class ClockMap:
     _offset_ns: float | None = None
     _drift: float = 0.0
     _anchor_device_ns: int | None = None
+    _next_fit: int = 64
 
     def observe(self, device_ns: int, host_ns: int) -> None:
         """Record that a frame whose last sample is `device_ns` arrived at host `host_ns`."""
@@ -120,9 +121,12 @@ class ClockMap:
         self._points.append((device_ns, diff))
         if self._offset_ns is None or diff < self._offset_ns:
             self._offset_ns = float(diff)
-        span_s = (device_ns - self._anchor_device_ns) / 1e9
-        if span_s >= self.min_span_s and len(self._points) % 16 == 0:
-            self._fit()
+        # Refit whenever the frame count doubles: live estimates improve, and a long replay costs
+        # O(n log n) instead of refitting everything every few frames.
+        if len(self._points) >= self._next_fit:
+            self._next_fit *= 2
+            if (device_ns - self._anchor_device_ns) / 1e9 >= self.min_span_s:
+                self._fit()
 
     def fit(self) -> None:
         """Refit offset and drift on everything observed (call once all frames are in)."""
