@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -182,6 +183,67 @@ def _resolve_input(file: str | None) -> str:
     return str(default)
 
 
+def _check_new_file(path: str, force: bool) -> None:
+    p = Path(path)
+    if p.is_dir():
+        fail(f"{p} is a directory")
+    if p.exists() and not force:
+        fail(f"{p} exists (use --force to overwrite)")
+
+
+def _tempo_cell(tempo: dict[str, float] | None, phase: str, value: float) -> str:
+    """A phase time, green when on tempo (0.25 s + 25 % of the prescription), yellow when not."""
+    if tempo is None:
+        return f"{value:.1f}"
+    good = abs(value - tempo[f"{phase}_s"]) <= 0.25 + 0.25 * tempo[f"{phase}_s"]
+    return f"[{'green' if good else 'yellow'}]{value:.1f}[/]"
+
+
+def _print_rich_report(report: dict[str, Any]) -> None:
+    """The report as coloured tables (terminal only; pipes get the plain text)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    src, summ = report["source"], report["summary"]
+    console.print(
+        f"[bold]{src['path']}[/]  {src['format']}, {src['device'] or 'unknown device'}, "
+        f"{src['placement']}, {src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s"
+    )
+    if summ["routine"] and summ["compliance"] is not None:
+        colour = "green" if summ["compliance"] >= 80 else "yellow" if summ["compliance"] >= 60 else "red"
+        console.print(f"routine [bold]{summ['routine']}[/], compliance [{colour}]{summ['compliance']:.0f}/100[/]")
+    for s in report["sets"]:
+        v = s["verdict"]
+        what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"
+        target = f"/{v['reps_prescribed']}" if v else ""
+        ok = "green" if not v or v["reps_ok"] else "yellow"
+        table = Table(title=f"set {s['index']}  {what}: [{ok}]{len(s['reps'])}{target} reps[/]", title_justify="left")
+        for col in ("rep", "start s", "up s", "hold s", "down s", "pause s", "height cm", "flags"):
+            table.add_column(col, justify="right" if col != "flags" else "left")
+        tempo = s["prescribed"]["tempo"] if s["prescribed"] else None
+        for r in s["reps"]:
+            table.add_row(
+                str(r["index"]),
+                f"{r['start_s']:.1f}",
+                _tempo_cell(tempo, "up", r["up_s"]),
+                _tempo_cell(tempo, "hold", r["hold_s"]),
+                _tempo_cell(tempo, "down", r["down_s"]),
+                "" if r["pause_s"] is None else f"{r['pause_s']:.1f}",
+                "" if r["height_cm"] is None else f"{r['height_cm']:.1f}",
+                f"[red]{', '.join(r['flags'])}[/]" if r["flags"] else "",
+            )
+        console.print(table)
+        if v:
+            for line in v["coaching"]:
+                console.print(f"  [cyan]- {line}[/]")
+    for m in summ["missing_sets"]:
+        console.print(f"[yellow]missing: set {m['index']} {m['exercise']}{' ' + m['side'] if m['side'] else ''}[/]")
+    for w in summ["warnings"]:
+        console.print(f"[yellow]warning: {w}[/]")
+    console.print(f"[bold]total: {summ['reps']} reps in {summ['sets']} sets[/]")
+
+
 def _write_text(path: str | None, text: str, force: bool) -> None:
     """Print, or write a file that must not exist yet unless --force."""
     if path is None or path == "-":
@@ -203,7 +265,9 @@ def _write_text(path: str | None, text: str, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (calfsense.report/1).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per rep.")
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite the output file.")
+@click.option("--plot", "plot_path", default=None, help="Also draw the session to this PNG (needs calfsense[plot]).")
+@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+@click.option("--force", is_flag=True, help="Overwrite output files.")
 def replay(
     file: str | None,
     placement: str | None,
@@ -211,6 +275,8 @@ def replay(
     as_json: bool,
     as_csv: bool,
     output: str | None,
+    plot_path: str | None,
+    no_save: bool,
     force: bool,
 ) -> None:
     """Analyse a recording (ours or another app's) through the live pipeline."""
@@ -220,17 +286,32 @@ def replay(
 
     if as_json and as_csv:
         fail("choose one of --json and --csv")
-    session = load(_resolve_input(file))
+    if plot_path:
+        _check_new_file(plot_path, force)
+    path = _resolve_input(file)
+    session = load(path)
     chosen = routine or session.routine
     plan = load_routine(chosen) if chosen else None
     analysis = analyze(session, placement, plan)
     report = build_report(session, analysis, plan)
+    if plot_path:
+        from calfsense.plot import session_png
+
+        session_png(session, report, plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
+    if not no_save and Path(path).is_file():
+        from calfsense import history
+
+        with contextlib.closing(history.connect()) as db:
+            history.save(db, report, history.fingerprint(path))
     if as_json:
         _write_text(output, json.dumps(report, indent=1) + "\n", force)
     elif as_csv:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(csv_rows(report))
         _write_text(output, buf.getvalue(), force)
+    elif output is None and sys.stdout.isatty():
+        _print_rich_report(report)
     else:
         _write_text(output, format_table(report) + "\n", force)
 
@@ -424,6 +505,125 @@ def simulate(
     click.echo(
         f"wrote {out} ({what}, {result.time_s[-1]:.0f} s, {total} reps in {len(result.sets)} sets) and {truth_path}"
     )
+
+
+@main.group()
+def routine() -> None:
+    """Built-in and custom routines."""
+
+
+@routine.command("list")
+def routine_list() -> None:
+    """The built-in routines."""
+    from calfsense.routine import BUILTIN, DEFAULT_ROUTINE, load_routine
+
+    for name in BUILTIN:
+        r = load_routine(name)
+        sets = r.prescribed_sets()
+        default = "  (default)" if name == DEFAULT_ROUTINE else ""
+        click.echo(f"{name:<16}{len(sets):>3} sets  {r.title}{default}")
+
+
+@routine.command("show")
+@click.argument("name")
+def routine_show(name: str) -> None:
+    """Every set of a routine (a built-in name or a TOML file)."""
+    from calfsense.routine import load_routine
+
+    r = load_routine(name)
+    click.echo(f"{r.name}: {r.title}")
+    if r.description:
+        click.echo(r.description)
+    for p in r.prescribed_sets():
+        reps = "max" if p.reps is None else str(p.reps)
+        side = f" {p.side}" if p.side else ""
+        extra = f"; knee {p.knee}" if p.knee else ""
+        click.echo(
+            f"  set {p.index:>2}: {p.exercise}{side}, {reps} reps at {p.tempo.label()} "
+            f"(up-hold-down-pause s), rest {p.rest_s:g} s; {p.load or 'bodyweight'}{extra}"
+        )
+    cues = {c for b in r.blocks for c in b.cues}
+    if cues:
+        click.echo("cues: " + "; ".join(sorted(cues)))
+
+
+@routine.command("check")
+@click.argument("file", type=click.Path())
+def routine_check(file: str) -> None:
+    """Validate a routine TOML file."""
+    from calfsense.routine import load_routine
+
+    r = load_routine(file)
+    click.echo(f"{file}: ok, {len(r.blocks)} block(s), {len(r.prescribed_sets())} set(s)")
+
+
+@main.command("history")
+@click.option("--exercise", type=click.Choice(["two-leg", "single-leg", "seated"]), default=None)
+@click.option("--since", default=None, help="Only sessions from this date on (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--plot", "plot_path", default=None, help="Draw the trend to this PNG (needs calfsense[plot]).")
+@click.option("--force", is_flag=True, help="Overwrite the PNG.")
+def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_path: str | None, force: bool) -> None:
+    """Progression across saved sessions: reps, tempo, height, weekly volume, left/right symmetry."""
+    import datetime as dt
+
+    from calfsense import history
+
+    if since:
+        try:
+            dt.date.fromisoformat(since)
+        except ValueError:
+            fail(f"--since wants a date like 2026-11-01, not {since!r}")
+    if plot_path:
+        _check_new_file(plot_path, force)
+    with contextlib.closing(history.connect()) as db:
+        rows = history.sessions(db, exercise=exercise, since=since)
+    weekly = history.weekly_volume(rows)
+    if plot_path:
+        from calfsense.plot import history_png
+
+        history_png(rows, plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "sessions": [
+                        {
+                            "started": r.started,
+                            "path": r.path,
+                            "routine": r.routine,
+                            "reps": r.reps,
+                            "sets": r.sets,
+                            "on_tempo_pct": r.on_tempo_pct,
+                            "height_cm": r.height_cm,
+                            "compliance": r.compliance,
+                            "left_reps": r.left_reps,
+                            "right_reps": r.right_reps,
+                            "symmetry_index_pct": r.symmetry_index_pct,
+                        }
+                        for r in rows
+                    ],
+                    "weekly_reps": weekly,
+                },
+                indent=1,
+            )
+        )
+        return
+    if not rows:
+        click.echo("no saved sessions yet (calfsense replay or calfsense live save them)")
+        return
+    click.echo(f"{'date':<20}{'reps':>6}{'sets':>6}{'on tempo':>10}{'height':>9}{'score':>7}{'LSI':>7}  routine")
+    for r in rows:
+        tempo = "" if r.on_tempo_pct is None else f"{r.on_tempo_pct:.0f}%"
+        height = "" if r.height_cm is None else f"{r.height_cm:.1f} cm"
+        score = "" if r.compliance is None else f"{r.compliance:.0f}"
+        lsi = "" if r.symmetry_index_pct is None else f"{r.symmetry_index_pct:.0f}%"
+        click.echo(
+            f"{r.started[:19]:<20}{r.reps:>6}{r.sets:>6}{tempo:>10}{height:>9}{score:>7}{lsi:>7}  {r.routine or ''}"
+        )
+    click.echo("weekly reps: " + ", ".join(f"{k} {v}" for k, v in sorted(weekly.items())))
+    click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -244,7 +244,12 @@ def parse_routine(text: str, source: str = "<routine>") -> Routine:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(f"{source}: {exc}", "fix the TOML syntax (see docs/routines.md)") from None
+        text_msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", text_msg)
+        where = f":{m.group(1)}" if m else ""
+        detail = re.sub(r"\s*\(at line \d+, column \d+\)", "", text_msg)
+        col = f" (column {m.group(2)})" if m else ""
+        raise RoutineError(f"{source}{where}: {detail}{col}", "fix the TOML syntax (see docs/routines.md)") from None
 
     def fail(block: int | None, key: str, problem: str) -> RoutineError:
         where = f"block {block + 1} " if block is not None else ""

@@ -1,0 +1,264 @@
+"""Session history in SQLite: one row per recording (idempotent), one per set, with progression queries.
+
+The database lives in the user data directory. WAL mode, a busy timeout and one transaction per
+save let two processes save at once without corrupting it; `PRAGMA user_version` holds the schema
+version and `MIGRATIONS` bring any older file up to date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calfsense.errors import CalfsenseError
+
+
+def default_path() -> Path:
+    """`history.sqlite3` in the user data directory (CALFSENSE_DATA_DIR overrides it, for tests)."""
+    import os
+
+    override = os.environ.get("CALFSENSE_DATA_DIR")
+    if override:
+        return Path(override) / "history.sqlite3"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("calfsense", appauthor=False)) / "history.sqlite3"
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    # Not executescript(): it commits first, and migrations must run inside the caller's transaction.
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE session (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            started TEXT NOT NULL,
+            device TEXT,
+            placement TEXT,
+            routine TEXT,
+            compliance REAL,
+            report TEXT NOT NULL
+        );
+        CREATE TABLE set_result (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+            set_index INTEGER NOT NULL,
+            exercise TEXT,
+            side TEXT,
+            reps INTEGER NOT NULL,
+            reps_prescribed INTEGER,
+            on_tempo_pct REAL,
+            height_cm REAL,
+            compliance REAL
+        );
+        CREATE INDEX set_result_session ON set_result(session_id);
+        """,
+    )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    # Version 2: heights per side need the work done; keep the summed heel travel per set.
+    db.execute("ALTER TABLE set_result ADD COLUMN travel_cm REAL")
+    db.execute("CREATE INDEX session_started ON session(started)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path | None = None) -> sqlite3.Connection:
+    """Open (creating and migrating) the history database."""
+    p = path or default_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(p, timeout=30.0, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=30000")
+        migrate(db)
+    except sqlite3.DatabaseError as exc:
+        raise CalfsenseError(
+            f"cannot open the history database {p}: {exc}", "move the file away to start afresh"
+        ) from exc
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION, one migration per transaction; returns the version."""
+    while True:
+        db.execute("BEGIN IMMEDIATE")  # one writer migrates; the others wait, then see the new version
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                db.execute("ROLLBACK")
+                raise CalfsenseError(
+                    f"the history database is from a newer calfsense (schema {version})", "update calfsense"
+                )
+            if version == SCHEMA_VERSION:
+                db.execute("COMMIT")
+                return version
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version={version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
+def fingerprint(path: str | Path) -> str:
+    """A recording's identity: the hash of its content, so a moved or renamed file is the same session."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save(db: sqlite3.Connection, report: dict[str, Any], fp: str, started: str | None = None) -> bool:
+    """Store a report; returns False when this recording was saved before (idempotent)."""
+    src = report["source"]
+    when = started or src.get("start_wall") or dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        cur = db.execute(
+            "INSERT OR IGNORE INTO session (fingerprint, path, started, device, placement, routine, compliance, report)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fp,
+                src["path"],
+                when,
+                src.get("device"),
+                src.get("placement"),
+                report["summary"].get("routine"),
+                report["summary"].get("compliance"),
+                json.dumps(report),
+            ),
+        )
+        if cur.rowcount == 0:
+            db.execute("COMMIT")
+            return False
+        sid = cur.lastrowid
+        for s in report["sets"]:
+            v = s.get("verdict") or {}
+            heights = [r["height_cm"] for r in s["reps"] if r["height_cm"] is not None]
+            prescribed = v.get("reps_prescribed")
+            db.execute(
+                "INSERT INTO set_result (session_id, set_index, exercise, side, reps, reps_prescribed, on_tempo_pct,"
+                " height_cm, compliance, travel_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sid,
+                    s["index"],
+                    s["exercise"],
+                    s["side"],
+                    len(s["reps"]),
+                    prescribed if isinstance(prescribed, int) else None,
+                    (v.get("tempo") or {}).get("on_tempo_pct"),
+                    sum(heights) / len(heights) if heights else None,
+                    v.get("compliance"),
+                    sum(heights) if heights else None,
+                ),
+            )
+        db.execute("COMMIT")
+        return True
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One saved session, summarised for the progression table."""
+
+    started: str
+    path: str
+    routine: str | None
+    reps: int
+    sets: int
+    on_tempo_pct: float | None
+    height_cm: float | None
+    compliance: float | None
+    left_reps: int
+    right_reps: int
+    left_travel_cm: float
+    right_travel_cm: float
+
+    @property
+    def symmetry_index_pct(self) -> float | None:
+        """Limb symmetry index as clinics compute it: weaker side / stronger side x 100 (heel travel)."""
+        a, b = self.left_travel_cm, self.right_travel_cm
+        if a <= 0 or b <= 0:
+            return None
+        return 100.0 * min(a, b) / max(a, b)
+
+
+def sessions(db: sqlite3.Connection, exercise: str | None = None, since: str | None = None) -> list[SessionRow]:
+    """Saved sessions in time order, optionally only one exercise's sets and from a date on."""
+    q = (
+        "SELECT s.started, s.path, s.routine, COUNT(r.id), COALESCE(SUM(r.reps), 0), AVG(r.on_tempo_pct),"
+        " AVG(r.height_cm), s.compliance,"
+        " COALESCE(SUM(CASE WHEN r.side = 'left' THEN r.reps END), 0),"
+        " COALESCE(SUM(CASE WHEN r.side = 'right' THEN r.reps END), 0),"
+        " COALESCE(SUM(CASE WHEN r.side = 'left' THEN r.travel_cm END), 0),"
+        " COALESCE(SUM(CASE WHEN r.side = 'right' THEN r.travel_cm END), 0)"
+        " FROM session s LEFT JOIN set_result r ON r.session_id = s.id"
+    )
+    args: list[Any] = []
+    where = []
+    if exercise:
+        where.append("r.exercise = ?")
+        args.append(exercise)
+    if since:
+        where.append("s.started >= ?")
+        args.append(since)
+    if where:
+        q += " WHERE " + " AND ".join(where)
+    q += " GROUP BY s.id ORDER BY s.started"
+    out = []
+    for row in db.execute(q, args):
+        started, path, routine, nsets, reps, tempo, height, comp, lr, rr, lt, rt = row
+        out.append(
+            SessionRow(
+                started,
+                path,
+                routine,
+                int(reps),
+                int(nsets),
+                tempo,
+                height,
+                comp,
+                int(lr),
+                int(rr),
+                float(lt),
+                float(rt),
+            )
+        )
+    return out
+
+
+def weekly_volume(rows: list[SessionRow]) -> dict[str, int]:
+    """Reps per ISO week ('2026-W48')."""
+    out: dict[str, int] = {}
+    for r in rows:
+        try:
+            d = dt.datetime.fromisoformat(r.started)
+        except ValueError:
+            continue
+        year, week, _ = d.isocalendar()
+        key = f"{year}-W{week:02d}"
+        out[key] = out.get(key, 0) + r.reps
+    return out

@@ -1,0 +1,229 @@
+"""Routines, set matching, report figures against known truth, pictures and history."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calfsense import history
+from calfsense.cli import main
+from calfsense.dsp.detect import Rep, RepSet
+from calfsense.errors import RoutineError
+from calfsense.report import match_sets, verdict
+from calfsense.routine import BUILTIN, load_routine, parse_routine
+
+RECORDINGS = Path(__file__).parent.parent / "recordings"
+VERITY = RECORDINGS / "runner-calves-verity-shin.csrec.jsonl"
+CHEST = RECORDINGS / "runner-calves-h10-chest.csrec.jsonl"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+GOOD = """name = "mine"
+[[block]]
+exercise = "two-leg"
+sets = 2
+reps = 10
+tempo = { up = 2, hold = 1, down = 2 }
+rest = 45
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "field"),
+    [
+        (GOOD.replace('exercise = "two-leg"', 'exercise = "one-leg"'), ":3:", "exercise"),
+        (GOOD.replace("sets = 2", "sets = 0"), ":4:", "sets"),
+        (GOOD.replace("reps = 10", 'reps = "lots"'), ":5:", "reps"),
+        (GOOD.replace("up = 2", "upp = 2"), ":6:", "tempo"),
+        (GOOD.replace("rest = 45", "rest = -5"), ":7:", "rest"),
+        (GOOD + 'colour = "red"\n', ":8:", "colour"),
+        (GOOD.replace('name = "mine"', ""), ":1:", "name"),
+        (GOOD.replace("[[block]]", "[[block]"), ":2", "Expected"),
+    ],
+)
+def test_routine_errors_name_file_line_and_field(tmp_path: Path, text: str, where: str, field: str) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    with pytest.raises(RoutineError) as exc:
+        load_routine(str(path))
+    msg = str(exc.value)
+    assert msg.startswith(str(path)) and where in msg and field in msg
+    code, _, err = run("routine", "check", str(path))
+    assert code == 2 and err.count("\n") == 1
+
+
+def test_builtins_and_routine_commands() -> None:
+    assert set(BUILTIN) == {"runner-calves", "alfredson", "hsr", "heel-rise-test"}
+    rc = load_routine("runner-calves")
+    sets = rc.prescribed_sets()
+    assert [(p.exercise, p.side, p.reps) for p in sets[:5]] == [
+        ("two-leg", None, 15),
+        ("two-leg", None, 15),
+        ("two-leg", None, 15),
+        ("single-leg", "left", 12),
+        ("single-leg", "right", 12),
+    ]
+    assert len(sets) == 12 and sets[-1].tempo.down_s == 3 and sets[0].rest_s == 60
+    assert load_routine("heel-rise-test").prescribed_sets()[0].reps is None
+    code, out, _ = run("routine", "list")
+    assert code == 0 and "runner-calves" in out and "(default)" in out
+    code, out, _ = run("routine", "show", "hsr")
+    assert code == 0 and "3-0-3" in out
+    code, _, err = run("routine", "show", "nope")
+    assert code == 2 and "built-in" in err
+
+
+def _set(index: int, n: int, start: float) -> RepSet:
+    reps = tuple(
+        Rep(
+            k + 1,
+            index,
+            start + 5 * k,
+            start + 5 * k + 2,
+            start + 5 * k + 3,
+            start + 5 * k + 5,
+            None if k == 0 else 0.5,
+            7.0,
+            20.0,
+            (),
+        )
+        for k in range(n)
+    )
+    return RepSet(index, reps)
+
+
+def test_matching_missing_extra_and_split_sets() -> None:
+    plan = parse_routine(GOOD).prescribed_sets()  # 2 x 10
+    # A set split by a 12 s break (less than half the 45 s rest): one set of 10.
+    split = (_set(1, 6, 0.0), _set(2, 4, 42.0), _set(3, 10, 150.0))
+    pairs, _ = match_sets(split, plan, "shin")
+    assert [(len(f.reps) if f else None, p.index if p else None) for f, p in pairs] == [(10, 1), (10, 2)]
+    # Fewer sets than prescribed: the second is missing.
+    pairs, _ = match_sets((_set(1, 10, 0.0),), plan, "shin")
+    assert pairs[1] == (None, plan[1])
+    # More sets than prescribed: the third is extra.
+    pairs, _ = match_sets((_set(1, 10, 0.0), _set(2, 10, 200.0), _set(3, 8, 400.0)), plan, "shin")
+    assert pairs[2][1] is None and len(pairs[2][0].reps) == 8  # type: ignore[union-attr]
+    # A chest strap cannot see seated sets: they are set aside with a warning.
+    rc = load_routine("runner-calves").prescribed_sets()
+    pairs, warnings = match_sets((), rc, "chest")
+    assert len(pairs) == 9 and warnings and "cannot see seated" in warnings[0]
+
+
+def test_verdict_figures() -> None:
+    plan = parse_routine(GOOD).prescribed_sets()[0]
+    v = verdict(_set(1, 8, 0.0), plan)
+    assert v is not None
+    assert v["reps_done"] == 8 and v["reps_prescribed"] == 10 and not v["reps_ok"]
+    assert v["tempo"]["up"]["mean_s"] == 2.0 and v["tempo"]["on_tempo_pct"] == 100.0
+    assert v["compliance"] == pytest.approx(100 * (0.5 * 0.8 + 0.25 + 0.25))
+    assert v["coaching"][0].startswith("2 rep(s) short")
+
+
+def test_report_on_recordings_with_known_truth(tmp_path: Path) -> None:
+    code, out, _ = run("replay", str(VERITY), "--json", "--no-save")
+    report = json.loads(out)
+    truth = json.loads(Path(str(VERITY) + ".truth.json").read_text())
+    assert [s["prescribed"]["exercise"] for s in report["sets"]] == [s["exercise"] for s in truth["sets"]]
+    assert [s["side"] for s in report["sets"]] == [s["side"] for s in truth["sets"]]
+    for s, t in zip(report["sets"], truth["sets"], strict=True):
+        assert abs(len(s["reps"]) - t["reps"]) <= 1
+        assert s["verdict"]["reps_prescribed"] == t["reps"]
+    assert 80 <= report["summary"]["compliance"] <= 100
+    # The chest strap cannot see the seated sets: say so instead of guessing.
+    code, out, _ = run("replay", str(CHEST), "--json", "--no-save")
+    chest = json.loads(out)
+    assert any("cannot see seated" in w for w in chest["summary"]["warnings"])
+    assert all(s["exercise"] != "seated" for s in chest["sets"])
+
+
+def test_png_is_written_and_valid(tmp_path: Path) -> None:
+    png = tmp_path / "s.png"
+    code, _, err = run("replay", str(VERITY), "--plot", str(png), "--no-save")
+    assert code == 0, err
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    import matplotlib.image
+
+    img = matplotlib.image.imread(str(png))
+    assert img.shape[0] > 500 and img.shape[1] > 1000
+    code, _, err = run("replay", str(VERITY), "--plot", str(png), "--no-save")
+    assert code == 2 and "--force" in err
+
+
+def test_history_saves_once_per_recording_and_reports_progression(tmp_path: Path) -> None:
+    for _ in range(2):
+        assert run("replay", str(VERITY))[0] == 0
+    code, out, _ = run("history", "--json")
+    data = json.loads(out)
+    assert len(data["sessions"]) == 1  # idempotent per recording
+    s = data["sessions"][0]
+    assert s["routine"] == "runner-calves" and s["reps"] > 150
+    assert s["left_reps"] > 20 and s["right_reps"] > 20 and 50 < s["symmetry_index_pct"] <= 100
+    assert sum(data["weekly_reps"].values()) == s["reps"]
+    code, out, _ = run("history", "--exercise", "seated", "--json")
+    assert json.loads(out)["sessions"][0]["sets"] == 3
+    png = tmp_path / "h.png"
+    assert run("history", "--plot", str(png))[0] == 0 and png.read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run("history", "--since", "yesterday")
+    assert code == 2 and "date" in err
+
+
+def _writer(args: tuple[str, int]) -> int:
+    path, worker = args
+    db = history.connect(Path(path))
+    saved = 0
+    for i in range(25):
+        report = {
+            "source": {"path": f"w{worker}-{i}", "device": None, "placement": "shin", "start_wall": None},
+            "summary": {"routine": None, "compliance": None},
+            "sets": [
+                {"index": 1, "exercise": "two-leg", "side": None, "verdict": None, "reps": [{"height_cm": 7.0}] * 5}
+            ],
+        }
+        saved += history.save(db, report, f"fp-{worker}-{i}", started=f"2026-11-{1 + i % 28:02d}T10:00:00")
+    db.close()
+    return saved
+
+
+def test_history_with_two_concurrent_writers(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    history.connect(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        saved = pool.map(_writer, [(str(path), 1), (str(path), 2)])
+    assert saved == [25, 25]
+    db = history.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM session").fetchone()[0] == 50
+    assert db.execute("SELECT COUNT(*) FROM set_result").fetchone()[0] == 50
+    db.close()
+
+
+def test_history_migrates_a_version_1_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    history.MIGRATIONS[0](old)
+    old.execute("PRAGMA user_version=1")
+    old.execute("INSERT INTO session (fingerprint, path, started, report) VALUES ('x', 'a', '2026-01-01', '{}')")
+    old.execute("INSERT INTO set_result (session_id, set_index, reps) VALUES (1, 1, 12)")
+    old.commit()
+    old.close()
+    db = history.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
+    cols = [r[1] for r in db.execute("PRAGMA table_info(set_result)")]
+    assert "travel_cm" in cols
+    assert history.sessions(db)[0].reps == 12
+    db.execute("PRAGMA user_version=99")
+    db.close()
+    with pytest.raises(Exception, match="newer calfsense"):
+        history.connect(path)
