@@ -39,13 +39,16 @@ def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path
     for k, name in enumerate("xyz"):
         ax_sig.plot(t[::step], acc[::step, k], lw=0.6, label=f"{name} (mG, minus median)")
     top = float(np.percentile(np.abs(acc), 99.5)) if len(acc) else 1.0
-    for s in report["sets"]:
+    total = report["summary"]["reps"]
+    every = 1 if total <= 60 else 5  # numbers must stay readable on a long session
+    for n, s in enumerate(report["sets"]):
         for r in s["reps"]:
             colour = FLAG_COLOURS.get(r["flags"][0], "#2f9e44") if r["flags"] else "#2f9e44"
             ax_sig.axvspan(r["start_s"], r["end_s"], color=colour, alpha=0.18, lw=0)
-            ax_sig.text((r["start_s"] + r["end_s"]) / 2, top * 0.92, str(r["index"]), ha="center", fontsize=6)
+            if r["index"] % every == 0 or r["index"] == 1 or r["index"] == len(s["reps"]):
+                ax_sig.text((r["start_s"] + r["end_s"]) / 2, top * 0.92, str(r["index"]), ha="center", fontsize=6)
         label = f"set {s['index']}" + (f" {s['exercise']}" if s["exercise"] else "")
-        ax_sig.text(s["start_s"], -top * 0.98, label, fontsize=7, va="bottom")
+        ax_sig.text(s["start_s"], -top * (0.98 if n % 2 == 0 else 0.86), label, fontsize=7, va="bottom")
     for g in report["gaps"]:
         ax_sig.axvspan(g["start_s"], g["end_s"], color="#868e96", alpha=0.35, lw=0)
     ax_sig.set_xlim(float(t[0]), float(t[-1]))
