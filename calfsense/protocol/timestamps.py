@@ -165,3 +165,12 @@ class ClockMap:
         dev = np.asarray(device_ns, dtype=np.float64) - float(self._anchor_device_ns)
         result: NDArray[np.float64] = dev + float(self._anchor_device_ns) + self._offset_ns + self._drift * dev
         return result
+
+    def to_device_ns(self, host_ns: NDArray[np.int64] | int) -> NDArray[np.float64]:
+        """Device time of host times (the inverse of `to_host_ns`)."""
+        if self._offset_ns is None or self._anchor_device_ns is None:
+            raise FrameError("no frame observed yet, device time is unknown")
+        anchor = float(self._anchor_device_ns)
+        host = np.asarray(host_ns, dtype=np.float64)
+        result: NDArray[np.float64] = (host - self._offset_ns - anchor) / (1.0 + self._drift) + anchor
+        return result

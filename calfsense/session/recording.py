@@ -332,11 +332,16 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     dev_ns = np.concatenate(times)
     acc_mg = np.vstack([f[2] for f in frames])
     ok = np.isfinite(dev_ns)
-    host_ns = clock.to_host_ns(dev_ns[ok].astype(np.int64))
-    t0 = float(host_ns[0])
-    time_s = (host_ns - t0) / 1e9
-    gap_s = tuple(((float(clock.to_host_ns(a)) - t0) / 1e9, (float(clock.to_host_ns(b)) - t0) / 1e9) for a, b in gaps)
-    # Heart rate and events on the same time base (host clock).
+    # Samples are timed by the sensor's own clock (the best sample clock, and the same causal rule
+    # live mode uses, so live and replay find the same reps); host times (heart rate, events) are
+    # mapped onto it.
+    dev0 = float(dev_ns[ok][0])
+    time_s = (dev_ns[ok] - dev0) / 1e9
+    gap_s = tuple(((a - dev0) / 1e9, (b - dev0) / 1e9) for a, b in gaps)
+
+    def host_to_s(host: int) -> float:
+        return (float(clock.to_device_ns(host)) - dev0) / 1e9
+
     hr_t: list[float] = []
     hr_v: list[float] = []
     for mono, _wall, data in iter_notifications(raw, CHAR_HR):
@@ -344,10 +349,10 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             hr = decode_heart_rate(data)
         except FrameError:
             continue
-        hr_t.append((mono - t0) / 1e9)
+        hr_t.append(host_to_s(mono))
         hr_v.append(float(hr.heart_rate_bpm))
     events = tuple(
-        Event((int(r["m"]) - t0) / 1e9, str(r.get("e")), str(r.get("text", "")))
+        Event(host_to_s(int(r["m"])), str(r.get("e")), str(r.get("text", "")))
         for r in raw.records
         if r.get("k") == "e" and "m" in r
     )

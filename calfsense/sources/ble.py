@@ -1,0 +1,638 @@
+"""Bluetooth: scan, pair and stream a Polar sensor with bleak, reconnecting with backoff.
+
+bleak is imported lazily: replay and reports never touch the Bluetooth stack. Notification callbacks
+only stamp the host clock and enqueue (bounded queue, drops counted); one consumer records the raw
+payloads, decodes, and hands samples to the sink. The same code runs against a real adapter and the
+virtual sensor (`backend=`), which is how it is tested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calfsense.errors import CalfsenseError, FrameError, PmdError
+from calfsense.protocol import gatt, pmd
+from calfsense.protocol.timestamps import FrameTimer
+from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
+
+SENSOR_NOT_FOUND_ADVICE = (
+    "wear the strap and moisten its electrodes (an H10 sleeps off the body), close other apps holding the "
+    "sensor (Polar Beat, Flow, Elite HRV), allow two connections in Polar Flow, and move closer"
+)
+NO_ADAPTER_ADVICE = "turn Bluetooth on (and check the adapter: `bluetoothctl show` on Linux)"
+PAIR_FIRST_ADVICE = "pair the sensor first: `calfsense pair` (Windows needs bonding for the PMD service)"
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+class SensorNotFoundError(CalfsenseError):
+    """No matching sensor answered the scan."""
+
+    advice = SENSOR_NOT_FOUND_ADVICE
+
+
+class BluetoothUnavailableError(CalfsenseError):
+    """No adapter, or Bluetooth is off."""
+
+    advice = NO_ADAPTER_ADVICE
+
+
+class ConnectionLostError(CalfsenseError):
+    """The sensor went away and could not be reached again in time."""
+
+    advice = "move closer and check the strap; the recording keeps everything received"
+
+
+class NoDataError(CalfsenseError):
+    """The measurement started but no frame arrived."""
+
+    advice = (
+        "some sensors take 15-30 s to send the first frame; if it never comes, take the sensor off and on "
+        "again (an H10 needs skin contact), then retry"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """Which bleak backend classes to use (None: the platform's real one) and their extra arguments."""
+
+    scanner: type[Any] | None = None
+    client: type[Any] | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+REAL = Backend()
+
+
+def _scanner_kwargs(backend: Backend) -> dict[str, Any]:
+    return ({"backend": backend.scanner} if backend.scanner is not None else {}) | backend.kwargs
+
+
+def _client_kwargs(backend: Backend) -> dict[str, Any]:
+    return ({"backend": backend.client} if backend.client is not None else {}) | backend.kwargs
+
+
+@dataclass(frozen=True, slots=True)
+class FoundSensor:
+    """One scan result."""
+
+    name: str
+    address: str
+    rssi: int
+    model: str
+    streams: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON shape of `calfsense scan --json`."""
+        return {
+            "name": self.name,
+            "address": self.address,
+            "rssi": self.rssi,
+            "model": self.model,
+            "streams": list(self.streams),
+        }
+
+
+def model_from_name(name: str | None) -> str:
+    """'Polar H10 BA2B0B2D' -> 'Polar H10'; 'Polar Sense A40F6F28' -> 'Polar Verity Sense'."""
+    n = (name or "").lower()
+    if "h10" in n:
+        return "Polar H10"
+    if "sense" in n:
+        return "Polar Verity Sense"
+    if "oh1" in n:
+        return "Polar OH1"
+    if "h9" in n:
+        return "Polar H9"
+    if "polar" in n:
+        return "Polar (unknown model)"
+    return "heart-rate sensor" if name else "unknown"
+
+
+def _translate(exc: BaseException) -> CalfsenseError | None:
+    """Map bleak and OS errors to ours, with advice."""
+    from bleak.exc import BleakBluetoothNotAvailableError, BleakError
+
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        return BluetoothUnavailableError(f"Bluetooth is not available: {exc}")
+    text = str(exc)
+    if "Insufficient Authentication" in text or "Insufficient Encryption" in text or "0x05" in text:
+        return CalfsenseError(f"the sensor needs bonding: {text}", PAIR_FIRST_ADVICE)
+    if isinstance(exc, BleakError) and ("not found" in text or "was not found" in text):
+        return SensorNotFoundError(f"sensor not found: {text}")
+    if isinstance(exc, BleakError) and "busy" in text:
+        return SensorNotFoundError(f"the sensor is busy with another app: {text}")
+    if isinstance(exc, FileNotFoundError | ConnectionRefusedError) or "ServiceUnknown" in text:
+        return BluetoothUnavailableError(f"no Bluetooth service: {text}")
+    return None
+
+
+async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend = REAL) -> list[FoundSensor]:
+    """Sensors around, strongest first: PMD, Heart Rate service or Polar's manufacturer id (all with show_all)."""
+    from bleak import BleakScanner
+
+    try:
+        found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **_scanner_kwargs(backend))
+    except Exception as exc:
+        mapped = _translate(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    out = []
+    for dev, adv in found.values():
+        uuids = {u.lower() for u in adv.service_uuids}
+        polar = pmd.POLAR_MANUFACTURER_ID in adv.manufacturer_data or "polar" in (dev.name or "").lower()
+        has_pmd = pmd.PMD_SERVICE_UUID in uuids
+        has_hr = gatt.HEART_RATE_SERVICE_UUID in uuids
+        if not (show_all or has_pmd or has_hr or polar):
+            continue
+        model = model_from_name(adv.local_name or dev.name)
+        streams = []
+        if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1"):
+            streams.append("ACC")
+        if has_hr or polar:
+            streams.append("HR")
+        out.append(FoundSensor(adv.local_name or dev.name or "", dev.address, int(adv.rssi), model, tuple(streams)))
+    out.sort(key=lambda s: -s.rssi)
+    return out
+
+
+async def _find(target: str | None, timeout_s: float, backend: Backend) -> Any:
+    """A BLEDevice by name, name prefix or address (None: the first sensor with PMD)."""
+    from bleak import BleakScanner
+
+    def match(dev: Any, adv: Any) -> bool:
+        if target is None:
+            return pmd.PMD_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
+        t = target.lower()
+        name = (adv.local_name or dev.name or "").lower()
+        return dev.address.lower() == t or name == t or (len(t) >= 3 and t in name)
+
+    try:
+        dev = await BleakScanner.find_device_by_filter(match, timeout=timeout_s, **_scanner_kwargs(backend))
+    except Exception as exc:
+        mapped = _translate(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    if dev is None:
+        what = f"sensor {target!r}" if target else "a Polar sensor with acceleration streaming"
+        raise SensorNotFoundError(f"no {what} answered a {timeout_s:.0f} s scan")
+    return dev
+
+
+@dataclass(frozen=True, slots=True)
+class PairedSensor:
+    """What pairing learned and saved."""
+
+    name: str
+    address: str
+    model: str
+    firmware: str | None
+    serial: str | None
+    battery: int | None
+    features: tuple[str, ...]
+    acc_rates_hz: tuple[int, ...]
+    acc_ranges_g: tuple[int, ...]
+    placement: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The config-file table."""
+        return {
+            "name": self.name,
+            "address": self.address,
+            "model": self.model,
+            "firmware": self.firmware or "",
+            "serial": self.serial or "",
+            "features": list(self.features),
+            "acc_rates_hz": list(self.acc_rates_hz),
+            "acc_ranges_g": list(self.acc_ranges_g),
+            "placement": self.placement,
+        }
+
+
+class ControlPoint:
+    """Send PMD commands and await their indications (reassembling `more` continuations)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._asm = pmd.ResponseAssembler()
+        self._waiting: asyncio.Future[pmd.ControlPointResponse] | None = None
+        self._op = 0
+        self.stopped_by_sensor: list[tuple[int, ...]] = []
+
+    def on_indication(self, data: bytes | bytearray) -> None:
+        """Feed every control-point indication here."""
+        try:
+            msg = self._asm.feed(bytes(data))
+        except FrameError:
+            return
+        if isinstance(msg, pmd.MeasurementStopped):
+            self.stopped_by_sensor.append(msg.measurements)
+        elif isinstance(msg, pmd.ControlPointResponse):
+            if self._waiting is not None and not self._waiting.done() and msg.op_code == self._op:
+                self._waiting.set_result(msg)
+        # FeatureEcho: BlueZ echoing our read; ignored.
+
+    async def request(self, data: bytes, timeout_s: float = 10.0) -> pmd.ControlPointResponse:
+        """Write a command with response and wait for the matching answer."""
+        loop = asyncio.get_running_loop()
+        self._op = data[0]
+        self._waiting = loop.create_future()
+        await self._client.write_gatt_char(pmd.PMD_CONTROL_POINT_UUID, data, response=True)
+        try:
+            return await asyncio.wait_for(self._waiting, timeout_s)
+        except TimeoutError:
+            raise PmdError(
+                f"the sensor did not answer command 0x{data[0]:02x} within {timeout_s:.0f} s",
+                "reconnect; if it repeats, restart the sensor",
+            ) from None
+
+
+async def read_info(client: Any) -> tuple[gatt.DeviceInformation, int | None, pmd.Features]:
+    """Device information, battery and PMD features (read before any subscription: BlueZ echoes reads)."""
+    raw: dict[str, bytes] = {}
+    for key, uuid in gatt.DEVICE_INFORMATION_UUIDS.items():
+        with contextlib.suppress(Exception):
+            raw[key] = bytes(await client.read_gatt_char(uuid))
+    battery = None
+    with contextlib.suppress(Exception):
+        battery = gatt.decode_battery_level(await client.read_gatt_char(gatt.BATTERY_LEVEL_UUID))
+    try:
+        features = pmd.parse_features(bytes(await client.read_gatt_char(pmd.PMD_CONTROL_POINT_UUID)))
+    except Exception:
+        features = pmd.Features(frozenset())
+    return gatt.DeviceInformation.from_raw(raw), battery, features
+
+
+async def pair(target: str | None, placement: str, backend: Backend = REAL, timeout_s: float = 10.0) -> PairedSensor:
+    """Connect, read information, battery, features and ACC settings; bond where the platform needs it."""
+    import sys
+
+    from bleak import BleakClient
+
+    dev = await _find(target, timeout_s, backend)
+    # Windows answers "insufficient authentication" on the PMD control point without bonding.
+    client = BleakClient(dev, pair=sys.platform == "win32", **_client_kwargs(backend))
+    try:
+        await client.connect()
+        info, battery, features = await read_info(client)
+        rates: tuple[int, ...] = ()
+        ranges: tuple[int, ...] = ()
+        if features.supports(pmd.MeasurementType.ACC):
+            cp = ControlPoint(client)
+            await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, lambda _c, d: cp.on_indication(d))
+            await client.start_notify(pmd.PMD_DATA_UUID, lambda _c, d: None)
+            answer = await cp.request(pmd.build_get_settings(pmd.MeasurementType.ACC))
+            if not answer.ok:
+                raise PmdError(f"reading the acceleration settings failed: {answer.message()}")
+            opts = pmd.parse_settings_options(answer.parameters)
+            rates = opts.get(pmd.SettingType.SAMPLE_RATE)
+            ranges = opts.get(pmd.SettingType.RANGE)
+    except CalfsenseError:
+        raise
+    except Exception as exc:
+        mapped = _translate(exc)
+        if mapped is not None:
+            raise mapped from exc
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await client.disconnect()
+    name = dev.name or target or dev.address
+    return PairedSensor(
+        name=name,
+        address=dev.address,
+        model=info.model or model_from_name(name),
+        firmware=info.firmware,
+        serial=info.serial,
+        battery=battery,
+        features=tuple(sorted(m.name for m in features.measurements)),
+        acc_rates_hz=rates,
+        acc_ranges_g=ranges,
+        placement=placement,
+    )
+
+
+class StreamSink(Protocol):
+    """Where a streaming session delivers what it receives (live mode implements it)."""
+
+    def on_state(self, state: str, detail: str) -> None:
+        """Link state changes: scanning, connecting, waiting, streaming, reconnecting, stopped."""
+
+    def on_samples(self, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
+        """Decoded samples on the sensor clock, seconds since the first sample of the session."""
+
+    def on_heart_rate(self, bpm: int, rr_ms: tuple[int, ...]) -> None:
+        """A heart-rate notification."""
+
+    def on_battery(self, percent: int) -> None:
+        """Battery level."""
+
+
+@dataclass
+class StreamStats:
+    """Counters shown to the user and written to the recording."""
+
+    frames: int = 0
+    samples: int = 0
+    dropped: int = 0  # notifications lost because the queue was full
+    corrupt: int = 0
+    reconnects: int = 0
+    first_frame_latency_s: float | None = None
+
+
+@dataclass
+class StreamConfig:
+    """What to connect to and how to stream."""
+
+    target: str | None = None
+    rate_hz: int | None = None  # None: the model's default (H10 100 Hz, Verity 52 Hz)
+    range_g: int = 8
+    scan_timeout_s: float = 10.0
+    first_frame_timeout_s: float = 30.0  # the known start delay, then give up
+    give_up_after_s: float = 300.0  # total reconnect time before the session ends
+    queue_size: int = 2048
+
+
+class StreamSession:
+    """Connect, START acceleration, stream into a sink, reconnect on loss, STOP cleanly on exit."""
+
+    def __init__(
+        self,
+        config: StreamConfig,
+        sink: StreamSink,
+        backend: Backend = REAL,
+        recorder_factory: Callable[[StreamSession], RecordingWriter] | None = None,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.backend = backend
+        self.recorder: RecordingWriter | None = None
+        self._recorder_factory = recorder_factory
+        self._unrecorded: list[tuple[int, int, str, bytes]] = []  # arrived before the recording started
+        self._reset_at_mono: int | None = None
+        self.stats = StreamStats()
+        self.settings: pmd.MeasurementSettings | None = None
+        self.info: gatt.DeviceInformation | None = None
+        self.device_name: str | None = None
+        self.device_address: str | None = None
+        self._queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue(config.queue_size)
+        self._client: Any = None
+        self._cp: ControlPoint | None = None
+        self._timer: FrameTimer | None = None
+        self._dev0_ns: int | None = None
+        self._last_frame_host: float | None = None
+        self._disconnected = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._ctx = pmd.DEFAULT_CONTEXT
+
+    # -- callbacks: stamp and enqueue only ---------------------------------------------------
+
+    def _enqueue(self, char: str) -> Callable[[Any, bytearray], None]:
+        def callback(_sender: Any, data: bytearray) -> None:
+            try:
+                self._queue.put_nowait((time.monotonic_ns(), char, bytes(data)))
+            except asyncio.QueueFull:
+                self.stats.dropped += 1
+
+        return callback
+
+    def _on_disconnect(self, _client: Any) -> None:
+        self._disconnected.set()
+
+    def stop(self) -> None:
+        """Ask the session to finish (Ctrl-C, SIGTERM, the user pressing q)."""
+        self._stop.set()
+
+    def _event(self, kind: str, text: str = "") -> int:
+        mono = time.monotonic_ns()
+        if self.recorder is not None:
+            self.recorder.event(kind, mono, time.time_ns(), text=text)
+        return mono
+
+    # -- the session ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stream until stop() or an unrecoverable error; always STOPs and disconnects."""
+        consumer = asyncio.get_running_loop().create_task(self._consume())
+        try:
+            await self._connect_and_start(first=True)
+            while not self._stop.is_set():
+                waiter = asyncio.ensure_future(self._disconnected.wait())
+                stopper = asyncio.ensure_future(self._stop.wait())
+                watchdog = asyncio.ensure_future(self._watch_first_frame())
+                done, pending = await asyncio.wait({waiter, stopper, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending:
+                    task.cancel()
+                for task in done:
+                    if task is watchdog and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                if self._stop.is_set():
+                    break
+                if self._disconnected.is_set():
+                    await self._reconnect()
+        finally:
+            await self._shutdown()
+            await self._drain(consumer)
+
+    async def _watch_first_frame(self) -> None:
+        start = time.monotonic()
+        while self.stats.frames == 0:
+            waited = time.monotonic() - start
+            if waited > self.config.first_frame_timeout_s:
+                raise NoDataError(f"no acceleration frame in {waited:.0f} s after START")
+            if waited > 2.0:
+                self.sink.on_state("waiting", f"waiting for the first frame ({waited:.0f} s)")
+            await asyncio.sleep(1.0)
+        await asyncio.Event().wait()  # then idle until cancelled
+
+    async def _connect_and_start(self, first: bool) -> None:
+        from bleak import BleakClient
+
+        self.sink.on_state("scanning", self.config.target or "any Polar sensor")
+        dev = await _find(self.config.target, self.config.scan_timeout_s, self.backend)
+        self.device_name, self.device_address = dev.name, dev.address
+        self.sink.on_state("connecting", dev.name or dev.address)
+        self._disconnected.clear()
+        client = BleakClient(
+            dev, disconnected_callback=self._on_disconnect, backend=self.backend.client, **self.backend.kwargs
+        )
+        try:
+            await client.connect()
+            self._client = client
+            info, battery, features = await read_info(client)  # before subscribing (BlueZ echo)
+            self.info = info
+            if battery is not None:
+                self.sink.on_battery(battery)
+                if self.recorder is not None:
+                    self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
+            if features.measurements and not features.supports(pmd.MeasurementType.ACC):
+                raise CalfsenseError(
+                    f"{dev.name} cannot stream acceleration (it offers heart rate only)",
+                    "use a Polar H10, Verity Sense or OH1 for rep counting",
+                )
+            cp = ControlPoint(client)
+            self._cp = cp
+            record_cp = self._enqueue(CHAR_PMD_CP)
+
+            def on_cp(sender: Any, data: bytearray) -> None:
+                cp.on_indication(bytes(data))
+                record_cp(sender, data)
+
+            await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, on_cp)
+            await client.start_notify(pmd.PMD_DATA_UUID, self._enqueue(CHAR_PMD_DATA))
+            with contextlib.suppress(Exception):
+                await client.start_notify(gatt.HEART_RATE_MEASUREMENT_UUID, self._enqueue(CHAR_HR))
+            with contextlib.suppress(Exception):
+                await client.start_notify(gatt.BATTERY_LEVEL_UUID, self._enqueue(CHAR_BATTERY))
+            await self._start_acc(cp, (info.model or dev.name or ""))
+        except CalfsenseError:
+            await self._close_client()
+            raise
+        except Exception as exc:
+            await self._close_client()
+            mapped = _translate(exc)
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        if first:
+            assert self.settings is not None
+            self._timer = FrameTimer(self.settings.sample_rate_hz)
+            if self._recorder_factory is not None:
+                # The header carries the negotiated settings, known only now.
+                self.recorder = self._recorder_factory(self)
+            self._event("connected", dev.name or dev.address)
+        else:
+            # Replay restarts the timestamp spreader at this event's host time; so does live.
+            self._reset_at_mono = self._event("reconnected", dev.name or dev.address)
+        self.sink.on_state("streaming", f"{dev.name} {self.settings.sample_rate_hz if self.settings else '?'} Hz")
+
+    async def _start_acc(self, cp: ControlPoint, model: str) -> None:
+        answer = await cp.request(pmd.build_get_settings(pmd.MeasurementType.ACC))
+        if not answer.ok:
+            raise PmdError(f"reading the acceleration settings failed: {answer.message()}")
+        options = pmd.parse_settings_options(answer.parameters)
+        wish = self.config.rate_hz or (52 if "sense" in model.lower() else 100)
+        settings = pmd.negotiate_settings(options, wish, self.config.range_g)
+        start = pmd.build_start(pmd.MeasurementType.ACC, settings)
+        result = await cp.request(start)
+        if result.status == pmd.PmdStatus.ERROR_ALREADY_IN_STATE:
+            # Still running from before the drop (sdk#186): stop, then start again.
+            await cp.request(pmd.build_stop(pmd.MeasurementType.ACC))
+            result = await cp.request(start)
+        if not result.ok:
+            raise PmdError(f"the sensor refused to start streaming: {result.message()}")
+        self.settings = pmd.MeasurementSettings(
+            settings.sample_rate_hz, settings.resolution_bits, settings.range, settings.channels, result.factor()
+        )
+        self._ctx = pmd.DecodeContext(settings.resolution_bits, settings.channels or 3, result.factor())
+
+    async def _reconnect(self) -> None:
+        """Backoff from 0.5 s to 30 s, each try a fresh scan and a fresh client (BlueZ forgets the device)."""
+        self._event("disconnected")
+        await self._close_client()
+        self.stats.reconnects += 1
+        delay = BACKOFF_START_S
+        deadline = time.monotonic() + self.config.give_up_after_s
+        while not self._stop.is_set():
+            self.sink.on_state("reconnecting", f"next try in {delay:.1f} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                return
+            try:
+                await self._connect_and_start(first=False)
+                return
+            except (SensorNotFoundError, PmdError) as exc:
+                if time.monotonic() > deadline:
+                    raise ConnectionLostError(f"could not reconnect: {exc}") from exc
+            except CalfsenseError:
+                raise
+            delay = min(BACKOFF_MAX_S, delay * 2)
+
+    async def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+    async def _shutdown(self) -> None:
+        """STOP the measurement (an H10 streams on until its battery dies otherwise), unsubscribe, disconnect."""
+        client = self._client
+        if client is not None and client.is_connected:
+            if self._cp is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._cp.request(pmd.build_stop(pmd.MeasurementType.ACC), 3.0), 4.0)
+            for uuid in (
+                pmd.PMD_DATA_UUID,
+                gatt.HEART_RATE_MEASUREMENT_UUID,
+                gatt.BATTERY_LEVEL_UUID,
+                pmd.PMD_CONTROL_POINT_UUID,
+            ):
+                with contextlib.suppress(Exception):
+                    await client.stop_notify(uuid)
+        await self._close_client()
+        self._event("stopped")
+        self.sink.on_state("stopped", "")
+
+    async def _drain(self, consumer: asyncio.Task[None]) -> None:
+        await self._queue.put((0, "", b""))  # sentinel: the consumer finishes what is queued, then ends
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+
+    # -- the one consumer: record raw, decode, deliver ---------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            mono, char, data = await self._queue.get()
+            if not char:
+                return
+            if self.recorder is not None:
+                for held in self._unrecorded:
+                    self.recorder.notification(held[2], held[3], held[0], held[1])
+                self._unrecorded.clear()
+                self.recorder.notification(char, data, mono, time.time_ns())
+            elif self._recorder_factory is not None:
+                self._unrecorded.append((mono, time.time_ns(), char, data))
+            if char == CHAR_PMD_DATA:
+                self._on_frame(mono, data)
+            elif char == CHAR_HR:
+                with contextlib.suppress(FrameError):
+                    hr = gatt.decode_heart_rate(data)
+                    self.sink.on_heart_rate(hr.heart_rate_bpm, hr.rr_ms)
+            elif char == CHAR_BATTERY:
+                with contextlib.suppress(FrameError):
+                    self.sink.on_battery(gatt.decode_battery_level(data))
+
+    def _on_frame(self, mono: int, data: bytes) -> None:
+        try:
+            frame = pmd.decode_frame(data, self._ctx)
+        except FrameError:
+            self.stats.corrupt += 1
+            return
+        if frame.measurement is not pmd.MeasurementType.ACC or self._timer is None:
+            return
+        if self._reset_at_mono is not None and mono >= self._reset_at_mono:
+            self._timer.reset()
+            self._reset_at_mono = None
+        self.stats.frames += 1
+        try:
+            st = self._timer.times(frame.timestamp_ns, len(frame))
+        except FrameError:
+            self.stats.corrupt += 1
+            return
+        if self._dev0_ns is None:
+            self._dev0_ns = int(st.times_ns[0])
+        # The sensor clock, as replay uses it: live and replay see the same sample times.
+        t_s = (st.times_ns - self._dev0_ns) / 1e9
+        self.stats.samples += len(frame)
+        self.sink.on_samples(t_s, np.asarray(frame.samples, dtype=np.float64))
