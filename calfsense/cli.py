@@ -626,5 +626,122 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
     click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
 
 
+def _virtual_backend(recording: str | None = None, speed: float = 1.0, model: str = "h10", faults: Any = None) -> Any:
+    """A virtual sensor world: the bundled sample (or a given recording, or the simulator) as motion."""
+    import numpy as np
+
+    from calfsense.dsp.simulate import simulate as run_sim
+    from calfsense.routine import load_routine
+    from calfsense.session.importers import load
+    from calfsense.sources import ble, synthetic, virtual
+
+    if recording:
+        motion = virtual.motion_from_session(load(recording))
+    else:
+        plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
+        motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
+    sensor = virtual.VirtualSensor(motion, virtual.PROFILES[model], speed=speed, faults=faults)
+    world = virtual.VirtualWorld([sensor])
+    return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor
+
+
+def _run_async(coro: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+@main.command()
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.5, 120), default=5.0, show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Show every device, not only heart-rate and Polar sensors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--simulate", is_flag=True, help="Scan a virtual sensor instead of the radio.")
+def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> None:
+    """Find sensors: name, identifier, signal strength, model and what each can stream."""
+    from calfsense.sources import ble
+
+    backend = _virtual_backend()[0] if simulate else ble.REAL
+    found = _run_async(ble.scan(timeout_s if not simulate else min(timeout_s, 1.0), show_all, backend))
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in found], indent=1))
+        return
+    if not found:
+        click.echo(f"no sensors found ({ble.SENSOR_NOT_FOUND_ADVICE})")
+        return
+    click.echo(f"{'name':<26}{'identifier':<40}{'rssi':>6}  {'model':<22}streams")
+    for f in found:
+        click.echo(f"{f.name:<26}{f.address:<40}{f.rssi:>6}  {f.model:<22}{', '.join(f.streams)}")
+
+
+@main.command()
+@click.argument("target", required=False)
+@click.option(
+    "--placement",
+    type=click.Choice(["foot", "shin", "chest", "thigh"]),
+    default=None,
+    help="Where you wear it (default: chest for an H10, shin otherwise).",
+)
+@click.option("--simulate", is_flag=True, help="Pair the virtual sensor.")
+def pair(target: str | None, placement: str | None, simulate: bool) -> None:
+    """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
+    from calfsense.config import load_config, save_config
+    from calfsense.sources import ble
+
+    backend = _virtual_backend()[0] if simulate else ble.REAL
+    chosen = placement
+    paired = _run_async(ble.pair(target, chosen or "auto", backend))
+    if chosen is None:
+        chosen = "chest" if "H10" in paired.model.upper() else "shin"
+    cfg = load_config()
+    entry = paired.as_dict()
+    entry["placement"] = chosen
+    entry["simulated"] = simulate
+    cfg.sensors[paired.name] = entry
+    cfg.default = paired.name
+    path = save_config(cfg)
+    battery = f", battery {paired.battery}%" if paired.battery is not None else ""
+    click.echo(f"paired {paired.name} ({paired.model}, firmware {paired.firmware or '?'}{battery})")
+    click.echo(
+        f"  streams: {', '.join(paired.features) or 'heart rate only'}; acceleration at "
+        f"{', '.join(map(str, paired.acc_rates_hz)) or '-'} Hz, "
+        f"range {', '.join(map(str, paired.acc_ranges_g)) or '-'} G"
+    )
+    click.echo(f"  worn on the {chosen}; saved as the default sensor in {path}")
+    if chosen == "chest":
+        click.echo("  note: a chest strap cannot see seated raises; wear a Verity Sense on the shin for those")
+
+
+@main.command()
+def devices() -> None:
+    """Saved sensors (the default is marked)."""
+    from calfsense.config import load_config
+
+    cfg = load_config()
+    if not cfg.sensors:
+        click.echo("no saved sensors: run `calfsense pair` (or `calfsense pair --simulate` to try)")
+        return
+    for name, s in cfg.sensors.items():
+        mark = "*" if name == cfg.default else " "
+        sim = " (virtual)" if s.get("simulated") else ""
+        click.echo(f"{mark} {name:<26}{s.get('address', ''):<20}{s.get('model', ''):<14}{s.get('placement', '')}{sim}")
+
+
+@main.command()
+@click.argument("name")
+def forget(name: str) -> None:
+    """Remove a saved sensor."""
+    from calfsense.config import load_config, save_config
+
+    cfg = load_config()
+    match = [n for n in cfg.sensors if n == name or cfg.sensors[n].get("address", "").lower() == name.lower()]
+    if not match:
+        fail(f"no saved sensor {name!r} (see `calfsense devices`)")
+    del cfg.sensors[match[0]]
+    if cfg.default == match[0]:
+        cfg.default = next(iter(cfg.sensors), None)
+    save_config(cfg)
+    click.echo(f"forgot {match[0]}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

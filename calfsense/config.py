@@ -1,0 +1,72 @@
+"""Saved sensors in a TOML file in the user config directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from calfsense.errors import CalfsenseError
+
+
+def config_path() -> Path:
+    """`config.toml` in the user config directory (CALFSENSE_CONFIG_DIR overrides it, for tests)."""
+    override = os.environ.get("CALFSENSE_CONFIG_DIR")
+    if override:
+        return Path(override) / "config.toml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("calfsense", appauthor=False)) / "config.toml"
+
+
+@dataclass
+class Config:
+    """The default sensor and every paired one, by name."""
+
+    default: str | None = None
+    sensors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config; a missing file is an empty config."""
+    p = path or config_path()
+    if not p.exists():
+        return Config()
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CalfsenseError(f"{p}: damaged config ({exc})", "fix or delete the file and pair again") from None
+    sensors = data.get("sensors", {})
+    return Config(default=data.get("default"), sensors={k: dict(v) for k, v in sensors.items()})
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def save_config(cfg: Config, path: Path | None = None) -> Path:
+    """Write the config atomically (a crash never leaves half a file)."""
+    p = path or config_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# calfsense: paired sensors (calfsense pair / devices / forget)"]
+    if cfg.default:
+        lines.append(f"default = {_toml_value(cfg.default)}")
+    for name, values in cfg.sensors.items():
+        lines.append("")
+        lines.append(f"[sensors.{json.dumps(name)}]")
+        for key, value in values.items():
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
+    return p
