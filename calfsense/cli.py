@@ -743,5 +743,123 @@ def forget(name: str) -> None:
     click.echo(f"forgot {match[0]}")
 
 
+BUNDLED = "__bundled__"
+
+
+@main.command()
+@click.option("--device", default=None, help="Sensor name or address (default: the one saved by `calfsense pair`).")
+@click.option("--routine", default=None, help="Built-in routine or TOML file (default: runner-calves).")
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor is worn.")
+@click.option(
+    "--simulate",
+    "simulate",
+    is_flag=False,
+    flag_value=BUNDLED,
+    default=None,
+    metavar="[RECORDING]",
+    help="Use the virtual sensor, playing RECORDING (default: the bundled sample session).",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(0.1, 200),
+    default=None,
+    help="Virtual sensor speed (default: 30x with --simulate).",
+)
+@click.option("--plain", is_flag=True, help="One line per event (also when the output is not a terminal).")
+@click.option("--sound", is_flag=True, help="Ring the terminal bell on every rep.")
+@click.option(
+    "--record-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where recordings go (default: recordings/ in the user data directory).",
+)
+@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+def live(
+    device: str | None,
+    routine: str | None,
+    placement: str | None,
+    simulate: str | None,
+    speed: float | None,
+    plain: bool,
+    sound: bool,
+    record_dir: str | None,
+    no_save: bool,
+) -> None:
+    """Count, pace and coach every rep of the routine as it happens, recording everything."""
+    import asyncio
+
+    from calfsense.config import load_config
+    from calfsense.live_run import LiveOptions, run_live
+    from calfsense.report import analyze, build_report, format_table
+    from calfsense.routine import DEFAULT_ROUTINE, load_routine
+    from calfsense.session.importers import load
+    from calfsense.sources import ble, virtual
+
+    plan = load_routine(routine or DEFAULT_ROUTINE)
+    target = device
+    where = placement
+    if simulate is not None:
+        source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
+        if not Path(source).exists():
+            fail(f"{source}: no such recording")
+        motion_session = load(source)
+        model = "verity" if (motion_session.model or "").lower().startswith("polar sense") else "h10"
+        sensor = virtual.VirtualSensor(
+            virtual.motion_from_session(motion_session), virtual.PROFILES[model], speed=speed or 30.0
+        )
+        backend = ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": virtual.VirtualWorld([sensor])})
+        target = sensor.name
+        where = where or motion_session.placement or "auto"
+        click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
+    else:
+        backend = ble.REAL
+        cfg = load_config()
+        saved = cfg.sensors.get(device or cfg.default or "", {})
+        target = device or saved.get("address") or cfg.default
+        where = where or saved.get("placement") or "auto"
+        if target is None:
+            click.echo(
+                "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
+            )
+    base = Path(record_dir) if record_dir else _data_dir() / "recordings"
+    opts = LiveOptions(
+        routine=plan,
+        placement=where,
+        backend=backend,
+        target=target,
+        record_dir=base,
+        plain=plain or not sys.stdout.isatty(),
+        sound=sound,
+        simulated=simulate is not None,
+    )
+    recording, coach, session = asyncio.run(run_live(opts))
+    if recording is None:
+        fail("no data was received, so there is nothing to report")
+    click.echo("")
+    session_data = load(recording)
+    analysis = analyze(session_data, where, plan)
+    report = build_report(session_data, analysis, plan)
+    click.echo(format_table(report))
+    if session.stats.dropped or session.stats.reconnects:
+        click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
+    click.echo(f"recording: {recording}")
+    if not no_save:
+        from calfsense import history
+
+        with contextlib.closing(history.connect()) as db:
+            history.save(db, report, history.fingerprint(recording))
+
+
+def _data_dir() -> Path:
+    import os
+
+    override = os.environ.get("CALFSENSE_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("calfsense", appauthor=False))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

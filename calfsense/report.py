@@ -49,7 +49,8 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     t, a = session.time_s, session.acc_mg
     start = 0
     for b in boundaries:
-        i = int(np.searchsorted(t, b))
+        # Live mode records the sensor time of the last sample before the boundary: split right after it.
+        i = int(np.searchsorted(t, b, side="right"))
         det.feed(t[start:i], a[start:i])
         det.new_set()
         start = i

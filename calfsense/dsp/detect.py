@@ -598,7 +598,10 @@ class Detector:
             self._resolved = p_res
         # Set membership: rest, a long gap, or an explicit boundary.
         prev = self._set_reps[-1] if self._set_reps else None
-        if self._force_new_set or prev is None or start - prev.end_s >= self.rest_s:
+        # Rest is observed time without a rep: time lost in a radio gap is not rest (a long gap already
+        # forces a new set by itself).
+        unseen = 0.0 if prev is None else sum(max(0.0, min(b, start) - max(a, prev.end_s)) for a, b in self.gaps)
+        if self._force_new_set or prev is None or start - prev.end_s - unseen >= self.rest_s:
             self._set_index += 1
             self._set_reps = []
             self._set_dirs = []

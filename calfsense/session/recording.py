@@ -351,8 +351,14 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             continue
         hr_t.append(host_to_s(mono))
         hr_v.append(float(hr.heart_rate_bpm))
+    # Events that carry the sensor time of the last sample before them (live set boundaries) keep it
+    # exactly; the others are placed by their host time.
     events = tuple(
-        Event(host_to_s(int(r["m"])), str(r.get("e")), str(r.get("text", "")))
+        Event(
+            float(r["t_s"]) if isinstance(r.get("t_s"), int | float) else host_to_s(int(r["m"])),
+            str(r.get("e")),
+            str(r.get("text", "")),
+        )
         for r in raw.records
         if r.get("k") == "e" and "m" in r
     )

@@ -80,6 +80,11 @@ class Motion:
     acc_mg: NDArray[np.float64]
     hr_time_s: NDArray[np.float64]
     hr_bpm: NDArray[np.float64]
+    gaps: tuple[tuple[float, float], ...] = ()  # radio losses in the source: those frames are lost again
+
+    def in_gap(self, t_s: float) -> bool:
+        """True when the source had no data at this time."""
+        return any(a <= t_s < b for a, b in self.gaps)
 
     @property
     def duration_s(self) -> float:
@@ -271,7 +276,8 @@ class VirtualSensor:
             samples = self.motion.acc_at(t)
             last_ns = self.device_epoch_ns + int(round(t[-1] * 1e9))
             self._next_sample += per_frame
-            if self.faults.lose_frame_prob and self._rng.random() < self.faults.lose_frame_prob:
+            lost = self.motion.in_gap(float(t[-1])) or self.motion.in_gap(float(t[0]))
+            if lost or (self.faults.lose_frame_prob and self._rng.random() < self.faults.lose_frame_prob):
                 self.frames_lost += 1
                 continue
             frame = (
@@ -499,17 +505,22 @@ def motion_from_simulation(sim: Any) -> Motion:
     """Motion of a `Simulation`."""
     hr_t = np.arange(len(sim.hr_bpm), dtype=np.float64)
     return Motion(
-        np.asarray(sim.time_s), np.asarray(sim.acc_mg, dtype=np.float64), hr_t, np.asarray(sim.hr_bpm, dtype=np.float64)
+        np.asarray(sim.time_s),
+        np.asarray(sim.acc_mg, dtype=np.float64),
+        hr_t,
+        np.asarray(sim.hr_bpm, dtype=np.float64),
+        tuple(sim.gaps),
     )
 
 
 def motion_from_session(session: Any) -> Motion:
-    """Motion of a loaded recording (any format)."""
+    """Motion of a loaded recording (any format), with its radio gaps."""
     return Motion(
         np.asarray(session.time_s),
         np.asarray(session.acc_mg, dtype=np.float64),
         np.asarray(session.hr_time_s),
         np.asarray(session.hr_bpm),
+        tuple(session.gaps),
     )
 
 

@@ -1,0 +1,273 @@
+"""Live coaching: the stream session feeds the detector; the coach follows the routine.
+
+`LiveCoach` is the sink of a `StreamSession`. It counts reps against the prescribed set, tracks the
+phase for the pace guide, runs the rest countdown, and emits `LiveEvent`s that the plain renderer
+prints line by line and the full-screen renderer turns into a dashboard. Set boundaries it causes
+are written to the recording with the sensor time of the last sample, so `calfsense replay` of the
+recording finds exactly the reps live mode counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from calfsense.dsp.detect import _DOWN, _IN, Detector, Rep
+from calfsense.report import RUSHED_FRACTION, TEMPO_ABS_TOL_S, TEMPO_REL_TOL
+from calfsense.routine import PrescribedSet, Routine
+from calfsense.session.recording import RecordingWriter
+
+FORM_CUES = {
+    "partial": "as high as you can",
+    "lean": "rise straight up",
+    "rushed": "lower slowly",
+    "bounce": "pause at the bottom",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One line of the plain output: what happened, when (sensor seconds), and its details."""
+
+    time_s: float
+    kind: str  # connected, set_started, rep, set_done, rest, reconnecting, reconnected, finished, state, ...
+    text: str
+
+
+def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[str]) -> str:
+    """'rep 3: up 2.1 s, hold 0.9 s, down 2.0 s, height 7.4 cm [partial]'."""
+    height = "-" if rep.height_cm is None else f"{rep.height_cm:.1f} cm"
+    target = ""
+    if pres is not None:
+        t = pres.tempo
+        target = f" (target {t.up_s:g}-{t.hold_s:g}-{t.down_s:g})"
+    tail = f" [{', '.join(flags)}]" if flags else ""
+    return (
+        f"rep {rep.index}: up {rep.up_s:.1f} s, hold {rep.hold_s:.1f} s, down {rep.down_s:.1f} s{target}, "
+        f"height {height}{tail}"
+    )
+
+
+@dataclass
+class LiveCoach:
+    """Counts, paces and coaches; the `StreamSink` of live mode."""
+
+    routine: Routine | None
+    placement: str
+    model: str | None = None
+    emit: Callable[[LiveEvent], None] = lambda e: None
+    recorder: RecordingWriter | None = None
+    detector: Detector = field(init=False)
+    prescribed: list[PrescribedSet] = field(init=False)
+    set_pos: int = 0  # index into `prescribed` of the current (or next) set
+    reps_in_set: int = 0
+    current_set_index: int = 0  # the detector's set number of the set in progress
+    last_rep: Rep | None = None
+    last_flags: list[str] = field(default_factory=list)
+    resting_since_s: float | None = None
+    last_t: float = 0.0
+    link: str = "starting"
+    link_detail: str = ""
+    heart_rate: int | None = None
+    battery: int | None = None
+    paused: bool = False
+    finished: bool = False
+    reps: list[Rep] = field(default_factory=list)
+    last_data_mono: float = field(default_factory=time.monotonic)
+    announced: int = -1  # the prescribed set whose start was announced
+
+    def __post_init__(self) -> None:
+        self.detector = Detector(self.placement, device_model=self.model)  # type: ignore[arg-type]
+        self.prescribed = self.routine.prescribed_sets() if self.routine else []
+        if self.detector.resolved_placement != "auto":
+            # Skip what this placement cannot see, and say so once.
+            from calfsense.dsp.detect import VISIBLE
+
+            seen = VISIBLE.get(self.detector.resolved_placement, frozenset())
+            hidden = [p for p in self.prescribed if p.exercise not in seen]
+            if hidden:
+                self.prescribed = [p for p in self.prescribed if p.exercise in seen]
+                self._emit(
+                    "note",
+                    f"a {self.placement} sensor cannot see {hidden[0].exercise} raises: "
+                    f"{len(hidden)} set(s) skipped (wear it on the shin for those)",
+                )
+
+    # -- routine progress -------------------------------------------------------------------
+
+    @property
+    def current(self) -> PrescribedSet | None:
+        """The prescribed set being done (or next)."""
+        return self.prescribed[self.set_pos] if self.set_pos < len(self.prescribed) else None
+
+    @property
+    def routine_done(self) -> bool:
+        """Every prescribed set has been done."""
+        return bool(self.prescribed) and self.set_pos >= len(self.prescribed)
+
+    def rest_left_s(self) -> float | None:
+        """Seconds of rest left (negative: overdue), None when not resting."""
+        if self.resting_since_s is None:
+            return None
+        rest = self.prescribed[self.set_pos - 1].rest_s if 0 < self.set_pos <= len(self.prescribed) else 60.0
+        return rest - (self.last_t - self.resting_since_s)
+
+    def phase(self) -> str:
+        """rising, top, lowering, bottom (or resting) from the detector's state."""
+        if self.resting_since_s is not None and self.reps_in_set == 0:
+            return "resting"
+        state = self.detector._state
+        if state == _IN:
+            cand = self.detector._cand
+            if cand is not None and self.detector._hist_r and self.detector._hist_r[-1] >= 0.85 * cand.peak:
+                return "top"
+            return "rising"
+        if state == _DOWN:
+            return "lowering"
+        return "bottom"
+
+    def pace_position(self) -> tuple[str, float]:
+        """Where the metronome is in the prescribed cycle: (phase, 0..1 within it)."""
+        pres = self.current
+        if pres is None:
+            return ("", 0.0)
+        t = pres.tempo
+        phases = [("up", t.up_s), ("hold", t.hold_s), ("down", t.down_s), ("pause", t.pause_s)]
+        cycle = sum(d for _, d in phases) or 1.0
+        x = self.last_t % cycle
+        for name, d in phases:
+            if x < d:
+                return (name, x / d if d else 1.0)
+            x -= d
+        return ("pause", 1.0)
+
+    def next_set(self, manual: bool = True) -> None:
+        """Space: the next rep starts a new set (an explicit boundary, recorded for replay)."""
+        self.detector.new_set()
+        if self.recorder is not None:
+            self.recorder.event(
+                "set_started",
+                time.monotonic_ns(),
+                time.time_ns(),
+                text="manual" if manual else "",
+                t_s=round(self.last_t, 6),
+            )
+        if self.reps_in_set:
+            self._finish_set()
+        self._emit("note", "next set")
+
+    def back(self) -> None:
+        """b: the next set counts against the previous prescription again."""
+        if self.set_pos > 0:
+            self.set_pos -= 1
+            self._emit("note", f"back to set {self.set_pos + 1}")
+
+    def toggle_pause(self) -> None:
+        """p: pause the rest clock and the pace guide (counting and recording go on)."""
+        self.paused = not self.paused
+        self._emit("note", "paused" if self.paused else "resumed")
+
+    def _finish_set(self) -> None:
+        pres = self.current
+        done = self.reps_in_set
+        target = "" if pres is None or pres.reps is None else f"/{pres.reps}"
+        self._emit("set_done", f"set {self.set_pos + 1} done: {done}{target} reps")
+        self.reps_in_set = 0
+        if self.prescribed:
+            self.set_pos += 1
+        self.resting_since_s = self.last_t
+        nxt = self.current
+        if nxt is not None:
+            self._emit("rest", f"rest {nxt.rest_s:.0f} s, then set {self.set_pos + 1}: {self._label(nxt)}")
+        elif self.prescribed:
+            self._emit("note", "routine complete")
+
+    def _announce(self) -> None:
+        """Say which set comes, once per set."""
+        if self.announced == self.set_pos or (self.prescribed and self.current is None):
+            return
+        self.announced = self.set_pos
+        label = self._label(self.current) if self.current else "free set"
+        total = f" of {len(self.prescribed)}" if self.prescribed else ""
+        self._emit("set_started", f"set {self.set_pos + 1}{total}: {label}")
+
+    @staticmethod
+    def _label(p: PrescribedSet) -> str:
+        reps = "max" if p.reps is None else str(p.reps)
+        side = f" {p.side}" if p.side else ""
+        return f"{p.exercise}{side}, {reps} reps at {p.tempo.label()}"
+
+    def _emit(self, kind: str, text: str) -> None:
+        self.emit(LiveEvent(self.last_t, kind, text))
+
+    # -- StreamSink --------------------------------------------------------------------------
+
+    def on_state(self, state: str, detail: str) -> None:
+        """Link state from the stream session."""
+        previous = self.link
+        self.link, self.link_detail = state, detail
+        if state == "streaming":
+            kind = (
+                "reconnected" if previous in ("reconnecting", "scanning", "connecting") and self.reps else "connected"
+            )
+            self._emit(kind, detail)
+            if kind == "connected":
+                self._announce()
+        elif state in ("reconnecting", "waiting"):
+            self._emit(state, detail)
+
+    def on_samples(self, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
+        """Detect, then advance the routine."""
+        self.last_data_mono = time.monotonic()
+        if len(time_s):
+            # First: a boundary caused by a rep in this block is recorded at this block's last sample,
+            # which is where the detector is when it takes effect (replay splits there too).
+            self.last_t = float(time_s[-1])
+        for rep in self.detector.feed(time_s, acc_mg):
+            self._on_rep(rep)
+
+    def _on_rep(self, rep: Rep) -> None:
+        if rep.set_index != self.current_set_index:
+            # The detector began a new set (rest, a long gap, or our explicit boundary).
+            if self.reps_in_set:
+                self._finish_set()
+            self.current_set_index = rep.set_index
+            self.resting_since_s = None
+            self._announce()
+        self.resting_since_s = None
+        self.reps_in_set += 1
+        self.reps.append(rep)
+        pres = self.current
+        flags = list(rep.flags)
+        if pres is not None and (
+            rep.up_s < RUSHED_FRACTION * pres.tempo.up_s or rep.down_s < RUSHED_FRACTION * pres.tempo.down_s
+        ):
+            flags.append("rushed")
+        self.last_rep, self.last_flags = rep, flags
+        self._emit("rep", rep_line(rep, pres, flags))
+        if pres is not None and pres.reps is not None and self.reps_in_set >= pres.reps:
+            self.next_set(manual=False)
+
+    def on_heart_rate(self, bpm: int, rr_ms: tuple[int, ...]) -> None:
+        """Heart rate for the dashboard."""
+        self.heart_rate = bpm
+
+    def on_battery(self, percent: int) -> None:
+        """Battery for the dashboard."""
+        self.battery = percent
+
+    def finish(self) -> None:
+        """End of the session: close the set in progress."""
+        for rep in self.detector.finish():
+            self._on_rep(rep)
+        if self.reps_in_set:
+            self._finish_set()
+        self.finished = True
+
+    def on_tempo(self, measured: float, target: float) -> bool:
+        """A phase within 0.25 s + 25 % of its prescription."""
+        return abs(measured - target) <= TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target
