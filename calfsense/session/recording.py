@@ -315,9 +315,12 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     lost = 0
     gaps: list[tuple[int, int]] = []
     next_restart = 0
+    last_ns: int | None = None
+    restarted = False
     for mono, dev, samples in frames:
         while next_restart < len(restarts) and restarts[next_restart] <= mono:
             timer.reset()
+            restarted = True
             next_restart += 1
         try:
             st = timer.times(dev, len(samples))
@@ -325,9 +328,14 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             corrupt += 1
             times.append(np.full(len(samples), np.nan))
             continue
-        if st.gap_before is not None:
-            lost += max(1, round((st.gap_before[1] - st.gap_before[0]) / timer.period_ns / max(1, len(samples))))
-            gaps.append(st.gap_before)
+        hole = st.gap_before
+        if restarted and last_ns is not None and st.times_ns[0] - last_ns > 1.5 * timer.period_ns:
+            hole = (last_ns, int(st.times_ns[0]))  # the link was down: the frames sent meanwhile are lost
+        restarted = False
+        if hole is not None:
+            lost += max(1, round((hole[1] - hole[0]) / timer.period_ns / max(1, len(samples))))
+            gaps.append(hole)
+        last_ns = int(st.times_ns[-1])
         times.append(st.times_ns)
     dev_ns = np.concatenate(times)
     acc_mg = np.vstack([f[2] for f in frames])

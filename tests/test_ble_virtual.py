@@ -1,0 +1,218 @@
+"""The bleak code path against the virtual sensor backend: scan, pair, stream, faults, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from calfsense.cli import main
+from calfsense.dsp.detect import Detector
+from calfsense.dsp.evaluate import match_reps
+from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+from calfsense.errors import CalfsenseError, PmdError
+from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
+from calfsense.sources import ble
+from calfsense.sources.synthetic import H10, VERITY
+from calfsense.sources.virtual import (
+    Faults,
+    VirtualClient,
+    VirtualScanner,
+    VirtualSensor,
+    VirtualWorld,
+    motion_from_simulation,
+)
+
+
+def _sim(reps: int = 6, seed: int = 3):
+    segs = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", reps, TEMPOS["hret"])),
+        Segment("idle", 14.0),
+        Segment("set", set_plan=SetPlan("two-leg", reps, TEMPOS["hret"])),
+        Segment("idle", 3.0),
+    ]
+    return simulate(segs, "foot", 400.0, seed=seed)
+
+
+def _world(sim, profile=H10, speed: float = 20.0, faults: Faults | None = None) -> tuple[ble.Backend, VirtualSensor]:
+    sensor = VirtualSensor(motion_from_simulation(sim), profile, speed=speed, faults=faults)
+    return ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])}), sensor
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.det = Detector("foot")
+        self.reps: list = []
+        self.states: list[str] = []
+        self.hr: list[int] = []
+        self.battery: list[int] = []
+        self.samples = 0
+
+    def on_state(self, state: str, detail: str) -> None:
+        self.states.append(state)
+
+    def on_samples(self, t, a) -> None:
+        self.samples += len(t)
+        self.reps += self.det.feed(t, a)
+
+    def on_heart_rate(self, bpm: int, rr) -> None:
+        self.hr.append(bpm)
+
+    def on_battery(self, pct: int) -> None:
+        self.battery.append(pct)
+
+
+async def _stream(
+    backend: ble.Backend, sim, speed: float, recorder_path: Path | None = None, config: ble.StreamConfig | None = None
+) -> tuple[Sink, ble.StreamSession]:
+    sink = Sink()
+
+    def factory(session: ble.StreamSession) -> RecordingWriter:
+        header = RecordingHeader(
+            device_name=session.device_name,
+            model="H10",
+            settings={"acc": session.settings.as_dict()} if session.settings else {},
+        )
+        assert recorder_path is not None
+        return RecordingWriter(recorder_path, header)
+
+    session = ble.StreamSession(
+        config or ble.StreamConfig(target="Polar"), sink, backend, factory if recorder_path else None
+    )
+    task = asyncio.create_task(session.run())
+    deadline = asyncio.get_running_loop().time() + float(sim.time_s[-1]) / speed + 3.0
+    while asyncio.get_running_loop().time() < deadline and not task.done():
+        await asyncio.sleep(0.1)
+    session.stop()
+    await task
+    if session.recorder is not None:
+        session.recorder.close()
+    sink.reps += sink.det.finish()
+    return sink, session
+
+
+async def test_scan_finds_the_sensor_with_model_and_streams() -> None:
+    backend, _ = _world(_sim())
+    found = await ble.scan(0.3, backend=backend)
+    assert len(found) == 1
+    f = found[0]
+    assert f.name == "Polar H10 5A1F0C2B" and f.model == "Polar H10" and f.streams == ("ACC", "HR")
+    assert f.address == "A0:9E:1A:5A:1F:0C" and f.rssi < 0
+
+
+async def test_bluetooth_off_is_a_clear_error() -> None:
+    backend, _ = _world(_sim())
+    backend.kwargs["world"].adapter_on = False
+    with pytest.raises(ble.BluetoothUnavailableError) as exc:
+        await ble.scan(0.3, backend=backend)
+    assert "turn Bluetooth on" in exc.value.one_line()
+
+
+async def test_unknown_sensor_is_not_found_with_advice() -> None:
+    backend, _ = _world(_sim())
+    with pytest.raises(ble.SensorNotFoundError) as exc:
+        await ble.pair("Polar OH1 12345678", "shin", backend=backend, timeout_s=0.5)
+    assert "moisten" in exc.value.one_line() and "two connections" in exc.value.one_line()
+
+
+async def test_pair_reads_information_features_and_settings() -> None:
+    backend, sensor = _world(_sim(), VERITY)
+    paired = await ble.pair("Polar Sense", "shin", backend=backend)
+    assert paired.model == "Polar Sense" and paired.battery == 87 and paired.firmware == "2.1.0"
+    assert "ACC" in paired.features and paired.acc_rates_hz == (52,) and paired.acc_ranges_g == (8,)
+    # The GET answer came in two indications joined by the `more` flag.
+    assert sensor.indications[0][4] == 1 and sensor.indications[1][4] == 0
+    assert not sensor.connected
+
+
+async def test_stream_counts_every_rep_and_records_losslessly(tmp_path: Path) -> None:
+    sim = _sim()
+    backend, sensor = _world(sim, speed=25.0)
+    path = tmp_path / "s.csrec.jsonl"
+    sink, session = await _stream(backend, sim, 25.0, path)
+    m = match_reps(sim.reps, sink.reps)
+    assert not m.missed and not m.false
+    assert sink.hr and sink.battery == [87]
+    assert session.stats.dropped == 0 and session.stats.frames == sensor.frames_sent
+    # STOP was sent before disconnecting: an H10 would otherwise stream on until its battery dies.
+    assert sensor.indications[-1].hex().startswith("f00302") and not sensor.measuring and not sensor.connected
+    rec = load_native(path)
+    assert rec.frames_total == sensor.frames_sent and rec.frames_lost == 0
+    assert {e.kind for e in rec.events} >= {"connected", "stopped"}
+    assert len(rec.time_s) == sink.samples
+
+
+async def test_link_drop_reconnects_and_counts_each_rep_once(tmp_path: Path) -> None:
+    sim = _sim()
+    # The drop falls in the rest between the sets; the sensor keeps measuring, so the restart
+    # answers ALREADY_IN_STATE, which the session handles with STOP then START.
+    rest_mid = (sim.sets[0].end_s + sim.sets[1].start_s) / 2 - 3.0
+    backend, sensor = _world(sim, speed=10.0, faults=Faults(drop_link_at_s=[rest_mid], link_down_s=0.2))
+    path = tmp_path / "s.csrec.jsonl"
+    sink, session = await _stream(backend, sim, 10.0, path)
+    assert session.stats.reconnects == 1
+    assert "reconnecting" in sink.states and sink.states.count("streaming") == 2
+    codes = [bytes(i).hex()[:8] for i in sensor.indications]
+    assert "f0020206" in codes  # ALREADY_IN_STATE after the reconnect...
+    assert codes[codes.index("f0020206") + 1] == "f0030200"  # ...answered by STOP, then START again
+    m = match_reps(sim.reps, sink.reps)
+    assert not m.missed and not m.false
+    rec = load_native(path)
+    kinds = [e.kind for e in rec.events]
+    assert "disconnected" in kinds and "reconnected" in kinds and len(rec.gaps) <= 1
+
+
+async def test_start_refused_in_words() -> None:
+    sim = _sim(reps=2)
+    backend, _ = _world(sim, faults=Faults(refuse_start=13))
+    with pytest.raises(PmdError) as exc:
+        await _stream(backend, sim, 20.0)
+    assert "charger" in exc.value.one_line()
+
+
+async def test_no_first_frame_gives_up_with_advice() -> None:
+    sim = _sim(reps=2)
+    backend, _ = _world(sim, speed=1.0, faults=Faults(first_frame_delay_s=60.0))
+    with pytest.raises(ble.NoDataError) as exc:
+        await _stream(backend, sim, 1.0, config=ble.StreamConfig(target="Polar", first_frame_timeout_s=2.5))
+    assert "15-30 s" in exc.value.one_line()
+
+
+async def test_lost_frames_are_gaps_in_the_recording(tmp_path: Path) -> None:
+    sim = _sim()
+    backend, sensor = _world(sim, speed=25.0, faults=Faults(lose_frame_prob=0.05))
+    path = tmp_path / "s.csrec.jsonl"
+    await _stream(backend, sim, 25.0, path)
+    rec = load_native(path)
+    assert sensor.frames_lost > 0
+    assert rec.frames_lost == sensor.frames_lost and len(rec.gaps) >= 1
+
+
+def test_cli_scan_pair_devices_forget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALFSENSE_CONFIG_DIR", str(tmp_path))
+    runner = CliRunner()
+    r = runner.invoke(main, ["scan", "--simulate", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["model"] == "Polar H10"
+    r = runner.invoke(main, ["pair", "--simulate"])
+    assert r.exit_code == 0 and "saved as the default" in r.stdout and "cannot see seated" in r.stdout
+    assert 'default = "Polar H10 5A1F0C2B"' in (tmp_path / "config.toml").read_text()
+    r = runner.invoke(main, ["devices"])
+    assert r.stdout.startswith("* Polar H10 5A1F0C2B")
+    r = runner.invoke(main, ["forget", "A0:9E:1A:5A:1F:0C"])
+    assert r.exit_code == 0
+    r = runner.invoke(main, ["forget", "nope"])
+    assert r.exit_code == 2 and "no saved sensor" in r.stderr
+
+
+def test_error_strings_have_advice() -> None:
+    for exc in (
+        ble.SensorNotFoundError("x"),
+        ble.BluetoothUnavailableError("x"),
+        ble.NoDataError("x"),
+        ble.ConnectionLostError("x"),
+    ):
+        assert isinstance(exc, CalfsenseError) and "(" in exc.one_line()

@@ -1,0 +1,168 @@
+"""Live mode driven by the virtual sensor faster than real time: events, report, faults, and the screen."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+from calfsense.live_run import LiveOptions, run_live
+from calfsense.report import analyze, build_report
+from calfsense.routine import parse_routine
+from calfsense.session.importers import load
+from calfsense.sources import ble
+from calfsense.sources.synthetic import H10
+from calfsense.sources.virtual import (
+    Faults,
+    VirtualClient,
+    VirtualScanner,
+    VirtualSensor,
+    VirtualWorld,
+    motion_from_simulation,
+)
+
+ROUTINE = parse_routine(
+    """name = "two-by-six"
+[[block]]
+exercise = "two-leg"
+sets = 2
+reps = 6
+tempo = { up = 1, hold = 0, down = 1, pause = 0.1 }
+rest = 15
+"""
+)
+REP_LINE = re.compile(r"rep (\d+): up ([\d.]+) s, hold ([\d.]+) s, down ([\d.]+) s.*height ([\d.]+) cm")
+
+
+def _sim():
+    segs = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"])),
+        Segment("idle", 16.0),
+        Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"])),
+        Segment("idle", 3.0),
+    ]
+    return simulate(segs, "foot", 400.0, seed=9)
+
+
+async def _live(tmp_path: Path, faults: Faults | None = None, speed: float = 20.0):
+    sim = _sim()
+    sensor = VirtualSensor(motion_from_simulation(sim), H10, speed=speed, faults=faults)
+    backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
+    out = io.StringIO()
+    opts = LiveOptions(
+        routine=ROUTINE,
+        placement="foot",
+        backend=backend,
+        target=sensor.name,
+        record_dir=tmp_path,
+        plain=True,
+        simulated=True,
+        idle_finish_s=1.0,
+    )
+    recording, coach, session = await run_live(opts, out)
+    return sim, out.getvalue(), recording, coach, session
+
+
+def _rep_lines(text: str) -> list[tuple[float, ...]]:
+    return [tuple(float(v) for v in m.groups()[1:]) for m in REP_LINE.finditer(text)]
+
+
+def _replay_reps(recording: Path) -> list[tuple[float, ...]]:
+    s = load(recording)
+    report = build_report(s, analyze(s, "foot", ROUTINE), ROUTINE)
+    return [(r["up_s"], r["hold_s"], r["down_s"], r["height_cm"]) for st in report["sets"] for r in st["reps"]]
+
+
+async def test_live_loop_events_report_and_same_reps_as_replay(tmp_path: Path) -> None:
+    sim, text, recording, coach, session = await _live(tmp_path)
+    kinds = [line.split("] ", 1)[1].split(":", 1)[0] for line in text.splitlines() if "] " in line]
+    assert kinds[0] == "connected" and kinds[1] == "set started" and kinds[-1] == "finished"
+    assert kinds.count("rep") == 12 and kinds.count("set done") == 2 and "rest" in kinds
+    assert "set 1 done: 6/6 reps" in text and "set 2 done: 6/6 reps" in text
+    assert coach.routine_done
+    live = _rep_lines(text)
+    replay = _replay_reps(recording)
+    assert len(live) == len(replay) == 12
+    for a, b in zip(live, replay, strict=True):
+        assert all(abs(x - y) < 0.051 for x, y in zip(a, b, strict=True))  # printed to 0.1 s / 0.1 cm
+    report = build_report(load(recording), analyze(load(recording), "foot", ROUTINE), ROUTINE)
+    assert [len(s["reps"]) for s in report["sets"]] == [6, 6] and report["summary"]["missing_sets"] == []
+
+
+async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    sim = _sim()
+    # Drop right after the third rep of the first set ends, during its bottom pause.
+    drop = sim.reps[2].end_s + 0.05
+    _, text, recording, coach, session = await _live(
+        tmp_path, Faults(drop_link_at_s=[drop], link_down_s=0.0), speed=4.0
+    )
+    assert session.stats.reconnects == 1
+    assert "reconnecting" in text and "reconnected" in text
+    live = _rep_lines(text)
+    truth = len(sim.reps)
+    s = load(recording)
+    lost_in_gap = sum(1 for r in sim.reps for a, b in s.gaps if r.start_s < b and r.end_s > a)
+    assert len(live) == truth - lost_in_gap  # every rep outside the gap, once
+    assert len(_replay_reps(recording)) == len(live)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
+    rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm-256color", CALFSENSE_DATA_DIR=str(tmp_path))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "calfsense.cli",
+            "live",
+            "--simulate",
+            str(rec),
+            "--speed",
+            "25",
+            "--record-dir",
+            str(tmp_path),
+            "--no-save",
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            if b"rep 5:" in screen or proc.poll() is not None:
+                break
+    finally:
+        proc.kill() if proc.poll() is None else None
+        proc.wait(10)
+        os.close(master)
+    text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode("utf-8", "replace")
+    assert "REPS" in text
+    assert "set 1 of 12: two-leg" in text
+    assert "space next set" in text and "q finish" in text
+    assert re.search(r"\b[1-9]\d? / 15\b", text), "the counter shows reps done out of the target"
