@@ -51,8 +51,10 @@ def main() -> None:
             report = build_report(session, analysis, routine)
             times.append((time.perf_counter() - start, t_load, t_detect))
         best = min(times)
-        print(f"one native recording: {session.duration_s / 60:.1f} min at 200 Hz, {frames} notifications, "
-              f"{size_mb:.1f} MB (made in {made:.0f} s)")
+        print(
+            f"one native recording: {session.duration_s / 60:.1f} min at 200 Hz, {frames} notifications, "
+            f"{size_mb:.1f} MB (made in {made:.0f} s)"
+        )
         print(f"{'stage':<28}{'seconds':>9}")
         print(f"{'read + decode frames':<28}{best[1]:>9.2f}")
         print(f"{'detect + match routine':<28}{best[2]:>9.2f}")

@@ -475,7 +475,7 @@ class StreamSession:
                 self.sink.on_battery(battery)
                 if self.recorder is not None:
                     self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
-            if features.measurements and not features.supports(pmd.MeasurementType.ACC):
+            if not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
                 raise CalfsenseError(
                     f"{dev.name} cannot stream acceleration (it offers heart rate only)",
                     "use a Polar H10, Verity Sense or OH1 for rep counting",
