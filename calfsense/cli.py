@@ -660,7 +660,7 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
     """Find sensors: name, identifier, signal strength, model and what each can stream."""
     from calfsense.sources import ble
 
-    backend = _virtual_backend()[0] if simulate else ble.REAL
+    backend = _virtual_backend()[0] if simulate else ble.real_backend()
     found = _run_async(ble.scan(timeout_s if not simulate else min(timeout_s, 1.0), show_all, backend))
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in found], indent=1))
@@ -687,7 +687,7 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     from calfsense.config import load_config, save_config
     from calfsense.sources import ble
 
-    backend = _virtual_backend()[0] if simulate else ble.REAL
+    backend = _virtual_backend()[0] if simulate else ble.real_backend()
     chosen = placement
     paired = _run_async(ble.pair(target, chosen or "auto", backend))
     if chosen is None:
@@ -812,7 +812,7 @@ def live(
         where = where or motion_session.placement or "auto"
         click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
     else:
-        backend = ble.REAL
+        backend = ble.real_backend()
         cfg = load_config()
         saved = cfg.sensors.get(device or cfg.default or "", {})
         target = device or saved.get("address") or cfg.default

@@ -69,6 +69,14 @@ class Backend:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
+def real_backend() -> Backend:
+    """The platform's bleak backend; CALFSENSE_BLUEZ_ADAPTER (e.g. hci1) picks a BlueZ adapter."""
+    import os
+
+    adapter = os.environ.get("CALFSENSE_BLUEZ_ADAPTER")
+    return Backend(kwargs={"bluez": {"adapter": adapter}}) if adapter else Backend()
+
+
 REAL = Backend()
 
 
