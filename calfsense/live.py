@@ -230,14 +230,25 @@ class LiveCoach:
         for rep in self.detector.feed(time_s, acc_mg):
             self._on_rep(rep)
 
+    def _continues_set(self, rep: Rep) -> bool:
+        """A short break inside an unfinished set is the same prescribed set (as replay's matching)."""
+        pres = self.current
+        if pres is None or pres.reps is None or not self.reps_in_set or self.last_rep is None:
+            return False
+        pause = rep.start_s - self.last_rep.end_s
+        return self.reps_in_set < pres.reps and pause < 0.5 * max(pres.rest_s, 20.0)
+
     def _on_rep(self, rep: Rep) -> None:
         if rep.set_index != self.current_set_index:
             # The detector began a new set (rest, a long gap, or our explicit boundary).
-            if self.reps_in_set:
-                self._finish_set()
             self.current_set_index = rep.set_index
-            self.resting_since_s = None
-            self._announce()
+            if self._continues_set(rep):
+                self._emit("note", f"set {self.set_pos + 1} continues after a short break")
+            else:
+                if self.reps_in_set:
+                    self._finish_set()
+                self.resting_since_s = None
+                self._announce()
         self.resting_since_s = None
         self.reps_in_set += 1
         self.reps.append(rep)
