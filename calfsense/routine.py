@@ -20,12 +20,17 @@ SIDES = ("left", "right", "both", "alternate")
 
 @dataclass(frozen=True, slots=True)
 class Tempo:
-    """Prescribed seconds per phase: up, top hold, down, bottom pause."""
+    """Seconds per phase: up, top hold, down, bottom pause (prescribed, or simulated)."""
 
     up_s: float
     hold_s: float
     down_s: float
     pause_s: float
+
+    @property
+    def rep_s(self) -> float:
+        """One full cycle."""
+        return self.up_s + self.hold_s + self.down_s + self.pause_s
 
     def label(self) -> str:
         """'2-1-2' style, with the pause when there is one."""

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.dsp import geometry as geo
+from calfsense.routine import Tempo
 
 Placement = Literal["foot", "shin", "chest", "thigh"]
 Exercise = Literal["two-leg", "single-leg", "seated"]
@@ -26,21 +27,6 @@ PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
 CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap")
 
 _INTERNAL_HZ = 400.0
-
-
-@dataclass(frozen=True, slots=True)
-class Tempo:
-    """Seconds per phase: up, top hold, down, bottom pause."""
-
-    up_s: float
-    hold_s: float
-    down_s: float
-    pause_s: float
-
-    @property
-    def rep_s(self) -> float:
-        """One full cycle."""
-        return self.up_s + self.hold_s + self.down_s + self.pause_s
 
 
 TEMPOS: dict[str, Tempo] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calfsense.dsp.simulate import Segment, SetPlan, Simulation, Tempo
+from calfsense.dsp.simulate import Segment, SetPlan, Simulation
 from calfsense.protocol.encode import chunk_frames
 from calfsense.protocol.gatt import encode_heart_rate
 from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
@@ -117,7 +117,7 @@ def plan_from_routine(
         plan = SetPlan(
             pres.exercise,  # type: ignore[arg-type]
             reps,
-            Tempo(tp.up_s, tp.hold_s, tp.down_s, tp.pause_s),
+            tp,
             height_cm=height,
             fatigue=float(rng.uniform(0.05, 0.25)),
             partial_prob=0.05,

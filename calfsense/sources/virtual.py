@@ -59,6 +59,18 @@ _FEATURES = {
 }
 
 
+# The emulated sensor's GATT table: (service, [(characteristic, properties)]) as an H10 exposes it.
+GATT_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
+    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
+    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
+    (gatt.HEART_RATE_SERVICE_UUID, [(gatt.HEART_RATE_MEASUREMENT_UUID, ["notify"])]),
+    (
+        pmd.PMD_SERVICE_UUID,
+        [(pmd.PMD_CONTROL_POINT_UUID, ["read", "write", "indicate"]), (pmd.PMD_DATA_UUID, ["notify"])],
+    ),
+]
+
+
 @dataclass
 class Faults:
     """What goes wrong, in sensor seconds since the measurement first started."""
@@ -428,16 +440,7 @@ class VirtualClient(BaseBleakClient):
     def _build_services(self) -> BleakGATTServiceCollection:
         coll = BleakGATTServiceCollection()
         handle = 1
-        layout = [
-            (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
-            (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
-            (gatt.HEART_RATE_SERVICE_UUID, [(gatt.HEART_RATE_MEASUREMENT_UUID, ["notify"])]),
-            (
-                pmd.PMD_SERVICE_UUID,
-                [(pmd.PMD_CONTROL_POINT_UUID, ["read", "write", "indicate"]), (pmd.PMD_DATA_UUID, ["notify"])],
-            ),
-        ]
-        for svc_uuid, chars in layout:
+        for svc_uuid, chars in GATT_LAYOUT:
             svc = BleakGATTService(None, handle, svc_uuid)
             coll.add_service(svc)
             handle += 1

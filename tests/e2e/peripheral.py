@@ -13,7 +13,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
 from calfsense.protocol import gatt, pmd
-from calfsense.sources.virtual import VirtualSensor
+from calfsense.sources.virtual import GATT_LAYOUT, VirtualSensor
 
 APP = "/com/calfsense/h10"
 ADV = "/com/calfsense/h10/adv"
@@ -144,17 +144,8 @@ class Peripheral:
 
     async def start(self) -> None:
         self.bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-        layout = [
-            (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
-            (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
-            (gatt.HEART_RATE_SERVICE_UUID, [(gatt.HEART_RATE_MEASUREMENT_UUID, ["notify"])]),
-            (
-                pmd.PMD_SERVICE_UUID,
-                [(pmd.PMD_CONTROL_POINT_UUID, ["read", "write", "indicate"]), (pmd.PMD_DATA_UUID, ["notify"])],
-            ),
-        ]
         objects: list = []
-        for i, (svc_uuid, chars) in enumerate(layout):
+        for i, (svc_uuid, chars) in enumerate(GATT_LAYOUT):
             spath = f"{APP}/service{i}"
             svc = Service(spath, svc_uuid)
             objects.append(svc)
