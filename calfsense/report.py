@@ -283,6 +283,9 @@ CSV_COLUMNS = (
 )
 
 
+_TIME_COLUMNS = CSV_COLUMNS[4:-1]  # start_s ... height_cm, straight from the rep objects
+
+
 def csv_rows(report: dict[str, Any]) -> list[list[str]]:
     """One row per rep, header first."""
     rows: list[list[str]] = [list(CSV_COLUMNS)]
@@ -294,20 +297,7 @@ def csv_rows(report: dict[str, Any]) -> list[list[str]]:
                     s["exercise"] or "",
                     s["side"] or "",
                     str(r["index"]),
-                    *(
-                        "" if r[k] is None else f"{r[k]}"
-                        for k in (
-                            "start_s",
-                            "top_s",
-                            "lower_s",
-                            "end_s",
-                            "up_s",
-                            "hold_s",
-                            "down_s",
-                            "pause_s",
-                            "height_cm",
-                        )
-                    ),
+                    *("" if r[k] is None else f"{r[k]}" for k in _TIME_COLUMNS),
                     "|".join(r["flags"]),
                 ]
             )
