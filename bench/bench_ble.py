@@ -14,19 +14,11 @@ import numpy as np
 
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
-from calfsense.protocol.pmd import MeasurementSettings
 from calfsense.sources import ble
-from calfsense.sources.synthetic import DeviceProfile
+from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import VirtualClient, VirtualScanner, VirtualSensor, VirtualWorld, motion_from_simulation
 
-H10_200 = DeviceProfile(
-    "H10",
-    "Polar H10 BENCH0001",
-    200,
-    False,
-    MeasurementSettings(sample_rate_hz=200, resolution_bits=16, range=8),
-    "3.2.0",
-)
+H10_200 = H10.with_rate(200)
 
 
 def _rss_mb() -> float:

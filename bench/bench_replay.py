@@ -12,20 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from calfsense.dsp.simulate import routine_session, simulate
-from calfsense.protocol.pmd import MeasurementSettings
 from calfsense.report import analyze, build_report
 from calfsense.routine import load_routine
 from calfsense.session.importers import load
-from calfsense.sources.synthetic import DeviceProfile, record_simulation
+from calfsense.sources.synthetic import H10, record_simulation
 
-H10_200 = DeviceProfile(
-    model="H10",
-    name="Polar H10 BENCH",
-    rate_hz=200,
-    compressed=False,
-    settings=MeasurementSettings(sample_rate_hz=200, resolution_bits=16, range=8),
-    firmware="3.2.0",
-)
+H10_200 = H10.with_rate(200)
 
 
 def main() -> None:

@@ -195,7 +195,9 @@ def _tempo_cell(tempo: dict[str, float] | None, phase: str, value: float) -> str
     """A phase time, green when on tempo (0.25 s + 25 % of the prescription), yellow when not."""
     if tempo is None:
         return f"{value:.1f}"
-    good = abs(value - tempo[f"{phase}_s"]) <= 0.25 + 0.25 * tempo[f"{phase}_s"]
+    from calfsense.report import on_tempo
+
+    good = on_tempo(value, tempo[f"{phase}_s"])
     return f"[{'green' if good else 'yellow'}]{value:.1f}[/]"
 
 
@@ -626,8 +628,8 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
     click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
 
 
-def _virtual_backend(recording: str | None = None, speed: float = 1.0, model: str = "h10", faults: Any = None) -> Any:
-    """A virtual sensor world: the bundled sample (or a given recording, or the simulator) as motion."""
+def _virtual_backend(recording: str | None = None, speed: float = 1.0) -> Any:
+    """A virtual sensor: the sensor model that made RECORDING playing it, or an H10 playing the simulator."""
     import numpy as np
 
     from calfsense.dsp.simulate import simulate as run_sim
@@ -635,14 +637,20 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0, model: st
     from calfsense.session.importers import load
     from calfsense.sources import ble, synthetic, virtual
 
+    placement = None
+    model = "h10"
     if recording:
-        motion = virtual.motion_from_session(load(recording))
+        session = load(recording)
+        motion = virtual.motion_from_session(session)
+        placement = session.placement
+        if (session.model or "").lower().startswith("polar sense"):
+            model = "verity"
     else:
         plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
         motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
-    sensor = virtual.VirtualSensor(motion, virtual.PROFILES[model], speed=speed, faults=faults)
+    sensor = virtual.VirtualSensor(motion, synthetic.PROFILES[model], speed=speed)
     world = virtual.VirtualWorld([sensor])
-    return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor
+    return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor, placement
 
 
 def _run_async(coro: Any) -> Any:
@@ -788,12 +796,13 @@ def live(
     """Count, pace and coach every rep of the routine as it happens, recording everything."""
     import asyncio
 
+    from calfsense import history
     from calfsense.config import load_config
     from calfsense.live_run import LiveOptions, run_live
     from calfsense.report import analyze, build_report, format_table
     from calfsense.routine import DEFAULT_ROUTINE, load_routine
     from calfsense.session.importers import load
-    from calfsense.sources import ble, virtual
+    from calfsense.sources import ble
 
     plan = load_routine(routine or DEFAULT_ROUTINE)
     target = device
@@ -802,14 +811,9 @@ def live(
         source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
         if not Path(source).exists():
             fail(f"{source}: no such recording")
-        motion_session = load(source)
-        model = "verity" if (motion_session.model or "").lower().startswith("polar sense") else "h10"
-        sensor = virtual.VirtualSensor(
-            virtual.motion_from_session(motion_session), virtual.PROFILES[model], speed=speed or 30.0
-        )
-        backend = ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": virtual.VirtualWorld([sensor])})
+        backend, sensor, recorded_placement = _virtual_backend(source, speed or 30.0)
         target = sensor.name
-        where = where or motion_session.placement or "auto"
+        where = where or recorded_placement or "auto"
         click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
     else:
         backend = ble.real_backend()
@@ -821,7 +825,7 @@ def live(
             click.echo(
                 "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
             )
-    base = Path(record_dir) if record_dir else _data_dir() / "recordings"
+    base = Path(record_dir) if record_dir else history.data_dir() / "recordings"
     opts = LiveOptions(
         routine=plan,
         placement=where,
@@ -844,21 +848,8 @@ def live(
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")
     if not no_save:
-        from calfsense import history
-
         with contextlib.closing(history.connect()) as db:
             history.save(db, report, history.fingerprint(recording))
-
-
-def _data_dir() -> Path:
-    import os
-
-    override = os.environ.get("CALFSENSE_DATA_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("calfsense", appauthor=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,16 +19,21 @@ from typing import Any
 from calfsense.errors import CalfsenseError
 
 
-def default_path() -> Path:
-    """`history.sqlite3` in the user data directory (CALFSENSE_DATA_DIR overrides it, for tests)."""
+def data_dir() -> Path:
+    """The user data directory (CALFSENSE_DATA_DIR overrides it, for tests): history and live recordings."""
     import os
 
     override = os.environ.get("CALFSENSE_DATA_DIR")
     if override:
-        return Path(override) / "history.sqlite3"
+        return Path(override)
     import platformdirs
 
-    return Path(platformdirs.user_data_dir("calfsense", appauthor=False)) / "history.sqlite3"
+    return Path(platformdirs.user_data_dir("calfsense", appauthor=False))
+
+
+def default_path() -> Path:
+    """`history.sqlite3` in the user data directory."""
+    return data_dir() / "history.sqlite3"
 
 
 def _script(db: sqlite3.Connection, sql: str) -> None:

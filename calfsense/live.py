@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from calfsense.dsp.detect import _DOWN, _IN, Detector, Rep
-from calfsense.report import RUSHED_FRACTION, TEMPO_ABS_TOL_S, TEMPO_REL_TOL
+from calfsense.dsp.detect import Detector, Rep
+from calfsense.report import rep_flags
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.recording import RecordingWriter
 
@@ -120,15 +120,7 @@ class LiveCoach:
         """rising, top, lowering, bottom (or resting) from the detector's state."""
         if self.resting_since_s is not None and self.reps_in_set == 0:
             return "resting"
-        state = self.detector._state
-        if state == _IN:
-            cand = self.detector._cand
-            if cand is not None and self.detector._hist_r and self.detector._hist_r[-1] >= 0.85 * cand.peak:
-                return "top"
-            return "rising"
-        if state == _DOWN:
-            return "lowering"
-        return "bottom"
+        return self.detector.phase()
 
     def pace_position(self) -> tuple[str, float]:
         """Where the metronome is in the prescribed cycle: (phase, 0..1 within it)."""
@@ -253,11 +245,7 @@ class LiveCoach:
         self.reps_in_set += 1
         self.reps.append(rep)
         pres = self.current
-        flags = list(rep.flags)
-        if pres is not None and (
-            rep.up_s < RUSHED_FRACTION * pres.tempo.up_s or rep.down_s < RUSHED_FRACTION * pres.tempo.down_s
-        ):
-            flags.append("rushed")
+        flags = rep_flags(rep, pres)
         self.last_rep, self.last_flags = rep, flags
         self._emit("rep", rep_line(rep, pres, flags))
         if pres is not None and pres.reps is not None and self.reps_in_set >= pres.reps:
@@ -278,7 +266,3 @@ class LiveCoach:
         if self.reps_in_set:
             self._finish_set()
         self.finished = True
-
-    def on_tempo(self, measured: float, target: float) -> bool:
-        """A phase within 0.25 s + 25 % of its prescription."""
-        return abs(measured - target) <= TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from calfsense.live import LiveCoach, LiveEvent
+from calfsense.report import on_tempo
 from calfsense.routine import Routine
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import ble
@@ -128,7 +129,7 @@ def render_dashboard(coach: LiveCoach, recording: Path | None, events: list[Live
             ("hold", r.hold_s, pres.tempo.hold_s if pres else None),
             ("down", r.down_s, pres.tempo.down_s if pres else None),
         ):
-            good = tgt is None or coach.on_tempo(value, tgt)
+            good = tgt is None or on_tempo(value, tgt)
             last.append(f"{name} {value:.1f} s", style="green" if good else "yellow")
             last.append(f"{'/' + format(tgt, 'g') if tgt is not None else ''}   ")
         if r.height_cm is not None:
@@ -222,9 +223,10 @@ async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | 
             request_stop()
 
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, request_stop)
+    # Windows event loops have no signal handlers: Ctrl-C arrives as KeyboardInterrupt there instead.
+    signals = (signal.SIGINT, signal.SIGTERM) if sys.platform != "win32" else ()
+    for sig in signals:
+        loop.add_signal_handler(sig, request_stop)
     runner = loop.create_task(session.run())
 
     async def watch_end() -> None:
@@ -273,9 +275,8 @@ async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | 
         coach.finish()
         if session.recorder is not None:
             session.recorder.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
     emit(
         LiveEvent(
             coach.last_t, "finished", f"{len(coach.reps)} reps" + (f", recording {written[0]}" if written else "")

@@ -124,7 +124,8 @@ def rep_flags(rep: Rep, prescribed: PrescribedSet | None) -> list[str]:
     return flags
 
 
-def _on_tempo(measured: float, target: float) -> bool:
+def on_tempo(measured: float, target: float) -> bool:
+    """A phase is on tempo within 0.25 s + 25 % of its prescription."""
     return abs(measured - target) <= TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target
 
 
@@ -137,7 +138,7 @@ def _phase_stats(values: list[float], target: float | None) -> dict[str, Any]:
     if target is not None:
         out["target_s"] = target
         out["tolerance_s"] = round(TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target, 3)
-        out["on_tempo_pct"] = _r(100.0 * float(np.mean([_on_tempo(v, target) for v in values])), 1) if values else None
+        out["on_tempo_pct"] = _r(100.0 * float(np.mean([on_tempo(v, target) for v in values])), 1) if values else None
     return out
 
 
@@ -154,10 +155,10 @@ def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str,
     downs = [r.down_s for r in reps]
     pauses = [r.pause_s for r in reps if r.pause_s is not None]
     tp = prescribed.tempo
-    on_tempo = [_on_tempo(r.up_s, tp.up_s) and _on_tempo(r.down_s, tp.down_s) for r in reps]
+    tempo_ok = [on_tempo(r.up_s, tp.up_s) and on_tempo(r.down_s, tp.down_s) for r in reps]
     flags = [rep_flags(r, prescribed) for r in reps]
     clean = [not f for f in flags]
-    tempo_score = float(np.mean(on_tempo)) if reps else 0.0
+    tempo_score = float(np.mean(tempo_ok)) if reps else 0.0
     quality_score = float(np.mean(clean)) if reps else 0.0
     compliance = 100.0 * (0.5 * reps_score + 0.25 * tempo_score + 0.25 * quality_score)
     heights = [r.height_cm for r in reps if r.height_cm is not None]

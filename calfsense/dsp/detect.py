@@ -245,6 +245,14 @@ class Detector:
         """The placement in use; `auto` resolves on the first rep (tilt size), else stays `auto`."""
         return self._resolved or "auto"
 
+    def phase(self) -> str:
+        """Where the current movement is: rising, top, lowering or bottom (for the live pace guide)."""
+        if self._state == _IN:
+            cand = self._cand
+            near_top = cand is not None and bool(self._hist_r) and self._hist_r[-1] >= 0.85 * cand.peak
+            return "top" if near_top else "rising"
+        return "lowering" if self._state == _DOWN else "bottom"
+
     def new_set(self) -> None:
         """Start a new set with the next rep (an explicit boundary from live mode)."""
         self._force_new_set = True

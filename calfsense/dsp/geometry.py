@@ -24,11 +24,6 @@ def heel_height_from_pitch_m(pitch_rad: float, heel_to_ball_m: float = HEEL_TO_B
     return heel_to_ball_m * math.sin(max(0.0, pitch_rad))
 
 
-def pitch_from_heel_height_rad(height_m: float, heel_to_ball_m: float = HEEL_TO_BALL_M) -> float:
-    """Foot pitch that lifts the heel by `height_m`."""
-    return math.asin(min(1.0, max(0.0, height_m / heel_to_ball_m)))
-
-
 def ankle_rise_m(
     pitch_rad: float, ankle_behind_ball_m: float = ANKLE_BEHIND_BALL_M, ankle_height_m: float = ANKLE_HEIGHT_M
 ) -> float:

@@ -355,7 +355,6 @@ class StreamStats:
     dropped: int = 0  # notifications lost because the queue was full
     corrupt: int = 0
     reconnects: int = 0
-    first_frame_latency_s: float | None = None
 
 
 @dataclass

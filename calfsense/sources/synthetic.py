@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,11 @@ class DeviceProfile:
     compressed: bool
     settings: MeasurementSettings
     firmware: str
+
+    def with_rate(self, rate_hz: int) -> DeviceProfile:
+        """The same sensor streaming at another rate (an H10 offers 25, 50, 100 and 200 Hz)."""
+        s = self.settings
+        return replace(self, rate_hz=rate_hz, settings=replace(s, sample_rate_hz=rate_hz))
 
 
 H10 = DeviceProfile(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,7 @@ from numpy.typing import NDArray
 
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
-from calfsense.sources.synthetic import H10, VERITY, DeviceProfile
+from calfsense.sources.synthetic import H10, DeviceProfile
 
 _ACC_OPTIONS: dict[str, dict[pmd.SettingType, tuple[int, ...]]] = {
     "H10": {
@@ -525,12 +524,3 @@ def motion_from_session(session: Any) -> Motion:
         np.asarray(session.hr_bpm),
         tuple(session.gaps),
     )
-
-
-def virtual_address() -> str:
-    """A random-looking but valid MAC for a new virtual sensor."""
-    raw = uuidlib.uuid4().bytes[:6]
-    return ":".join(f"{b:02X}" for b in raw)
-
-
-PROFILES = {"h10": H10, "verity": VERITY}

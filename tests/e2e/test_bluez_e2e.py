@@ -7,23 +7,15 @@ import numpy as np
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
-from calfsense.protocol.pmd import MeasurementSettings
 from calfsense.sources import ble
-from calfsense.sources.synthetic import DeviceProfile
+from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import Faults, VirtualSensor, motion_from_simulation
 
 from .conftest import CENTRAL
 from .peripheral import Peripheral
 
 REAL_BLUEZ = ble.Backend(kwargs={"bluez": {"adapter": "hci0"}})
-H10_200 = DeviceProfile(
-    "H10",
-    "Polar H10 5A1F0C2B",
-    200,
-    False,
-    MeasurementSettings(sample_rate_hz=200, resolution_bits=16, range=8),
-    "3.2.0",
-)
+H10_200 = H10.with_rate(200)
 
 
 def _motion(seconds: float, seed: int = 2):
