@@ -48,6 +48,8 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
+_NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
+_LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
@@ -66,6 +68,9 @@ class PlacementParams:
     min_peak_deg: float  # smallest tilt excursion that can be a raise
     max_peak_deg: float  # larger tilts are posture changes (sitting down), not raises
     max_dyn_mg: float  # dynamic activity above this is walking, running or strap handling
+    enter_floors: float = 3.0  # an excursion starts this many resting-tilt floors out
+    peak_floors: float = 4.0  # and must peak this many floors out
+    min_lift_cm: float = 1.0  # quick excursions lifting less than this are weight shifts or sway
 
 
 PARAMS: dict[str, PlacementParams] = {
@@ -369,6 +374,7 @@ class Detector:
         ts, dyns, mags = gt.tolist(), dyn.tolist(), mag.tolist()
         base = self._base
         rest_alpha = _DT / 3.0  # the baseline follows sway with a 3 s time constant, at rest only
+        floor_up = _DT / 15.0
         for i in range(len(ts)):
             bx, by, bz = base
             dx, dy, dz = ux[i] - bx, uy[i] - by, uz[i] - bz
@@ -405,7 +411,10 @@ class Detector:
                 base[1] /= norm
                 base[2] /= norm
                 self._base_mag += rest_alpha * (omag - self._base_mag)
-                self._floor_deg += rest_alpha * (self._hist_r[-_BASE_LAG - 1] - self._floor_deg)
+                # The floor falls as fast as the baseline moves but rises slowly, so a run of reps too
+                # small to be seen cannot raise the threshold that hides them.
+                old_r = self._hist_r[-_BASE_LAG - 1]
+                self._floor_deg += (rest_alpha if old_r < self._floor_deg else floor_up) * (old_r - self._floor_deg)
         return out
 
     def _params(self) -> PlacementParams:
@@ -430,7 +439,7 @@ class Detector:
         ref = self._ref_cache
         # Relative to the set's reference so fatigued and partial reps still count, capped so one
         # big first rep cannot hide the rest.
-        enter = max(0.6 * p.min_peak_deg, 3.0 * self._floor_deg)
+        enter = max(0.6 * p.min_peak_deg, p.enter_floors * self._floor_deg)
         if ref:
             enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
@@ -459,7 +468,11 @@ class Detector:
         self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
         self._smooth_hist.append(self._r_smooth)
         back = self._smooth_hist[0]
-        if abs(self._r_smooth - back) > max(0.25 * p.min_peak_deg, 0.05 * cand.peak) or dyn > _STILL_DYN_MG:
+        # Beyond any raise (sitting down, standing up) the posture is judged on its own small scale, so
+        # raises done in the new posture (seated sets start seconds after sitting) count as movement.
+        posture = cand.peak > p.max_peak_deg
+        calm_deg = 0.25 * p.min_peak_deg if posture else max(0.25 * p.min_peak_deg, 0.05 * cand.peak)
+        if abs(self._r_smooth - back) > calm_deg or dyn > _STILL_DYN_MG:
             self._calm_since = idx
         # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
         # hold at most 1 s), is a new posture (sitting down, standing up, a strap moved), not a rep.
@@ -469,13 +482,17 @@ class Detector:
             self._last_end_idx = idx
             self._state, self._cand = _REST, None
             return None
+        # A tilt no raise reaches needs only a short calm to become the new posture.
+        calm_needed_s = _NEW_POSTURE_FAST_S if posture else _NEW_POSTURE_TOP_S
         new_posture = (self._state == _DOWN and still > _NEW_POSTURE_DOWN_S * GRID_HZ) or (
-            self._state == _IN and idx - self._calm_since > _NEW_POSTURE_TOP_S * GRID_HZ
+            self._state == _IN and idx - self._calm_since > calm_needed_s * GRID_HZ
         )
         if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
             self._state, self._cand = _REST, None
-            self._busy_until_idx = idx + int(1.5 * GRID_HZ)
+            # A calm new posture needs no settling time; activity does.
+            settle_s = 0.3 if new_posture and posture else 1.5
+            self._busy_until_idx = idx + int(settle_s * GRID_HZ)
             if new_posture:  # only a still, quiet posture may become the new baseline
                 self._reanchor()
             return None
@@ -509,6 +526,8 @@ class Detector:
         return None
 
     def _reanchor(self) -> None:
+        # Samples up to now were measured from the old baseline: the rest statistics must not learn them.
+        self._busy_mark = self._idx
         if self._hist_dir and self._base is not None:
             dx, dy, dz = self._hist_dir[-1]
             b = [self._base[0] + dx, self._base[1] + dy, self._base[2] + dz]
@@ -550,7 +569,7 @@ class Detector:
         axis = dev[pk] / max(1e-9, float(chord[pk]))
         r = np.degrees(dev @ axis)
         peak = float(r[pk])
-        if peak < max(p.min_peak_deg, 4.0 * self._floor_deg):
+        if peak < max(p.min_peak_deg, p.peak_floors * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
         # (Never below the start: a tip the other way at the bottom is not a lower rest.)
@@ -599,8 +618,8 @@ class Detector:
         height = self._height_cm(p_res, lo - first, max(0, i_rest), j_rest, peak)
         # Double integration is trustworthy over quick ramps only (drift grows with time cubed), and that is
         # where weight shifts and sway look like raises; slower excursions are judged by their tilt alone.
-        quick = top - start <= 1.5 and end - lower <= 1.5
-        if p_res != "foot" and quick and height is not None and height < 1.0:
+        quick = top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S
+        if p_res != "foot" and quick and height is not None and height < p.min_lift_cm:
             return self._reject(cand, f"tilted but lifted only {height:.1f} cm")  # a weight shift or sway
         if self._resolved is None:
             self._resolved = p_res
