@@ -48,6 +48,7 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
+_WARM_SAMPLES = int(0.5 * GRID_HZ)
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
@@ -211,6 +212,7 @@ class Detector:
     _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_u: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
+    _warm: int = field(default=0, init=False)  # samples averaged into the first baseline
     _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
     _last_end_idx: int = field(default=-1, init=False)  # where the previous rep ended
     _idx: int = field(default=0, init=False)  # grid samples processed since the start (history index)
@@ -393,6 +395,16 @@ class Detector:
             self._hist_u.append((ux[i], uy[i], uz[i], mags[i]))
             idx = self._idx
             self._idx += 1
+            if self._warm < _WARM_SAMPLES:
+                # The first half second sets the baseline as a mean: one noisy first sample must not.
+                self._warm += 1
+                w = 1.0 / self._warm
+                base[0] += w * (ux[i] - base[0])
+                base[1] += w * (uy[i] - base[1])
+                base[2] += w * (uz[i] - base[2])
+                self._base_mag += w * (mags[i] - self._base_mag)
+                self._busy_mark = idx
+                continue
             rep = self._step(idx, tilt, dyns[i])
             if rep is not None:
                 out.append(rep)
@@ -526,8 +538,10 @@ class Detector:
         return None
 
     def _reanchor(self) -> None:
-        # Samples up to now were measured from the old baseline: the rest statistics must not learn them.
+        # Samples up to now were measured from the old baseline: the rest statistics must not learn them,
+        # and the next rep's search for its starting rest must not reach back into them.
         self._busy_mark = self._idx
+        self._last_end_idx = self._idx - 1
         if self._hist_dir and self._base is not None:
             dx, dy, dz = self._hist_dir[-1]
             b = [self._base[0] + dx, self._base[1] + dy, self._base[2] + dz]
@@ -569,7 +583,14 @@ class Detector:
         axis = dev[pk] / max(1e-9, float(chord[pk]))
         r = np.degrees(dev @ axis)
         peak = float(r[pk])
-        if peak < max(p.min_peak_deg, p.peak_floors * self._floor_deg):
+        # Within a set of small raises, a partial rep may fall under the placement's minimum: judge it
+        # against the set (its partial flag says the rest).
+        min_peak = p.min_peak_deg
+        ref = self._ref_cache
+        prev = self._set_reps[-1] if self._set_reps else None
+        if ref and prev is not None and float(self._hist_t[cand.begin_idx - first]) - prev.end_s < self.rest_s:
+            min_peak = min(min_peak, max(0.6 * min_peak, 0.35 * ref))
+        if peak < max(min_peak, p.peak_floors * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
         # (Never below the start: a tip the other way at the bottom is not a lower rest.)
