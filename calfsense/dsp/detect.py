@@ -49,6 +49,7 @@ _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
 _WARM_SAMPLES = int(0.5 * GRID_HZ)
+_LOOKBACK_S = 3.0  # how far before an excursion is noticed its starting rest is searched for
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
@@ -560,7 +561,7 @@ class Detector:
             return self._reject(cand, f"tilt {cand.peak:.1f} deg is too much for a raise at the {p_res}")
         first = self._idx - len(self._hist_r)  # history index of the oldest kept sample
         # After a bounce the rep starts at the turning point; otherwise search back for the rest before it.
-        lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(6 * GRID_HZ))
+        lo = max(first, cand.begin_idx if cand.after_bounce else cand.begin_idx - int(_LOOKBACK_S * GRID_HZ))
         lo = max(lo, cand.not_before_idx)  # never reach back into the previous rep
         # A rep that came down is looked at up to now (its settling rest); a bounce up to its turning point.
         stop = end_idx if bounced else max(end_idx, self._idx - 1)
