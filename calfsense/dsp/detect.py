@@ -593,35 +593,7 @@ class Detector:
             min_peak = min(min_peak, max(0.6 * min_peak, 0.35 * ref))
         if peak < max(min_peak, p.peak_floors * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
-        # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
-        # (Never below the start: a tip the other way at the bottom is not a lower rest.)
-        base_up = max(0.0, float(r[: pk + 1].min()))
-        base_dn = max(0.0, float(r[pk:].min()))
-        lo10u, hi90u = base_up + 0.1 * (peak - base_up), base_up + 0.9 * (peak - base_up)
-        lo10d, hi90d = base_dn + 0.1 * (peak - base_dn), base_dn + 0.9 * (peak - base_dn)
-        # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
-        below = np.flatnonzero(r[:pk] <= lo10u)
-        i10 = int(below[-1]) if len(below) else 0
-        i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90u))
-        above = np.flatnonzero(r[pk:] >= hi90d)
-        j90 = pk + int(above[-1])
-        after = np.flatnonzero(r[j90:] <= lo10d)
-        j10 = j90 + int(after[0]) if len(after) else len(r) - 1
-        t10u = _cross(tt, r, i10, lo10u)
-        t90u = _cross(tt, r, i90 - 1, hi90u) if i90 > 0 else tt[i90]
-        t90d = _cross(tt, r, j90, hi90d)
-        t10d = _cross(tt, r, j10 - 1, lo10d) if j10 > j90 else tt[j10]
-        up_ramp = max(_DT, (t90u - t10u) / (_U90 - _U10))
-        down_ramp = max(_DT, (t10d - t90d) / (_U90 - _U10))
-        start = t10u - _U10 * up_ramp - _DELAY_S
-        top = t90u + (1 - _U90) * up_ramp - _DELAY_S
-        lower = t90d - (1 - _U90) * down_ramp - _DELAY_S
-        end = t10d + _U10 * down_ramp - _DELAY_S
-        if bounced:
-            end = min(end, float(tt[-1]) - _DELAY_S)
-        if top > lower:  # no hold: the ramps meet at the peak
-            mid = float(tt[pk]) - _DELAY_S
-            top = lower = mid
+        start, top, lower, end, i10, j10, t10u, t10d = _phase_times(tt, r, pk, bounced)
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")  # a knock or a jolt
         if not bounced:
@@ -645,6 +617,20 @@ class Detector:
             return self._reject(cand, f"tilted but lifted only {height:.1f} cm")  # a weight shift or sway
         if self._resolved is None:
             self._resolved = p_res
+        return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0)
+
+    def _emit(
+        self,
+        start: float,
+        top: float,
+        lower: float,
+        end: float,
+        height: float | None,
+        peak: float,
+        bounced: bool,
+        d: NDArray[np.float64],
+    ) -> Rep:
+        """Place an accepted rep in its set, flag it and record it."""
         # Set membership: rest, a long gap, or an explicit boundary.
         prev = self._set_reps[-1] if self._set_reps else None
         # Rest is observed time without a rep: time lost in a radio gap is not rest (a long gap already
@@ -658,7 +644,7 @@ class Detector:
             self._force_new_set = False
             prev = None
         pause = None if prev is None else max(0.0, start - prev.end_s)
-        flags = self._flags(peak, height, pause, bounced or (pause is not None and pause < 0.12), units[pk] - u0)
+        flags = self._flags(peak, height, pause, bounced or (pause is not None and pause < 0.12), d)
         rep = Rep(
             index=len(self._set_reps) + 1,
             set_index=self._set_index,
@@ -735,6 +721,46 @@ class Detector:
         if bounce and pause is not None:
             flags.append("bounce")
         return tuple(flags)
+
+
+def _phase_times(
+    tt: NDArray[np.float64], r: NDArray[np.float64], pk: int, bounced: bool
+) -> tuple[float, float, float, float, int, int, float, float]:
+    """Start, top, lower and end of an excursion `r` peaking at `pk`, from its 10 % and 90 % crossings.
+
+    Returns the four times, the indices of the rising 10 % and falling 10 % crossings, and their times.
+    """
+    peak = float(r[pk])
+    # Each ramp is measured from its own rest level: the bottom may sit a little off the start.
+    # (Never below the start: a tip the other way at the bottom is not a lower rest.)
+    base_up = max(0.0, float(r[: pk + 1].min()))
+    base_dn = max(0.0, float(r[pk:].min()))
+    lo10u, hi90u = base_up + 0.1 * (peak - base_up), base_up + 0.9 * (peak - base_up)
+    lo10d, hi90d = base_dn + 0.1 * (peak - base_dn), base_dn + 0.9 * (peak - base_dn)
+    # Rising edge: last sample below 10 % before the peak, first at or above 90 %.
+    below = np.flatnonzero(r[:pk] <= lo10u)
+    i10 = int(below[-1]) if len(below) else 0
+    i90 = i10 + int(np.argmax(r[i10 : pk + 1] >= hi90u))
+    above = np.flatnonzero(r[pk:] >= hi90d)
+    j90 = pk + int(above[-1])
+    after = np.flatnonzero(r[j90:] <= lo10d)
+    j10 = j90 + int(after[0]) if len(after) else len(r) - 1
+    t10u = _cross(tt, r, i10, lo10u)
+    t90u = _cross(tt, r, i90 - 1, hi90u) if i90 > 0 else tt[i90]
+    t90d = _cross(tt, r, j90, hi90d)
+    t10d = _cross(tt, r, j10 - 1, lo10d) if j10 > j90 else tt[j10]
+    up_ramp = max(_DT, (t90u - t10u) / (_U90 - _U10))
+    down_ramp = max(_DT, (t10d - t90d) / (_U90 - _U10))
+    start = t10u - _U10 * up_ramp - _DELAY_S
+    top = t90u + (1 - _U90) * up_ramp - _DELAY_S
+    lower = t90d - (1 - _U90) * down_ramp - _DELAY_S
+    end = t10d + _U10 * down_ramp - _DELAY_S
+    if bounced:
+        end = min(end, float(tt[-1]) - _DELAY_S)
+    if top > lower:  # no hold: the ramps meet at the peak
+        mid = float(tt[pk]) - _DELAY_S
+        top = lower = mid
+    return start, top, lower, end, i10, j10, t10u, t10d
 
 
 def _cross(t: NDArray[np.float64], r: NDArray[np.float64], i: int, level: float) -> float:
