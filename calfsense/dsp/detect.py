@@ -50,6 +50,16 @@ _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
 _WARM_SAMPLES = int(0.5 * GRID_HZ)
 _LOOKBACK_S = 3.0  # how far before an excursion is noticed its starting rest is searched for
+# Chest lift path: each of the three integration stages is high-passed at this corner, so drift and bias
+# die out in seconds while a 6-8 s heavy-slow rep keeps most of its shape.
+_LIFT_HP_HZ = 0.1
+_LIFT_DC_HZ = 0.1
+_LIFT_ALPHA = math.exp(-2 * math.pi * _LIFT_HP_HZ / GRID_HZ)
+_LIFT_DC_ALPHA = math.exp(-2 * math.pi * _LIFT_DC_HZ / GRID_HZ)
+_LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
+_MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
+_LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts the trunk 3-7 cm)
+_LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
@@ -82,7 +92,7 @@ PARAMS: dict[str, PlacementParams] = {
     "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
     "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
-    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0),
+    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5),
 }
 
 # Which exercises each placement can see at all.
@@ -187,6 +197,8 @@ class _Candidate:
     min_idx: int = -1
     after_bounce: bool = False  # began at the turning point of a rep that did not reach the bottom
     not_before_idx: int = -1  # the previous rep's end: the search for this rep's start stops there
+    floor: float = 0.0  # the level the excursion rose from (lift path: the trough before it)
+    moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
 
 
 @dataclass
@@ -234,6 +246,11 @@ class Detector:
     _calm_since: int = field(default=0, init=False)
     _r_smooth: float = field(default=0.0, init=False)
     _smooth_hist: deque[float] = field(default_factory=lambda: deque(maxlen=_STILL_LOOKBACK + 1), init=False)
+    _level: float = field(default=0.0, init=False)  # the signal the state machine follows, now
+    # Chest: band-passed double integration of |a| (the lift), its filter states, and its recent minima.
+    _lift: list[float] = field(default_factory=list, init=False)
+    _z_win: deque[tuple[int, float]] = field(default_factory=deque, init=False)
+    _z_amps: list[float] = field(default_factory=list, init=False)
     # A rep that has ended and waits for the rest after it (its height needs that data).
     _pending: tuple[_Candidate, int] | None = field(default=None, init=False)
 
@@ -257,7 +274,7 @@ class Detector:
         """Where the current movement is: rising, top, lowering or bottom (for the live pace guide)."""
         if self._state == _IN:
             cand = self._cand
-            near_top = cand is not None and bool(self._hist_r) and self._hist_r[-1] >= 0.85 * cand.peak
+            near_top = cand is not None and self._level - cand.floor >= 0.85 * (cand.peak - cand.floor)
             return "top" if near_top else "rising"
         return "lowering" if self._state == _DOWN else "bottom"
 
@@ -297,6 +314,10 @@ class Detector:
         if self._pending is not None:
             rep = self._finalize(self._pending[0], self._pending[1], bounced=False)
             self._pending = None
+            if rep is not None:
+                out.append(rep)
+        if self._lift_path() and self._state == _DOWN and self._cand is not None:
+            rep = self._finalize_lift(self._cand, self._cand.min_idx, bounced=False)
             if rep is not None:
                 out.append(rep)
         self._state, self._cand = _REST, None
@@ -352,6 +373,7 @@ class Detector:
         self._zd = None
         self._state, self._cand = _REST, None
         self._armed = False  # a rep already under way when the data resumes is not counted
+        self._lift = []
         self._busy_mark = self._idx
 
     # -- per-grid-sample processing --------------------------------------------------------
@@ -406,7 +428,7 @@ class Detector:
                 self._base_mag += w * (mags[i] - self._base_mag)
                 self._busy_mark = idx
                 continue
-            rep = self._step(idx, tilt, dyns[i])
+            rep = self._step_lift(idx, tilt, dyns[i], mags[i]) if self._lift_path() else self._step(idx, tilt, dyns[i])
             if rep is not None:
                 out.append(rep)
             if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG:
@@ -439,6 +461,7 @@ class Detector:
 
     def _step(self, idx: int, r: float, dyn: float) -> Rep | None:
         """Advance the state machine one grid sample; return a rep when one is emitted."""
+        self._level = r
         pending = self._pending
         if pending is not None and (idx - pending[1] >= _SETTLE_SAMPLES or self._state != _REST):
             self._pending = None
@@ -487,6 +510,7 @@ class Detector:
         calm_deg = 0.25 * p.min_peak_deg if posture else max(0.25 * p.min_peak_deg, 0.05 * cand.peak)
         if abs(self._r_smooth - back) > calm_deg or dyn > _STILL_DYN_MG:
             self._calm_since = idx
+            cand.moved = True
         # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
         # hold at most 1 s), is a new posture (sitting down, standing up, a strap moved), not a rep.
         if self._state == _DOWN and still > GRID_HZ and r < 0.3 * cand.peak:
@@ -498,7 +522,8 @@ class Detector:
         # A tilt no raise reaches needs only a short calm to become the new posture.
         calm_needed_s = _NEW_POSTURE_FAST_S if posture else _NEW_POSTURE_TOP_S
         new_posture = (self._state == _DOWN and still > _NEW_POSTURE_DOWN_S * GRID_HZ) or (
-            self._state == _IN and idx - self._calm_since > calm_needed_s * GRID_HZ
+            # A new posture is reached by a movement; an excursion calm all along is a slow, small raise.
+            self._state == _IN and cand.moved and idx - self._calm_since > calm_needed_s * GRID_HZ
         )
         if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
@@ -537,6 +562,133 @@ class Detector:
             self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx, after_bounce=True)
             return rep
         return None
+
+    def _lift_path(self) -> bool:
+        """The chest is tracked by its lift: its tilt with a raise is at the level of postural sway."""
+        return self._resolved == "chest"
+
+    def _step_lift(self, idx: int, r: float, dyn: float, mag: float) -> Rep | None:
+        """Advance the lift state machine one grid sample (chest)."""
+        p = PARAMS["chest"]
+        av = (mag - 1000.0) * (geo.G_MPS2 / 1000.0)
+        if dyn >= p.max_dyn_mg or r > p.max_peak_deg:
+            # Walking, bending, sitting: the integration restarts once that is over.
+            self._busy_until_idx = idx + int(1.5 * GRID_HZ)
+        st = self._lift
+        if idx <= self._busy_until_idx or not st:
+            self._lift = [0.0, av, 0.0, 0.0, 0.0, 0.0]
+            self._z_win.clear()
+            self._level = 0.0
+            self._state, self._cand = _REST, None
+            return None
+        # Three first-order high-pass stages around two integrations: y[n] = a (y[n-1] + x[n] - x[n-1]).
+        al = _LIFT_ALPHA
+        ahp = _LIFT_DC_ALPHA * (st[0] + av - st[1])
+        vi = st[2] + ahp * _DT
+        vhp = al * (st[3] + vi - st[2])
+        xi = st[4] + vhp * _DT
+        xhp = al * (st[5] + xi - st[4])
+        st[:] = [ahp, av, vi, vhp, xi, xhp]
+        z = 100.0 * xhp  # cm
+        self._level = z
+        win = self._z_win
+        while win and win[-1][1] >= z:
+            win.pop()
+        win.append((idx, z))
+        while win[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
+            win.popleft()
+        if self._state == _REST:
+            trough_idx, trough = win[0]
+            enter = _LIFT_ENTER_CM
+            if self._z_amps:
+                enter = max(enter, 0.35 * float(np.median(self._z_amps[:5])))
+            if z - trough > enter:
+                self._state = _IN
+                self._cand = _Candidate(
+                    begin_idx=trough_idx, peak=z, peak_idx=idx, not_before_idx=self._last_end_idx, floor=trough
+                )
+            return None
+        cand = self._cand
+        assert cand is not None
+        rise = cand.peak - cand.floor
+        if self._state == _IN:
+            if z > cand.peak:
+                cand.peak, cand.peak_idx = z, idx
+            elif z < cand.peak - _LIFT_DROP * rise:
+                self._state = _DOWN
+                cand.min_after, cand.min_idx = z, idx
+            elif idx - cand.peak_idx > _MAX_RAMP_S * GRID_HZ or idx - cand.begin_idx > 2 * _MAX_RAMP_S * GRID_HZ:
+                self._state, self._cand = _REST, None  # raised and never lowered: not a rep
+            return None
+        if z < cand.min_after:
+            cand.min_after, cand.min_idx = z, idx
+            return None
+        turned = z > cand.min_after + max(0.3, 0.2 * rise)
+        if not turned and idx - cand.min_idx < _SETTLE_SAMPLES:
+            return None
+        rep = self._finalize_lift(cand, cand.min_idx, bounced=turned and idx - cand.min_idx < 0.12 * GRID_HZ)
+        self._last_end_idx = cand.min_idx
+        self._state, self._cand = _REST, None
+        win.clear()
+        win.append((cand.min_idx, cand.min_after))
+        if z < cand.min_after:
+            win.append((idx, z))
+        return rep
+
+    def _finalize_lift(self, cand: _Candidate, end_idx: int, bounced: bool) -> Rep | None:
+        """Measure a lift candidate by double integration between its two rest points, then emit it."""
+        p = PARAMS["chest"]
+        first = self._idx - len(self._hist_t)
+        i0 = max(first, cand.begin_idx, cand.not_before_idx)
+        pad = int(0.25 * GRID_HZ)
+        a0 = max(first, i0 - pad)
+        a1 = min(self._idx - 1, end_idx + pad)
+        n0, n1 = i0 - a0, a1 - end_idx
+        sl = slice(a0 - first, a1 - first + 1)
+        acc = np.array(list(self._hist_v)[sl]) * (geo.G_MPS2 / 1000.0)
+        tt = np.array(list(self._hist_t)[sl])
+        if len(acc) < 5:
+            return self._reject(cand, "too short")
+        # Zero velocity and zero height at both rest points; the sensor's rest level (bias, scale) is the
+        # mean around them.
+        acc -= 0.5 * (acc[: n0 + 1].mean() + acc[len(acc) - n1 - 1 :].mean())
+        vel = np.cumsum(acc) * _DT
+        vel -= np.linspace(0, vel[-1], len(vel))
+        pos = np.cumsum(vel) * _DT
+        pos -= np.linspace(0, pos[-1], len(pos))
+        pos_cm = 100.0 * pos
+        pk = int(np.argmax(pos_cm))
+        height = 100.0 * geo.heel_height_from_ankle_rise_m(float(pos[pk]))
+        if height < p.min_lift_cm:
+            return self._reject(cand, f"lifted only {height:.1f} cm")
+        if pk == 0 or pk == len(pos_cm) - 1:
+            return self._reject(cand, "no rise and fall")
+        start, top, lower, end, i10, j10, _, _ = _phase_times(tt, np.maximum(pos_cm, 0.0), pk, bounced)
+        if top - start < 0.15 or end - lower < 0.15:
+            return self._reject(cand, "too fast for a heel raise")
+        if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
+            return self._reject(cand, "too slow for a heel raise")  # the filters settling, a slow lean
+        recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
+        if len(recent) >= 2:
+            # Reps in a set keep their tempo; a much slower "rep" right after a set is the filters settling.
+            up_med = float(np.median([r.up_s for r in recent]))
+            down_med = float(np.median([r.down_s for r in recent]))
+            quick_set = max(up_med, down_med) <= _LIFT_RAMP_S
+            if quick_set and (top - start > up_med + 1.0 or end - lower > down_med + 1.0):
+                return self._reject(cand, "much slower than the set's reps")
+        dyn = np.array(list(self._hist_dyn)[sl])
+        if dyn.max(initial=0.0) >= p.max_dyn_mg:
+            return self._reject(cand, "moving about (walking or handling the sensor)")
+        units = np.array(list(self._hist_u)[sl])[:, :3]
+        u0 = units[max(0, i10 - 3) : i10 + 4].mean(axis=0)
+        u0 /= float(np.linalg.norm(u0))
+        d = units[pk] - u0
+        tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
+        rep = self._emit(start, top, lower, end, height, tilt, bounced, d)
+        if rep.index == 1:
+            self._z_amps = []
+        self._z_amps.append(cand.peak - cand.floor)
+        return rep
 
     def _reanchor(self) -> None:
         # Samples up to now were measured from the old baseline: the rest statistics must not learn them,
@@ -615,6 +767,11 @@ class Detector:
         quick = top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S
         if p_res != "foot" and quick and height is not None and height < p.min_lift_cm:
             return self._reject(cand, f"tilted but lifted only {height:.1f} cm")  # a weight shift or sway
+        if peak < p.min_peak_deg and height is not None:
+            # Let in as a partial rep of its set: it must also rise like one.
+            set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
+            if set_heights and height < 0.3 * float(np.median(set_heights)):
+                return self._reject(cand, f"lifted {height:.1f} cm: too little for a partial rep of this set")
         if self._resolved is None:
             self._resolved = p_res
         return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0)

@@ -256,6 +256,7 @@ def simulate(
     jitter: float = 0.0,
     gaps: list[tuple[float, float]] | None = None,
     quantize: bool = True,
+    bias_mg: float | None = None,
 ) -> Simulation:
     """Simulate a session; `jitter` (0-0.5) makes phone-like irregular sample times."""
     rng = np.random.default_rng(seed)
@@ -357,7 +358,7 @@ def simulate(
     acc = np.stack([np.interp(times, t, acc_mg_fine[:, k]) for k in range(3)], -1)
     sigma = noise_mg if noise_mg is not None else rng.uniform(3.0, 8.0)
     scale = 1 + rng.uniform(-0.01, 0.01, 3)
-    bias = rng.uniform(-25, 25, 3)
+    bias = rng.uniform(-1, 1, 3) * (25.0 if bias_mg is None else bias_mg)
     acc = acc * scale + bias + rng.normal(0, sigma, acc.shape)
     if quantize:
         acc = np.round(acc)
