@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
+from statistics import median
 from typing import Literal
 
 import numpy as np
@@ -434,7 +437,10 @@ class Detector:
                 self._base_mag += w * (mags[i] - self._base_mag)
                 self._busy_mark = idx
                 continue
-            rep = self._step_lift(idx, tilt, dyns[i], mags[i]) if self._lift_path() else self._step(idx, tilt, dyns[i])
+            if self._lift_path():
+                rep = self._step_lift(idx, tilt, dyns[i], mags[i])
+            else:
+                rep = self._step(idx, tilt, dyns[i])
             if rep is not None:
                 out.append(rep)
             if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG:
@@ -463,7 +469,7 @@ class Detector:
 
     def _reference_peak(self) -> float | None:
         peaks = [r.peak_tilt_deg for r in self._set_reps[:5]]
-        return float(np.median(peaks)) if peaks else None
+        return float(median(peaks)) if peaks else None
 
     def _step(self, idx: int, r: float, dyn: float) -> Rep | None:
         """Advance the state machine one grid sample; return a rep when one is emitted."""
@@ -607,7 +613,7 @@ class Detector:
             trough_idx, trough = win[0]
             enter = _LIFT_ENTER_CM
             if self._z_amps:
-                enter = max(enter, 0.35 * float(np.median(self._z_amps[:5])))
+                enter = max(enter, 0.35 * float(median(self._z_amps[:5])))
             if z - trough > enter:
                 self._state = _IN
                 self._cand = _Candidate(
@@ -651,8 +657,8 @@ class Detector:
         a1 = min(self._idx - 1, end_idx + pad)
         n0, n1 = i0 - a0, a1 - end_idx
         sl = slice(a0 - first, a1 - first + 1)
-        acc = np.array(list(self._hist_v)[sl]) * (geo.G_MPS2 / 1000.0)
-        tt = np.array(list(self._hist_t)[sl])
+        acc = _window(self._hist_v, sl.start, sl.stop) * (geo.G_MPS2 / 1000.0)
+        tt = _window(self._hist_t, sl.start, sl.stop)
         if len(acc) < 5:
             return self._reject(cand, "too short")
         # Zero velocity and zero height at both rest points; the sensor's rest level (bias, scale) is the
@@ -677,15 +683,15 @@ class Detector:
         recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
         if len(recent) >= 2:
             # Reps in a set keep their tempo; a much slower "rep" right after a set is the filters settling.
-            up_med = float(np.median([r.up_s for r in recent]))
-            down_med = float(np.median([r.down_s for r in recent]))
+            up_med = float(median([r.up_s for r in recent]))
+            down_med = float(median([r.down_s for r in recent]))
             quick_set = max(up_med, down_med) <= _LIFT_RAMP_S
             if quick_set and (top - start > up_med + 1.0 or end - lower > down_med + 1.0):
                 return self._reject(cand, "much slower than the set's reps")
-        dyn = np.array(list(self._hist_dyn)[sl])
+        dyn = _window(self._hist_dyn, sl.start, sl.stop)
         if dyn.max(initial=0.0) >= p.max_dyn_mg:
             return self._reject(cand, "moving about (walking or handling the sensor)")
-        units = np.array(list(self._hist_u)[sl])[:, :3]
+        units = _window(self._hist_u, sl.start, sl.stop)[:, :3]
         u0 = units[max(0, i10 - 3) : i10 + 4].mean(axis=0)
         u0 /= float(np.linalg.norm(u0))
         d = units[pk] - u0
@@ -723,9 +729,9 @@ class Detector:
         lo = max(lo, cand.not_before_idx)  # never reach back into the previous rep
         # A rep that came down is looked at up to now (its settling rest); a bounce up to its turning point.
         stop = end_idx if bounced else max(end_idx, self._idx - 1)
-        r_glob = np.array(list(self._hist_r)[lo - first : stop - first + 1])
-        tt = np.array(list(self._hist_t)[lo - first : stop - first + 1])
-        units = np.array(list(self._hist_u)[lo - first : stop - first + 1])[:, :3]
+        r_glob = _window(self._hist_r, lo - first, stop - first + 1)
+        tt = _window(self._hist_t, lo - first, stop - first + 1)
+        units = _window(self._hist_u, lo - first, stop - first + 1)[:, :3]
         # The rep is measured as the angle from its own starting orientation, so an error in the
         # tracked baseline (after a weight shift, say) changes when a rep is noticed, not its shape.
         i_rest = int(np.argmin(r_glob[: cand.peak_idx - lo + 1]))
@@ -761,7 +767,7 @@ class Detector:
             moved_deg = math.degrees(float(np.linalg.norm(d1 - d0)))
             if moved_deg > max(0.35 * peak, p.min_peak_deg):
                 return self._reject(cand, f"ended {moved_deg:.1f} deg from where it started")
-        dyn = np.array(list(self._hist_dyn)[lo - first : end_idx - first + 1])
+        dyn = _window(self._hist_dyn, lo - first, end_idx - first + 1)
         if dyn[i10:].max(initial=0.0) >= p.max_dyn_mg:
             return self._reject(cand, "moving about (walking or handling the sensor)")
         # Integrate between the rest points (the estimated start and end), not the 10 % crossings.
@@ -776,7 +782,7 @@ class Detector:
         if peak < p.min_peak_deg and height is not None:
             # Let in as a partial rep of its set: it must also rise like one.
             set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
-            if set_heights and height < 0.3 * float(np.median(set_heights)):
+            if set_heights and height < 0.3 * float(median(set_heights)):
                 return self._reject(cand, f"lifted {height:.1f} cm: too little for a partial rep of this set")
         if self._resolved is None:
             self._resolved = p_res
@@ -840,10 +846,9 @@ class Detector:
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
         # Double integration between the rest points around the rep (zero velocity and height there).
         pad = int(0.25 * GRID_HZ)
-        v_all = list(self._hist_v)
         a0 = max(0, off + i10 - pad)
-        a1 = min(len(v_all), off + j10 + pad + 1)
-        acc = (np.array(v_all[a0:a1]) / 1000.0) * geo.G_MPS2
+        a1 = min(len(self._hist_v), off + j10 + pad + 1)
+        acc = (_window(self._hist_v, a0, a1) / 1000.0) * geo.G_MPS2
         if len(acc) < 5:
             return None
         # Sensor bias and scale error: remove the mean of the rest on both sides.
@@ -861,7 +866,7 @@ class Detector:
         flags: list[str] = []
         heights = [r.height_cm for r in self._set_reps[:3] if r.height_cm is not None]
         if height is not None and heights:
-            reference = float(np.median(heights))
+            reference = float(median(heights))
             if height < 0.7 * reference:
                 flags.append("partial")
         # Lean: the direction of this rep's tilt (`d`, top minus start) differs from the set's usual one.
@@ -875,8 +880,8 @@ class Detector:
                     max(0.0, 1 - float(np.dot(u, mean)) ** 2)
                 )
                 along = [r.peak_tilt_deg for r in self._set_reps[:5]]
-                excess = peak - float(np.median(along)) if along else 0.0
-                lim = max(3.0, 0.3 * float(np.median(along))) if along else 3.0
+                excess = peak - float(median(along)) if along else 0.0
+                lim = max(3.0, 0.3 * float(median(along))) if along else 3.0
                 if off_axis_deg > lim or (self._resolved in ("shin", "chest") and excess > lim):
                     flags.append("lean")
             if "lean" not in flags:
@@ -910,6 +915,11 @@ def _box_means(
     if not ok.all():
         out[~ok] = np.stack([np.interp(hi[~ok], xt, xa[:, k]) for k in range(3)], -1)
     return out
+
+
+def _window(hist: Iterable[float] | Iterable[tuple[float, ...]], start: int, stop: int) -> NDArray[np.float64]:
+    """hist[start:stop] as an array, without copying the whole history (the per-rep cost in streaming)."""
+    return np.array(list(islice(hist, max(0, start), max(0, stop))), dtype=np.float64)
 
 
 def _phase_times(
