@@ -65,6 +65,7 @@ _LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts 
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
+_LIFT_SPAN_S = 3.0  # so is a whole rep this short
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
@@ -90,8 +91,9 @@ class PlacementParams:
 
 
 PARAMS: dict[str, PlacementParams] = {
-    # Foot pitch is 20-35 degrees for a full raise; 5 degrees is a 1.7 cm heel lift.
-    "foot": PlacementParams(min_peak_deg=5.0, max_peak_deg=60.0, max_dyn_mg=350.0),
+    # Foot pitch is 20-35 degrees for a full raise; 6 degrees is a 2 cm heel lift. Less is what a foot rolls
+    # and pitches when the weight shifts from foot to foot (up to ~5 degrees).
+    "foot": PlacementParams(min_peak_deg=6.0, max_peak_deg=60.0, max_dyn_mg=350.0),
     # The shank pitches forward 8-22 % of the foot pitch as the ankle rises.
     "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
     "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
@@ -773,12 +775,14 @@ class Detector:
         # Integrate between the rest points (the estimated start and end), not the 10 % crossings.
         i_rest = i10 - int(round((t10u - start - _DELAY_S) * GRID_HZ))
         j_rest = j10 + int(round((end + _DELAY_S - t10d) * GRID_HZ))
-        height = self._height_cm(p_res, lo - first, max(0, i_rest), j_rest, peak)
+        lift = None if p_res == "foot" else self._lift_cm(lo - first, max(0, i_rest), j_rest)
+        height = self._height_cm(p_res, peak, lift)
         # Double integration is trustworthy over quick ramps only (drift grows with time cubed), and that is
         # where weight shifts and sway look like raises; slower excursions are judged by their tilt alone.
-        quick = top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S
-        if p_res != "foot" and quick and height is not None and height < p.min_lift_cm:
-            return self._reject(cand, f"tilted but lifted only {height:.1f} cm")  # a weight shift or sway
+        # (A seated thigh rises too: its knee comes up with the heel.)
+        quick = (top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S) or end - start <= _LIFT_SPAN_S
+        if quick and lift is not None and lift < p.min_lift_cm:
+            return self._reject(cand, f"tilted but lifted only {lift:.1f} cm")  # a weight shift or sway
         if peak < p.min_peak_deg and height is not None:
             # Let in as a partial rep of its set: it must also rise like one.
             set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
@@ -838,13 +842,18 @@ class Detector:
         del self.rejected[:-100]
         return None
 
-    def _height_cm(self, placement: str, off: int, i10: int, j10: int, peak_deg: float) -> float | None:
+    def _height_cm(self, placement: str, peak_deg: float, lift_cm: float | None) -> float | None:
+        """Heel height: from foot pitch, from a seated thigh's pitch, else the double-integrated lift."""
         if placement == "foot":
             return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
         if placement == "thigh" and (self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)):
             knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
-        # Double integration between the rest points around the rep (zero velocity and height there).
+        return lift_cm
+
+    def _lift_cm(self, off: int, i10: int, j10: int) -> float | None:
+        """Heel height from the segment's rise: double integration between the rest points around the rep."""
+        # Zero velocity and zero height at both rest points.
         pad = int(0.25 * GRID_HZ)
         a0 = max(0, off + i10 - pad)
         a1 = min(len(self._hist_v), off + j10 + pad + 1)
