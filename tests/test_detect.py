@@ -151,3 +151,53 @@ def test_partial_and_bounce_flags() -> None:
 def test_bad_placement_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="unknown placement"):
         Detector("ankle")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_chest_counts_by_its_lift(seed: int) -> None:
+    # The chest tilts about as much with a raise as it sways; it is counted by its 3-7 cm lift. No extra
+    # rep after a set from the filters settling.
+    segs = [
+        Segment("idle", 4.0),
+        Segment("set", set_plan=SetPlan("two-leg", 12, TEMPOS["hret"], height_cm=8.0)),
+        Segment("idle", 12.0),
+        Segment("set", set_plan=SetPlan("single-leg", 8, TEMPOS["fast"], height_cm=7.0)),
+        Segment("idle", 10.0),
+    ]
+    sim = simulate(segs, "chest", 100.0, seed=seed)
+    session = detect(sim.time_s, sim.acc_mg, "chest")
+    assert [len(s.reps) for s in session.sets] == [12, 8]
+    m = match_reps(sim.reps, session.reps)
+    assert not m.missed and not m.false
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_seated_set_seconds_after_sitting_down(seed: int) -> None:
+    # A thigh goes from vertical to horizontal as its wearer sits: the new posture is taken within a
+    # second, so a seated set started 3 s later is measured from it.
+    segs = [
+        Segment("idle", 4.0),
+        Segment("sit_down", 2.5),
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("seated", 8, TEMPOS["hret"], height_cm=6.0)),
+        Segment("idle", 8.0),
+        Segment("stand_up", 2.5),
+        Segment("idle", 5.0),
+    ]
+    sim = simulate(segs, "thigh", 50.0, seed=seed)
+    assert [len(s.reps) for s in detect(sim.time_s, sim.acc_mg, "thigh").sets] == [8]
+
+
+def test_grid_values_are_means_over_each_interval() -> None:
+    from calfsense.dsp.detect import _box_means
+
+    t = np.arange(0.0, 1.0, 0.005)  # 200 Hz
+    ramp = np.stack([t, 2 * t, np.full_like(t, 1000.0)], -1)
+    hi = np.arange(1, 40) / 50.0
+    out = _box_means(t, ramp, hi - 0.02, hi)
+    # The mean of a line over [k/50 - 0.02, k/50] is its value at the midpoint.
+    assert np.allclose(out, np.stack([hi - 0.01, 2 * (hi - 0.01), np.full_like(hi, 1000.0)], -1))
+    # Four samples per interval: white noise shrinks by about half (not just picked one sample in four).
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 8.0, (len(t), 3))
+    assert _box_means(t, noise, hi - 0.02, hi).std() < 0.7 * 8.0
