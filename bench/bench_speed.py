@@ -33,10 +33,10 @@ def main() -> None:
         t, a = hour_of_data(placement)
         best = min(_timed(lambda: detect(t, a, placement)) for _ in range(3))  # noqa: B023
         reps = len(detect(t, a, placement).reps)
-        # Each block's cost is the least of three identical runs: what the block needs, not what the OS's
+        # Each block's cost is the least of five identical runs (like timeit): what the block needs, not what the OS's
         # scheduler added to it on one run.
         runs = []
-        for _ in range(3):
+        for _ in range(5):
             det = Detector(placement)
             costs = []
             for i in range(0, len(t), 36):
