@@ -717,6 +717,8 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     click.echo(f"  worn on the {chosen}; saved as the default sensor in {path}")
     if chosen == "chest":
         click.echo("  note: a chest strap cannot see seated raises; wear a Verity Sense on the shin for those")
+        # bench/bench_accuracy.py: the chest counts fast and moderate tempos well, slow (3 s) raises poorly.
+        click.echo("  note: on the chest, slow raises (3 s up and down) are often missed; the shin or shoe counts best")
 
 
 @main.command()
