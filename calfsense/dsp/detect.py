@@ -51,14 +51,13 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
-_WARM_SAMPLES = int(0.5 * GRID_HZ)
+_WARM_SAMPLES = int(0.5 * GRID_HZ)  # the first baseline is the mean of this many samples
 _LOOKBACK_S = 3.0  # how far before an excursion is noticed its starting rest is searched for
-# Chest lift path: each of the three integration stages is high-passed at this corner, so drift and bias
-# die out in seconds while a 6-8 s heavy-slow rep keeps most of its shape.
+# Chest lift path: the acceleration and both integrals are high-passed at this corner, so bias and noise
+# drift die out within seconds. A lower corner keeps more of a heavy-slow rep but lets in more drift; at
+# 3-8 mG of sensor noise 0.1 Hz counted best of 0.05, 0.07 and 0.1 Hz (docs/detection.md).
 _LIFT_HP_HZ = 0.1
-_LIFT_DC_HZ = 0.1
 _LIFT_ALPHA = math.exp(-2 * math.pi * _LIFT_HP_HZ / GRID_HZ)
-_LIFT_DC_ALPHA = math.exp(-2 * math.pi * _LIFT_DC_HZ / GRID_HZ)
 _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
 _LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts the trunk 3-7 cm)
@@ -597,7 +596,7 @@ class Detector:
             return None
         # Three first-order high-pass stages around two integrations: y[n] = a (y[n-1] + x[n] - x[n-1]).
         al = _LIFT_ALPHA
-        ahp = _LIFT_DC_ALPHA * (st[0] + av - st[1])
+        ahp = al * (st[0] + av - st[1])
         vi = st[2] + ahp * _DT
         vhp = al * (st[3] + vi - st[2])
         xi = st[4] + vhp * _DT
@@ -663,13 +662,7 @@ class Detector:
         tt = _window(self._hist_t, sl.start, sl.stop)
         if len(acc) < 5:
             return self._reject(cand, "too short")
-        # Zero velocity and zero height at both rest points; the sensor's rest level (bias, scale) is the
-        # mean around them.
-        acc -= 0.5 * (acc[: n0 + 1].mean() + acc[len(acc) - n1 - 1 :].mean())
-        vel = np.cumsum(acc) * _DT
-        vel -= np.linspace(0, vel[-1], len(vel))
-        pos = np.cumsum(vel) * _DT
-        pos -= np.linspace(0, pos[-1], len(pos))
+        pos = _rise_between_rests(acc, n0 + 1, n1 + 1)
         pos_cm = 100.0 * pos
         pk = int(np.argmax(pos_cm))
         height = 100.0 * geo.heel_height_from_ankle_rise_m(float(pos[pk]))
@@ -860,13 +853,7 @@ class Detector:
         acc = (_window(self._hist_v, a0, a1) / 1000.0) * geo.G_MPS2
         if len(acc) < 5:
             return None
-        # Sensor bias and scale error: remove the mean of the rest on both sides.
-        acc -= 0.5 * (acc[:pad].mean() + acc[-pad:].mean())
-        vel = np.cumsum(acc) * _DT
-        vel -= np.linspace(0, vel[-1], len(vel))
-        pos = np.cumsum(vel) * _DT
-        pos -= np.linspace(0, pos[-1], len(pos))
-        rise = float(pos.max())  # a standing thigh rides on the ankle like the shin
+        rise = float(_rise_between_rests(acc, pad, pad).max())  # a standing thigh rides on the ankle like the shin
         return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
 
     def _flags(
@@ -924,6 +911,20 @@ def _box_means(
     if not ok.all():
         out[~ok] = np.stack([np.interp(hi[~ok], xt, xa[:, k]) for k in range(3)], -1)
     return out
+
+
+def _rise_between_rests(acc_mps2: NDArray[np.float64], n_before: int, n_after: int) -> NDArray[np.float64]:
+    """Height profile (m) from vertical acceleration, at rest at both ends (zero velocity, zero height).
+
+    The sensor's rest level (bias, scale error) is the mean of the first `n_before` and last `n_after`
+    samples; what drift remains is removed linearly from velocity and from height.
+    """
+    acc = acc_mps2 - 0.5 * (acc_mps2[:n_before].mean() + acc_mps2[len(acc_mps2) - n_after :].mean())
+    vel = np.cumsum(acc) * _DT
+    vel -= np.linspace(0, vel[-1], len(vel))
+    pos: NDArray[np.float64] = np.cumsum(vel) * _DT
+    pos -= np.linspace(0, pos[-1], len(pos))
+    return pos
 
 
 def _window(hist: Iterable[float] | Iterable[tuple[float, ...]], start: int, stop: int) -> NDArray[np.float64]:
