@@ -11,14 +11,21 @@ from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, Simulation, simulat
 from calfsense.errors import PlacementError
 
 
-def _session(placement: str = "foot", seed: int = 1, rate_hz: float = 100.0, **kw: object) -> Simulation:
-    segs = [
+def _two_sets(first: SetPlan, second: SetPlan, rest_s: float = 10.0, after_s: float = 3.0) -> list[Segment]:
+    """Idle, a set, a rest, another set, idle."""
+    return [
         Segment("idle", 4.0),
-        Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"], height_cm=8.0)),
-        Segment("idle", 10.0),
-        Segment("set", set_plan=SetPlan("two-leg", 4, TEMPOS["article"], height_cm=8.0)),
-        Segment("idle", 3.0),
+        Segment("set", set_plan=first),
+        Segment("idle", rest_s),
+        Segment("set", set_plan=second),
+        Segment("idle", after_s),
     ]
+
+
+def _session(placement: str = "foot", seed: int = 1, rate_hz: float = 100.0, **kw: object) -> Simulation:
+    segs = _two_sets(
+        SetPlan("two-leg", 6, TEMPOS["hret"], height_cm=8.0), SetPlan("two-leg", 4, TEMPOS["article"], height_cm=8.0)
+    )
     return simulate(segs, placement, rate_hz, seed=seed, **kw)  # type: ignore[arg-type]
 
 
@@ -157,14 +164,9 @@ def test_bad_placement_is_a_clear_error() -> None:
 def test_chest_counts_by_its_lift(seed: int) -> None:
     # The chest tilts about as much with a raise as it sways; it is counted by its 3-7 cm lift. No extra
     # rep after a set from the filters settling.
-    segs = [
-        Segment("idle", 4.0),
-        Segment("set", set_plan=SetPlan("two-leg", 12, TEMPOS["hret"], height_cm=8.0)),
-        Segment("idle", 12.0),
-        Segment("set", set_plan=SetPlan("single-leg", 8, TEMPOS["fast"], height_cm=7.0)),
-        Segment("idle", 10.0),
-    ]
-    sim = simulate(segs, "chest", 100.0, seed=seed)
+    first = SetPlan("two-leg", 12, TEMPOS["hret"], height_cm=8.0)
+    second = SetPlan("single-leg", 8, TEMPOS["fast"], height_cm=7.0)
+    sim = simulate(_two_sets(first, second, rest_s=12.0, after_s=10.0), "chest", 100.0, seed=seed)
     session = detect(sim.time_s, sim.acc_mg, "chest")
     assert [len(s.reps) for s in session.sets] == [12, 8]
     m = match_reps(sim.reps, session.reps)
