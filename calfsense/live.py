@@ -21,13 +21,6 @@ from calfsense.report import rep_flags
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.recording import RecordingWriter
 
-FORM_CUES = {
-    "partial": "as high as you can",
-    "lean": "rise straight up",
-    "rushed": "lower slowly",
-    "bounce": "pause at the bottom",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class LiveEvent:

@@ -134,7 +134,7 @@ def render_dashboard(coach: LiveCoach, recording: Path | None, events: list[Live
             last.append(f"{'/' + format(tgt, 'g') if tgt is not None else ''}   ")
         if r.height_cm is not None:
             last.append(f"height {r.height_cm:.1f} cm", style="yellow" if "partial" in coach.last_flags else "green")
-    from calfsense.live import FORM_CUES
+    from calfsense.report import FORM_CUES
 
     cues = Text("  ".join(f"→ {FORM_CUES[f]}" for f in coach.last_flags if f in FORM_CUES), style="bold red")
     log = Text("\n".join(f"{e.kind.replace('_', ' ')}: {e.text}" for e in events[-5:]), style="dim")

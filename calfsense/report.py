@@ -23,12 +23,20 @@ TEMPO_ABS_TOL_S = 0.25
 TEMPO_REL_TOL = 0.25
 RUSHED_FRACTION = 0.6  # up or down faster than 60 % of the prescription is rushed
 
-COACHING = {
-    "partial": "as high as you can: some reps stopped short of your best height",
-    "lean": "rise straight up: some reps leaned forward or back",
-    "rushed": "lower slowly: some reps were rushed",
-    "bounce": "pause at the bottom: some reps bounced straight into the next",
+# The cue for each form flag (the article's form rules), said live and at the head of the report's advice.
+FORM_CUES = {
+    "partial": "as high as you can",
+    "lean": "rise straight up",
+    "rushed": "lower slowly",
+    "bounce": "pause at the bottom",
 }
+_FLAG_FINDINGS = {
+    "partial": "some reps stopped short of your best height",
+    "lean": "some reps leaned forward or back",
+    "rushed": "some reps were rushed",
+    "bounce": "some reps bounced straight into the next",
+}
+COACHING = {flag: f"{cue}: {_FLAG_FINDINGS[flag]}" for flag, cue in FORM_CUES.items()}
 
 
 @dataclass(frozen=True, slots=True)

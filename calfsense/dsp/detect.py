@@ -66,6 +66,8 @@ _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
 _LIFT_SPAN_S = 3.0  # so is a whole rep this short
 _STILL_LOOKBACK = int(0.5 * GRID_HZ)
+_ENTER_FLOORS = 3.0  # an excursion starts this many resting-tilt floors out
+_PEAK_FLOORS = 4.0  # and must peak this many floors out
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
@@ -84,8 +86,6 @@ class PlacementParams:
     min_peak_deg: float  # smallest tilt excursion that can be a raise
     max_peak_deg: float  # larger tilts are posture changes (sitting down), not raises
     max_dyn_mg: float  # dynamic activity above this is walking, running or strap handling
-    enter_floors: float = 3.0  # an excursion starts this many resting-tilt floors out
-    peak_floors: float = 4.0  # and must peak this many floors out
     min_lift_cm: float = 1.0  # quick excursions lifting less than this are weight shifts or sway
 
 
@@ -488,7 +488,7 @@ class Detector:
         ref = self._ref_cache
         # Relative to the set's reference so fatigued and partial reps still count, capped so one
         # big first rep cannot hide the rest.
-        enter = max(0.6 * p.min_peak_deg, p.enter_floors * self._floor_deg)
+        enter = max(0.6 * p.min_peak_deg, _ENTER_FLOORS * self._floor_deg)
         if ref:
             enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
@@ -750,7 +750,7 @@ class Detector:
         prev = self._set_reps[-1] if self._set_reps else None
         if ref and prev is not None and float(self._hist_t[cand.begin_idx - first]) - prev.end_s < self.rest_s:
             min_peak = min(min_peak, max(0.6 * min_peak, 0.35 * ref))
-        if peak < max(min_peak, p.peak_floors * self._floor_deg):
+        if peak < max(min_peak, _PEAK_FLOORS * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         start, top, lower, end, i10, j10, t10u, t10d = _phase_times(tt, r, pk, bounced)
         if top - start < 0.15 or end - lower < 0.15:
