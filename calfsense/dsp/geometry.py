@@ -32,14 +32,13 @@ def ankle_rise_m(
 
 
 def heel_height_from_ankle_rise_m(rise_m: float) -> float:
-    """Invert `ankle_rise_m` (monotone over 0-60 degrees) and return the heel height."""
+    """Invert `ankle_rise_m` (monotone over 0-60 degrees) and return the heel height.
+
+    dx sin(t) + dz cos(t) = rise + dz is R sin(t + phi) with R = hypot(dx, dz), phi = atan2(dz, dx).
+    """
     if rise_m <= 0:
         return 0.0
-    lo, hi = 0.0, math.radians(60)
-    for _ in range(40):  # bisection: exact enough in 40 steps, no scipy needed on the hot path
-        mid = 0.5 * (lo + hi)
-        if ankle_rise_m(mid) < rise_m:
-            lo = mid
-        else:
-            hi = mid
-    return heel_height_from_pitch_m(0.5 * (lo + hi))
+    dx, dz = ANKLE_BEHIND_BALL_M, ANKLE_HEIGHT_M
+    ratio = min(1.0, (rise_m + dz) / math.hypot(dx, dz))
+    pitch = min(math.radians(60), math.asin(ratio) - math.atan2(dz, dx))
+    return heel_height_from_pitch_m(pitch)
