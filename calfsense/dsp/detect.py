@@ -61,6 +61,7 @@ _LIFT_ALPHA = math.exp(-2 * math.pi * _LIFT_HP_HZ / GRID_HZ)
 _FIT_REACH_S = 0.6  # how far the fit moves each phase time from its first estimate
 _FIT_SPAN_STEP_S = 0.1
 _FIT_EVERY = 2
+_FIT_MIN_CM = 0.5  # a small standing tilt whose fitted rise is under this is sway, not a raise
 _FIT_PAD_S = 0.6  # rest on each side of a chest rep that its matched fit looks at
 _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
@@ -91,6 +92,7 @@ class PlacementParams:
     max_peak_deg: float  # larger tilts are posture changes (sitting down), not raises
     max_dyn_mg: float  # dynamic activity above this is walking, running or strap handling
     min_lift_cm: float = 1.0  # quick excursions lifting less than this are weight shifts or sway
+    fit_below_deg: float = 0.0  # standing reps tilting less than this must show their rise in a matched fit
 
 
 PARAMS: dict[str, PlacementParams] = {
@@ -99,7 +101,9 @@ PARAMS: dict[str, PlacementParams] = {
     "foot": PlacementParams(min_peak_deg=6.0, max_peak_deg=60.0, max_dyn_mg=350.0),
     # The shank pitches forward 8-22 % of the foot pitch as the ankle rises.
     "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
-    "thigh": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
+    # A standing thigh pitches only ~0.6 x the shank's angle (1-3 degrees), about postural sway: a small tilt
+    # counts when the matched fit of the acceleration shows the thigh rising with it.
+    "thigh": PlacementParams(min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
     "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5),
 }
@@ -790,14 +794,21 @@ class Detector:
         # Integrate between the rest points (the estimated start and end), not the 10 % crossings.
         i_rest = i10 - int(round((t10u - start - _DELAY_S) * GRID_HZ))
         j_rest = j10 + int(round((end + _DELAY_S - t10d) * GRID_HZ))
-        lift = None if p_res == "foot" else self._lift_cm(lo - first, max(0, i_rest), j_rest)
-        height = self._height_cm(p_res, peak, lift)
         # Double integration is trustworthy over quick ramps only (drift grows with time cubed), and that is
         # where weight shifts and sway look like raises; slower excursions are judged by their tilt alone.
         # (A seated thigh rises too: its knee comes up with the heel.)
         quick = (top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S) or end - start <= _LIFT_SPAN_S
-        if quick and lift is not None and lift < p.min_lift_cm:
-            return self._reject(cand, f"tilted but lifted only {lift:.1f} cm")  # a weight shift or sway
+        lift: float | None
+        if peak < p.fit_below_deg and not self._seated(peak):
+            # A tilt this small is also what sway does: the matched fit must find the segment rising with it.
+            lift = self._fitted_rise_cm(lo, start, top, lower, end)
+            if lift < (p.min_lift_cm if quick else _FIT_MIN_CM):
+                return self._reject(cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm")
+        else:
+            lift = None if p_res == "foot" else self._lift_cm(lo - first, max(0, i_rest), j_rest)
+            if quick and lift is not None and lift < p.min_lift_cm:
+                return self._reject(cand, f"tilted but lifted only {lift:.1f} cm")  # a weight shift or sway
+        height = self._height_cm(p_res, peak, lift)
         if peak < p.min_peak_deg and height is not None:
             # Let in as a partial rep of its set: it must also rise like one.
             set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
@@ -858,11 +869,28 @@ class Detector:
         del self.rejected[:-100]
         return None
 
+    def _fitted_rise_cm(self, lo: int, start: float, top: float, lower: float, end: float) -> float:
+        """Heel height from a matched fit of the rise's acceleration around these phase times (from `lo` on)."""
+        first = self._idx - len(self._hist_t)
+        t_first = float(self._hist_t[0])
+        f0 = max(first, lo, first + math.ceil((start - _FIT_PAD_S - t_first) * GRID_HZ))
+        f1 = min(self._idx - 1, first + math.floor((end + _DELAY_S + _FIT_PAD_S - t_first) * GRID_HZ))
+        if f1 - f0 < 10:
+            return 0.0
+        tt = _window(self._hist_t, f0 - first, f1 - first + 1)
+        acc = _window(self._hist_v, f0 - first, f1 - first + 1) * (geo.G_MPS2 / 1000.0)
+        fit = _fit_raise(tt, acc, (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S))
+        return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m)
+
+    def _seated(self, peak_deg: float) -> bool:
+        """A seated raise: declared, or a thigh tilt no standing raise makes (the knee lifts the thigh)."""
+        return self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)
+
     def _height_cm(self, placement: str, peak_deg: float, lift_cm: float | None) -> float | None:
         """Heel height: from foot pitch, from a seated thigh's pitch, else the double-integrated lift."""
         if placement == "foot":
             return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
-        if placement == "thigh" and (self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)):
+        if placement == "thigh" and self._seated(peak_deg):
             knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
             return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
         return lift_cm
