@@ -979,35 +979,27 @@ def _rise_between_rests(acc_mps2: NDArray[np.float64], n_before: int, n_after: i
 
 
 def _ramp_grid(
-    y: NDArray[np.float64], q2: NDArray[np.float64], first: int, count: int, spans: NDArray[np.float64], sign: float
+    data: NDArray[np.float64], n: int, first: int, count: int, spans: NDArray[np.float64], sign: float
 ) -> NDArray[np.float64]:
-    """Dot products of unit raised-cosine ramps' accelerations g with the data, themselves and the nuisances.
+    """Dot products of unit raised-cosine ramps' accelerations g with the data, the nuisances and themselves.
 
-    Ramps start on `count` samples `_FIT_EVERY` apart from `first`, with each of `spans` (s); `sign` is
-    +1 for a rise, -1 for a fall. Returns (starts, spans, 4): g.y, g.g, g.1 and g.q2 (samples past the
-    end of the data count as zeros).
+    `data` holds the n residual samples y and the slope's unit vector q2, zero-padded past n. Ramps
+    start on `count` samples `_FIT_EVERY` apart from `first`, with each of `spans` (s); `sign` is +1
+    for a rise, -1 for a fall. Returns (4, starts, spans): g.y, g.q2, g.g and g.1.
     """
-    n = len(y)
     width = int(float(spans.max()) / _DT) + 2
     u = (np.arange(width) * _DT)[None, :] / spans[:, None]
     tmpl = np.cos(np.pi * u) * (np.abs(u - 0.5) < 0.5) * ((sign * 0.5 * np.pi**2) / (spans * spans))[:, None]
-    data = np.zeros((2, n + width))
-    data[0, :n] = y
-    data[1, :n] = q2
     # One matrix product over sliding windows gives g.y and g.q2 for every start and span.
     step = data.strides[1]
     wins = np.lib.stride_tricks.as_strided(
         data[:, first:], shape=(2, count, width), strides=(data.strides[0], _FIT_EVERY * step, step), writeable=False
     )
-    dots = wins @ tmpl.T
     # g.g and g.1 need no data: running sums of the templates, cut where the data ends.
     inside = np.minimum(width, n - (first + _FIT_EVERY * np.arange(count))) - 1
-    out = np.empty((count, len(spans), 4))
-    out[..., 0] = dots[0]
-    out[..., 1] = np.cumsum(tmpl * tmpl, axis=1)[:, inside].T
-    out[..., 2] = np.cumsum(tmpl, axis=1)[:, inside].T
-    out[..., 3] = dots[1]
-    return out
+    sums = np.cumsum(np.stack((tmpl * tmpl, tmpl)), axis=2)[:, :, inside]
+    result: NDArray[np.float64] = np.concatenate((wins @ tmpl.T, sums.transpose(0, 2, 1)))
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -1044,8 +1036,11 @@ def _fit_raise(
     q1 = 1.0 / math.sqrt(n)  # the offset's unit vector is constant
     q2 = tt - float(tt.mean())
     q2 /= max(1e-12, float(np.linalg.norm(q2)))
-    y = acc_mps2 - float(acc_mps2.mean()) - q2 * float(q2 @ acc_mps2)
-    stats = [np.zeros(4), np.zeros(4)]  # the rising ramp is found first, as if alone
+    # The residual after the offset and slope, and the slope's vector, padded for the longest ramp.
+    data = np.zeros((2, n + int((max(t0 - s0, best[3] - l0) + _FIT_REACH_S) / _DT) + 3))
+    data[0, :n] = acc_mps2 - float(acc_mps2.mean()) - q2 * float(q2 @ acc_mps2)
+    data[1, :n] = q2
+    stats = [np.zeros(4), np.zeros(4)]  # g.y, g.q2, g.g, g.1; the rising ramp is found first, as if alone
     steps = np.arange(-_FIT_REACH_S, _FIT_REACH_S + 1e-9, _FIT_SPAN_STEP_S)
     reach = int(round(_FIT_REACH_S / _DT))
     for ramp in (0, 1):
@@ -1057,15 +1052,15 @@ def _fit_raise(
             continue
         count = (last - first) // _FIT_EVERY + 1
         # The two ramps do not overlap, so their dot products add.
-        st = _ramp_grid(y, q2, first, count, spans, 1.0 - 2.0 * ramp) + stats[1 - ramp]
-        gg = np.maximum(st[..., 1] - (q1 * st[..., 2]) ** 2 - st[..., 3] ** 2, 1e-12)  # less what the nuisances take
+        st = _ramp_grid(data, n, first, count, spans, 1.0 - 2.0 * ramp) + stats[1 - ramp][:, None, None]
+        gg = np.maximum(st[2] - (q1 * st[3]) ** 2 - st[1] ** 2, 1e-12)  # less what the offset and slope take
         starts = tt[first : first + _FIT_EVERY * count : _FIT_EVERY]
         ok = (starts[:, None] + spans[None, :] <= best[2]) if ramp == 0 else (starts[:, None] >= best[1])
-        score = np.where(ok & (st[..., 0] > 0), st[..., 0] ** 2 / gg, -np.inf)  # the variance the raise explains
+        score = np.where(ok & (st[0] > 0), st[0] ** 2 / gg, -np.inf)  # the variance the raise explains
         pi, ki = divmod(int(np.argmax(score)), len(spans))
         if not math.isfinite(float(score[pi, ki])):
             continue
-        stats[ramp] = st[pi, ki] - stats[1 - ramp]
+        stats[ramp] = st[:, pi, ki] - stats[1 - ramp]
         # Between grid points: the vertex of the parabola through the best score and its neighbours.
         at = float(score[pi, ki])
         dp = _vertex(
@@ -1084,7 +1079,7 @@ def _fit_raise(
             na, nb = float(starts[pi]), float(starts[pi]) + float(spans[ki])
         best[2 * ramp], best[2 * ramp + 1] = na, nb
     tot = stats[0] + stats[1]
-    norm2 = max(1e-12, float(tot[1] - (q1 * tot[2]) ** 2 - tot[3] ** 2))
+    norm2 = max(1e-12, float(tot[2] - (q1 * tot[3]) ** 2 - tot[1] ** 2))
     return _RaiseFit(float(tot[0]) / norm2, (best[0], best[1], best[2], best[3]))
 
 
