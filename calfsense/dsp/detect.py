@@ -984,21 +984,35 @@ def _rise_between_rests(acc_mps2: NDArray[np.float64], n_before: int, n_after: i
     return pos
 
 
+def _ramp_templates() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Accelerations of unit raised-cosine rises on the grid, one row per span (k x `_FIT_SPAN_STEP_S`).
+
+    Row k is zero outside its ramp (0 < u < 1); also returns the running sums of each row squared and
+    of each row, for g.g and g.1 over however much of a ramp the data holds.
+    """
+    spans = np.arange(_FIT_SPANS) * _FIT_SPAN_STEP_S
+    spans[0] = _FIT_SPAN_STEP_S  # row 0 is never used; keep it finite
+    width = int(spans[-1] / _DT) + 2
+    u = (np.arange(width) * _DT)[None, :] / spans[:, None]
+    tmpl = np.cos(np.pi * u)
+    tmpl[u >= 1.0] = 0.0
+    tmpl[:, 0] = 0.0
+    tmpl *= (0.5 * np.pi**2 / (spans * spans))[:, None]
+    return tmpl, np.cumsum(np.stack((tmpl * tmpl, tmpl)), axis=2)
+
+
 def _ramp_grid(
-    data: NDArray[np.float64], n: int, first: int, count: int, spans: NDArray[np.float64], sign: float
+    data: NDArray[np.float64], n: int, first: int, count: int, spans: NDArray[np.intp], sign: float
 ) -> NDArray[np.float64]:
     """Dot products of unit raised-cosine ramps' accelerations g with the data, the nuisances and themselves.
 
     `data` holds the n residual samples y and the slope's unit vector q2, zero-padded past n. Ramps
-    start on `count` samples `_FIT_EVERY` apart from `first`, with each of `spans` (s); `sign` is +1
-    for a rise, -1 for a fall. Returns (4, starts, spans): g.y, g.q2, g.g and g.1.
+    start on `count` samples `_FIT_EVERY` apart from `first`, with each of `spans` (in steps of
+    `_FIT_SPAN_STEP_S`); `sign` is +1 for a rise, -1 for a fall. Returns (4, starts, spans): g.y, g.q2,
+    g.g and g.1.
     """
-    width = int(float(spans.max()) / _DT) + 2
-    u = (np.arange(width) * _DT)[None, :] / spans[:, None]
-    tmpl = np.cos(np.pi * u)
-    tmpl[u >= 1.0] = 0.0  # only inside the ramp (0 < u < 1)
-    tmpl[:, 0] = 0.0
-    tmpl *= ((sign * 0.5 * np.pi**2) / (spans * spans))[:, None]
+    width = int(float(spans.max()) * _FIT_SPAN_STEP_S / _DT) + 2
+    tmpl = _TEMPLATES[spans, :width]
     # One matrix product over sliding windows gives g.y and g.q2 for every start and span.
     step = data.strides[1]
     wins = np.lib.stride_tricks.as_strided(
@@ -1006,9 +1020,14 @@ def _ramp_grid(
     )
     # g.g and g.1 need no data: running sums of the templates, cut where the data ends.
     inside = np.minimum(width, n - (first + _FIT_EVERY * np.arange(count))) - 1
-    sums = np.cumsum(np.stack((tmpl * tmpl, tmpl)), axis=2)[:, :, inside]
-    result: NDArray[np.float64] = np.concatenate((wins @ tmpl.T, sums.transpose(0, 2, 1)))
+    sums = _TEMPLATE_SUMS[:, spans][:, :, inside]
+    result: NDArray[np.float64] = np.concatenate((sign * (wins @ tmpl.T), sums.transpose(0, 2, 1)))
+    result[3] *= sign
     return result
+
+
+_FIT_SPANS = int(round((_MAX_RAMP_S + 1.0) / _FIT_SPAN_STEP_S)) + 1  # spans the fit may try, in steps
+_TEMPLATES, _TEMPLATE_SUMS = _ramp_templates()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1053,11 +1072,13 @@ def _fit_raise(
     data[0, :n] = acc_mps2 - float(acc_mps2.mean()) - q2 * float(q2 @ acc_mps2)
     data[1, :n] = q2
     stats = [np.zeros(4), np.zeros(4)]  # g.y, g.q2, g.g, g.1; the rising ramp is found first, as if alone
-    steps = np.arange(-reach_s, reach_s + 1e-9, _FIT_SPAN_STEP_S)
+    reach_k = int(round(reach_s / _FIT_SPAN_STEP_S))
+    offs = np.arange(-reach_k, reach_k + 1)
     reach = int(round(reach_s / _DT))
     for ramp in (0, 1):
         a, b = best[2 * ramp], best[2 * ramp + 1]
-        spans = np.maximum(b - a + steps, 0.15)
+        # Spans on a fixed grid of steps, so their templates are computed once (a parabola refines between).
+        spans = np.unique(np.clip(int(round((b - a) / _FIT_SPAN_STEP_S)) + offs, 2, _FIT_SPANS - 1))
         i_a = int(round((a - float(tt[0])) / _DT))
         first, last = max(0, i_a - reach), min(n - 2, i_a + reach)
         if last < first:
@@ -1067,7 +1088,8 @@ def _fit_raise(
         st = _ramp_grid(data, n, first, count, spans, 1.0 - 2.0 * ramp) + stats[1 - ramp][:, None, None]
         gg = np.maximum(st[2] - (q1 * st[3]) ** 2 - st[1] ** 2, 1e-12)  # less what the offset and slope take
         starts = tt[first : first + _FIT_EVERY * count : _FIT_EVERY]
-        ok = (starts[:, None] + spans[None, :] <= best[2]) if ramp == 0 else (starts[:, None] >= best[1])
+        span_s = spans * _FIT_SPAN_STEP_S
+        ok = (starts[:, None] + span_s[None, :] <= best[2]) if ramp == 0 else (starts[:, None] >= best[1])
         score = np.where(ok & (st[0] > 0), st[0] ** 2 / gg, -np.inf)  # the variance the raise explains
         pi, ki = divmod(int(np.argmax(score)), len(spans))
         if not math.isfinite(float(score[pi, ki])):
@@ -1086,9 +1108,9 @@ def _fit_raise(
             float(score[pi, ki + 1]) if ki + 1 < len(spans) else -math.inf,
         )
         na = float(starts[pi]) + dp * _FIT_EVERY * _DT
-        nb = na + float(spans[ki]) + dk * _FIT_SPAN_STEP_S
+        nb = na + float(span_s[ki]) + dk * _FIT_SPAN_STEP_S
         if nb - na < 0.15 or (ramp == 0 and nb > best[2]) or (ramp == 1 and na < best[1]):
-            na, nb = float(starts[pi]), float(starts[pi]) + float(spans[ki])
+            na, nb = float(starts[pi]), float(starts[pi]) + float(span_s[ki])
         best[2 * ramp], best[2 * ramp + 1] = na, nb
     tot = stats[0] + stats[1]
     norm2 = max(1e-12, float(tot[2] - (q1 * tot[3]) ** 2 - tot[1] ** 2))
