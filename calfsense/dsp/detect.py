@@ -240,7 +240,7 @@ class Detector:
     _hist_v: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_dyn: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
-    _hist_u: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_u: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _warm: int = field(default=0, init=False)  # samples averaged into the first baseline
     _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
@@ -437,7 +437,7 @@ class Detector:
             self._hist_v.append(vert)
             self._hist_dyn.append(dyns[i])
             self._hist_dir.append((dx, dy, dz))
-            self._hist_u.append((ux[i], uy[i], uz[i], mags[i]))
+            self._hist_u.append((ux[i], uy[i], uz[i]))
             idx = self._idx
             self._idx += 1
             if self._warm < _WARM_SAMPLES:
@@ -462,7 +462,8 @@ class Detector:
             # since: the first part of a rising edge is never seen before the rep is recognised.
             j = idx - _BASE_LAG
             if j > self._busy_mark and len(self._hist_u) > _BASE_LAG:
-                ox, oy, oz, omag = self._hist_u[-_BASE_LAG - 1]
+                ox, oy, oz = self._hist_u[-_BASE_LAG - 1]
+                omag = self._hist_v[-_BASE_LAG - 1]
                 base[0] += rest_alpha * (ox - base[0])
                 base[1] += rest_alpha * (oy - base[1])
                 base[2] += rest_alpha * (oz - base[2])
@@ -669,7 +670,6 @@ class Detector:
         a0 = max(first, i0 - pad)
         a1 = min(self._idx - 1, end_idx + pad)
         n0, n1 = i0 - a0, a1 - end_idx
-        sl = slice(a0 - first, a1 - first + 1)
         # Read once what both the double integration and the fit need (the fit looks a little wider).
         w0 = max(first, a0 - int(_FIT_PAD_S * GRID_HZ) - 5)
         w1 = min(self._idx - 1, a1 + int(_FIT_PAD_S * GRID_HZ) + 5)
@@ -691,17 +691,11 @@ class Detector:
         # The double integration shows that the trunk rose; a matched fit of the rise's acceleration then
         # times the phases and measures the height better (benchmark medians 0.045 s and 1.2 cm, against
         # 0.153 s and 3.1 cm from the double integration's own profile).
-        t0_all = float(t_all[0])
-        f0 = max(0, cand.not_before_idx - w0, math.ceil((start - _FIT_PAD_S - t0_all) * GRID_HZ))
-        f1 = min(len(t_all) - 1, math.floor((end + _DELAY_S + _FIT_PAD_S - t0_all) * GRID_HZ))
-        if f1 - f0 >= 10:
-            ft = t_all[f0 : f1 + 1]
-            fa = v_all[f0 : f1 + 1]
-            guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
-            fit = _fit_raise(ft, fa, guess)
-            if fit.rise_m > 0:
-                start, top, lower, end = (x - _DELAY_S for x in fit.times)
-                height = 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m)
+        fl = max(0, cand.not_before_idx - w0)  # never into the previous rep
+        fitted, phases = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
+        if fitted > 0:
+            height = fitted
+            start, top, lower, end = phases
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
@@ -716,10 +710,11 @@ class Detector:
                 return self._reject(cand, "much slower than the set's reps")
         # (No activity check: activity restarts the lift path, so no candidate spans any.)
         # The tilt at the top from the orientation at the start: only those few samples are read.
-        near = _rows(self._hist_u, sl.start + max(0, i10 - 3), sl.start + i10 + 4, 4)[:, :3]
+        off = a0 - first  # history position of the double integration's first sample
+        near = _rows(self._hist_u, off + max(0, i10 - 3), off + i10 + 4)
         u0 = near.mean(axis=0)
         u0 /= float(np.linalg.norm(u0))
-        d = _rows(self._hist_u, sl.start + pk, sl.start + pk + 1, 4)[0, :3] - u0
+        d = _rows(self._hist_u, off + pk, off + pk + 1)[0] - u0
         tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
         rep = self._emit(start, top, lower, end, height, tilt, bounced, d)
         if rep.index == 1:
@@ -756,7 +751,7 @@ class Detector:
         stop = end_idx if bounced else max(end_idx, self._idx - 1)
         r_glob = _window(self._hist_r, lo - first, stop - first + 1)
         tt = _window(self._hist_t, lo - first, stop - first + 1)
-        units = _rows(self._hist_u, lo - first, stop - first + 1, 4)[:, :3]
+        units = _rows(self._hist_u, lo - first, stop - first + 1)
         # The rep is measured as the angle from its own starting orientation, so an error in the
         # tracked baseline (after a weight shift, say) changes when a rep is noticed, not its shape.
         i_rest = int(np.argmin(r_glob[: cand.peak_idx - lo + 1]))
@@ -805,7 +800,12 @@ class Detector:
         lift: float | None
         if peak < p.fit_below_deg and not self._seated(peak):
             # A tilt this small is also what sway does: the matched fit must find the segment rising with it.
-            lift = self._fitted_rise_cm(lo, start, top, lower, end)
+            # Read from a sample before the fit's own window (it trims to the rest it needs), not from `lo`.
+            w0 = max(lo, first + int((start - _FIT_PAD_S - float(self._hist_t[0])) * GRID_HZ) - 1)
+            t_fit = _window(self._hist_t, w0 - first, self._idx - first)
+            a_fit = _window(self._hist_v, w0 - first, self._idx - first) * (geo.G_MPS2 / 1000.0)
+            # The tilt already times the phases well (median error 0.05 s): a shorter search suffices.
+            lift, _ = _fit_rep(t_fit, a_fit, (start, top, lower, end), _FIT_REACH_TILT_S)
             if lift < (p.min_lift_cm if quick else _FIT_MIN_CM):
                 return self._reject(cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm")
         else:
@@ -872,21 +872,6 @@ class Detector:
         self.rejected.append((round(t, 2), round(cand.peak, 2), reason))
         del self.rejected[:-100]
         return None
-
-    def _fitted_rise_cm(self, lo: int, start: float, top: float, lower: float, end: float) -> float:
-        """Heel height from a matched fit of the rise's acceleration around these phase times (from `lo` on)."""
-        first = self._idx - len(self._hist_t)
-        t_first = float(self._hist_t[0])
-        f0 = max(first, lo, first + math.ceil((start - _FIT_PAD_S - t_first) * GRID_HZ))
-        f1 = min(self._idx - 1, first + math.floor((end + _DELAY_S + _FIT_PAD_S - t_first) * GRID_HZ))
-        if f1 - f0 < 10:
-            return 0.0
-        tt = _window(self._hist_t, f0 - first, f1 - first + 1)
-        acc = _window(self._hist_v, f0 - first, f1 - first + 1) * (geo.G_MPS2 / 1000.0)
-        # The tilt already times the phases well (median error 0.05 s): a shorter search suffices.
-        guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
-        fit = _fit_raise(tt, acc, guess, reach_s=_FIT_REACH_TILT_S)
-        return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m)
 
     def _seated(self, peak_deg: float) -> bool:
         """A seated raise: declared, or a thigh tilt no standing raise makes (the knee lifts the thigh)."""
@@ -1117,15 +1102,39 @@ def _fit_raise(
     return _RaiseFit(float(tot[0]) / norm2, (best[0], best[1], best[2], best[3]))
 
 
+def _fit_rep(
+    tt: NDArray[np.float64],
+    acc_mps2: NDArray[np.float64],
+    phases: tuple[float, float, float, float],
+    reach_s: float,
+) -> tuple[float, tuple[float, float, float, float]]:
+    """The matched fit of a rep timed by `phases`, over it and `_FIT_PAD_S` of rest on each side.
+
+    `tt` and `acc_mps2` are the low-passed |a| on the grid (from where the rep may begin on). Returns
+    the heel height in cm (0 without a rise) and the fitted phase times on the input's clock; with too
+    little data, 0 and `phases` unchanged.
+    """
+    start, top, lower, end = phases
+    i0 = max(0, math.ceil((start - _FIT_PAD_S - float(tt[0])) * GRID_HZ))
+    i1 = min(len(tt) - 1, math.floor((end + _DELAY_S + _FIT_PAD_S - float(tt[0])) * GRID_HZ))
+    if i1 - i0 < 10:
+        return 0.0, phases
+    guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
+    fit = _fit_raise(tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s)
+    s0, t0, l0, e0 = fit.times
+    times = (s0 - _DELAY_S, t0 - _DELAY_S, l0 - _DELAY_S, e0 - _DELAY_S)
+    return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times
+
+
 def _window(hist: Iterable[float], start: int, stop: int) -> NDArray[np.float64]:
     """hist[start:stop] as an array, without copying the whole history (the per-rep cost in streaming)."""
     return np.fromiter(islice(hist, max(0, start), max(0, stop)), dtype=np.float64)
 
 
-def _rows(hist: Iterable[tuple[float, ...]], start: int, stop: int, width: int) -> NDArray[np.float64]:
-    """hist[start:stop] as a (n, width) array of its tuples, built in one pass."""
+def _rows(hist: Iterable[tuple[float, float, float]], start: int, stop: int) -> NDArray[np.float64]:
+    """hist[start:stop] as an (n, 3) array of its vectors, built in one pass."""
     flat = np.fromiter(chain.from_iterable(islice(hist, max(0, start), max(0, stop))), dtype=np.float64)
-    return flat.reshape(-1, width)
+    return flat.reshape(-1, 3)
 
 
 def _phase_times(
