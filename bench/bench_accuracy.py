@@ -24,13 +24,18 @@ NON_EXERCISE = ("walk", "run", "sway", "weight_shift", "strap", "sit_stand", "id
 NON_EXERCISE_RATES = (25.0, 100.0, 200.0)
 
 
-def exercise_session(placement: str, k: int) -> tuple[list[Segment], float, float]:
-    """One evaluation session: a confuser, then one or two sets; returns (plan, rate, jitter)."""
-    rng = np.random.default_rng(EVAL_SEED_BASE + k)
+def session_factors(placement: str, k: int) -> tuple[float | str, str, str | None, str]:
+    """Rate, tempo, confuser and exercise of evaluation session k at a placement."""
     exercises = ["two-leg", "single-leg"] + ([] if placement == "chest" else ["seated"])
     combos = list(itertools.product(RATES, TEMPO_NAMES, CONFUSERS, exercises))
     # A fixed stride through the grid covers every factor evenly, session by session.
-    rate, tempo, confuser, exercise = combos[(k * 37 + 11) % len(combos)]
+    return combos[(k * 37 + 11) % len(combos)]
+
+
+def exercise_session(placement: str, k: int) -> tuple[list[Segment], float, float]:
+    """One evaluation session: a confuser, then one or two sets; returns (plan, rate, jitter)."""
+    rng = np.random.default_rng(EVAL_SEED_BASE + k)
+    rate, tempo, confuser, exercise = session_factors(placement, k)
     segs = [Segment("idle", 3.0)]
     if confuser == "sit_stand":
         segs += [
@@ -79,7 +84,11 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     rows = []
+    by_tempo: dict[str, dict[str, list[bool]]] = {}  # placement -> tempo -> set counted exactly
+    by_kind: dict[str, dict[str, float]] = {}  # placement -> non-exercise activity -> false reps per hour
     for p_i, placement in enumerate(PLACEMENTS):
+        tempo_exact: dict[str, list[bool]] = {name: [] for name in TEMPO_NAMES}
+        kind_reps: dict[str, list[float]] = {kind: [0.0, 0.0] for kind in NON_EXERCISE}
         counts: list[tuple[int, int]] = []
         terr: list[float] = []
         herr: list[float] = []
@@ -87,7 +96,9 @@ def main() -> None:
             segs, hz, jitter = exercise_session(placement, k)
             sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter)
             found = detect(sim.time_s, sim.acc_mg, placement).reps  # type: ignore[arg-type]
-            counts += set_counts(sim.reps, found, len(sim.sets))
+            session_counts = set_counts(sim.reps, found, len(sim.sets))
+            counts += session_counts
+            tempo_exact[session_factors(placement, k)[1]] += [a == b for a, b in session_counts]
             m = match_reps(sim.reps, found)
             terr += timing_errors(m).tolist()
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
@@ -95,8 +106,13 @@ def main() -> None:
         hours = 0.0
         for j, (kind, hz) in enumerate(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)):
             sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
-            false_reps += len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
+            n_false = len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
+            false_reps += n_false
             hours += float(sim.time_s[-1]) / 3600
+            kind_reps[kind][0] += n_false
+            kind_reps[kind][1] += float(sim.time_s[-1]) / 3600
+        by_tempo[placement] = tempo_exact
+        by_kind[placement] = {kind: n / h for kind, (n, h) in kind_reps.items()}
         c = np.array(counts)
         exact = float(np.mean(c[:, 0] == c[:, 1])) * 100
         within = float(np.mean(np.abs(c[:, 0] - c[:, 1]) <= 1)) * 100
@@ -126,6 +142,17 @@ def main() -> None:
         "targets: exact >= 97 % foot/shin, >= 90 % chest; ±1 >= 99 %; 0 false/h; t med <= 0.10 s; "
         "h med <= 1.5 cm foot/shin"
     )
+    print()
+    print("sets counted exactly, % by tempo")
+    print(f"{'placement':<10}" + "".join(f"{name:>11}" for name in TEMPO_NAMES))
+    for placement, tempos in by_tempo.items():
+        cells = [f"{100 * float(np.mean(v)) if v else float('nan'):>11.1f}" for v in tempos.values()]
+        print(f"{placement:<10}" + "".join(cells))
+    print()
+    print("false reps per hour, by non-exercise activity (target: 0 while walking or idle)")
+    print(f"{'placement':<10}" + "".join(f"{kind:>14}" for kind in NON_EXERCISE))
+    for placement, kinds in by_kind.items():
+        print(f"{placement:<10}" + "".join(f"{v:>14.1f}" for v in kinds.values()))
 
 
 if __name__ == "__main__":

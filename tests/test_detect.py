@@ -220,6 +220,13 @@ def test_matched_fit_recovers_a_raise_from_a_rough_guess() -> None:
     fit = _fit_raise(t, acc, (2.3, 4.8, 5.7, 8.3))  # each ramp's span off by up to half a second
     assert np.allclose(fit.times, (start, top, lower, end), atol=0.2)
     assert abs(fit.rise_m - rise_m) < 0.15 * rise_m
+    assert fit.snr > 6.0
+    # The same search over the noise alone finds a "rise" too, but typically within three standard errors of zero.
+    snrs = [
+        _fit_raise(t, 0.2 + np.random.default_rng(seed).normal(0.0, 0.03, len(t)), (2.3, 4.8, 5.7, 8.3)).snr
+        for seed in range(20)
+    ]
+    assert float(np.median(snrs)) < 3.0 and max(snrs) < 0.5 * fit.snr
 
 
 def test_heel_height_inverts_the_ankle_rise() -> None:
@@ -261,3 +268,19 @@ def test_standing_thigh_set_with_small_tilts(seed: int) -> None:
         [Segment("idle", 4.0), Segment("set", set_plan=plan), Segment("idle", 6.0)], "thigh", 100.0, seed=seed
     )
     assert [len(s.reps) for s in detect(sim.time_s, sim.acc_mg, "thigh").sets] == [10]
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed"), [("idle", 3000), ("idle", 3006), ("idle", 3036), ("sway", 3000), ("sway", 3006)]
+)
+def test_quiet_thigh_at_25_hz_makes_no_rep(kind: str, seed: int) -> None:
+    # At 25 Hz sensor noise and sway gave these two-minute sessions a small, slow standing "rep" each: in
+    # three, its matched fit finds a rise within four standard errors of zero (noise, not a raise); in two
+    # (seed 3006), its start is extrapolated to before the first sample (the baseline was still forming).
+    segs = (
+        [Segment("idle", 120.0)]
+        if kind == "idle"
+        else [Segment("idle", 3.0), Segment(kind, 110.0), Segment("idle", 7.0)]
+    )
+    sim = simulate(segs, "thigh", 25.0, seed=seed)
+    assert detect(sim.time_s, sim.acc_mg, "thigh").reps == ()

@@ -65,6 +65,9 @@ _FIT_REACH_TILT_S = 0.3  # the same from phase times measured on the tilt
 _FIT_SPAN_STEP_S = 0.1  # the fit tries ramp spans this far apart (a parabola refines between them)
 _FIT_EVERY = 2  # and ramp starts on every other grid sample (likewise refined)
 _FIT_MIN_CM = 0.5  # a small standing tilt whose fitted rise is under this is sway, not a raise
+# So is one whose fitted rise is within four standard errors of zero (the residual's spread taken as white
+# noise): at 25 Hz an idle or swaying thigh otherwise shows a slow "rise" of 1-3 cm every half hour or so.
+_FIT_MIN_SNR = 4.0
 _FIT_PAD_S = 0.6  # rest on each side of a rep that the matched fit looks at
 _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
@@ -233,6 +236,7 @@ class Detector:
     _tail_t: NDArray[np.float64] | None = field(default=None, init=False)  # raw samples the grid still needs
     _tail_a: NDArray[np.float64] | None = field(default=None, init=False)
     _next_k: int = field(default=0, init=False)
+    _seg_start_s: float = field(default=-math.inf, init=False)  # first sample since the start or the last gap
     _zi: NDArray[np.float64] | None = field(default=None, init=False)
     _zd: NDArray[np.float64] | None = field(default=None, init=False)
     _hist_t: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
@@ -370,6 +374,7 @@ class Detector:
         if self._tail_t is None or self._tail_a is None:
             self._tail_t, self._tail_a = t[:0], a[:0]
             self._next_k = math.ceil(t[0] * GRID_HZ - 1e-9)
+            self._seg_start_s = float(t[0])
         xt = np.concatenate((self._tail_t, t))
         xa = np.vstack([self._tail_a, a])
         self._last_t = float(xt[-1])
@@ -692,7 +697,7 @@ class Detector:
         # times the phases and measures the height better (benchmark medians 0.045 s and 1.2 cm, against
         # 0.153 s and 3.1 cm from the double integration's own profile).
         fl = max(0, cand.not_before_idx - w0)  # never into the previous rep
-        fitted, phases = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
+        fitted, phases, _ = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
         if fitted > 0:
             height = fitted
             start, top, lower, end = phases
@@ -716,6 +721,8 @@ class Detector:
         u0 /= float(np.linalg.norm(u0))
         d = _rows(self._hist_u, off + pk, off + pk + 1)[0] - u0
         tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
+        if start < self._seg_start_s:
+            return self._reject(cand, "began before the data did")  # its start from rest was never seen
         rep = self._emit(start, top, lower, end, height, tilt, bounced, d)
         if rep.index == 1:
             self._z_amps = []
@@ -805,9 +812,11 @@ class Detector:
             t_fit = _window(self._hist_t, w0 - first, self._idx - first)
             a_fit = _window(self._hist_v, w0 - first, self._idx - first) * (geo.G_MPS2 / 1000.0)
             # The tilt already times the phases well (median error 0.05 s): a shorter search suffices.
-            lift, _ = _fit_rep(t_fit, a_fit, (start, top, lower, end), _FIT_REACH_TILT_S)
-            if lift < (p.min_lift_cm if quick else _FIT_MIN_CM):
-                return self._reject(cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm")
+            lift, _, snr = _fit_rep(t_fit, a_fit, (start, top, lower, end), _FIT_REACH_TILT_S)
+            if lift < (p.min_lift_cm if quick else _FIT_MIN_CM) or snr < _FIT_MIN_SNR:
+                return self._reject(
+                    cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm ({snr:.1f} standard errors)"
+                )
         else:
             lift = None if p_res == "foot" else self._lift_cm(lo - first, max(0, i_rest), j_rest)
             if quick and lift is not None and lift < p.min_lift_cm:
@@ -818,6 +827,8 @@ class Detector:
             set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
             if set_heights and height < 0.3 * float(median(set_heights)):
                 return self._reject(cand, f"lifted {height:.1f} cm: too little for a partial rep of this set")
+        if start < self._seg_start_s:
+            return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if self._resolved is None:
             self._resolved = p_res
         return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0)
@@ -1021,6 +1032,7 @@ class _RaiseFit:
 
     rise_m: float
     times: tuple[float, float, float, float]
+    snr: float  # the rise over its standard error, with the residual's spread taken as white noise
 
 
 def _vertex(left: float, mid: float, right: float) -> float:
@@ -1099,7 +1111,9 @@ def _fit_raise(
         best[2 * ramp], best[2 * ramp + 1] = na, nb
     tot = stats[0] + stats[1]
     norm2 = max(1e-12, float(tot[2] - (q1 * tot[3]) ** 2 - tot[1] ** 2))
-    return _RaiseFit(float(tot[0]) / norm2, (best[0], best[1], best[2], best[3]))
+    resid = max(1e-18, (float(data[0, :n] @ data[0, :n]) - float(tot[0]) ** 2 / norm2) / n)
+    snr = float(tot[0]) / math.sqrt(norm2 * resid)
+    return _RaiseFit(float(tot[0]) / norm2, (best[0], best[1], best[2], best[3]), snr)
 
 
 def _fit_rep(
@@ -1107,23 +1121,23 @@ def _fit_rep(
     acc_mps2: NDArray[np.float64],
     phases: tuple[float, float, float, float],
     reach_s: float,
-) -> tuple[float, tuple[float, float, float, float]]:
+) -> tuple[float, tuple[float, float, float, float], float]:
     """The matched fit of a rep timed by `phases`, over it and `_FIT_PAD_S` of rest on each side.
 
     `tt` and `acc_mps2` are the low-passed |a| on the grid (from where the rep may begin on). Returns
-    the heel height in cm (0 without a rise) and the fitted phase times on the input's clock; with too
-    little data, 0 and `phases` unchanged.
+    the heel height in cm (0 without a rise), the fitted phase times on the input's clock and the fit's
+    signal-to-noise ratio; with too little data, 0, `phases` unchanged and 0.
     """
     start, top, lower, end = phases
     i0 = max(0, math.ceil((start - _FIT_PAD_S - float(tt[0])) * GRID_HZ))
     i1 = min(len(tt) - 1, math.floor((end + _DELAY_S + _FIT_PAD_S - float(tt[0])) * GRID_HZ))
     if i1 - i0 < 10:
-        return 0.0, phases
+        return 0.0, phases, 0.0
     guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
     fit = _fit_raise(tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s)
     s0, t0, l0, e0 = fit.times
     times = (s0 - _DELAY_S, t0 - _DELAY_S, l0 - _DELAY_S, e0 - _DELAY_S)
-    return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times
+    return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times, fit.snr
 
 
 def _window(hist: Iterable[float], start: int, stop: int) -> NDArray[np.float64]:
