@@ -102,15 +102,12 @@ def main() -> None:
             m = match_reps(sim.reps, found)
             terr += timing_errors(m).tolist()
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
-        false_reps = 0
-        hours = 0.0
         for j, (kind, hz) in enumerate(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)):
             sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
-            n_false = len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
-            false_reps += n_false
-            hours += float(sim.time_s[-1]) / 3600
-            kind_reps[kind][0] += n_false
+            kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
             kind_reps[kind][1] += float(sim.time_s[-1]) / 3600
+        false_reps = sum(n for n, _ in kind_reps.values())
+        hours = sum(h for _, h in kind_reps.values())
         by_tempo[placement] = tempo_exact
         by_kind[placement] = {kind: n / h for kind, (n, h) in kind_reps.items()}
         c = np.array(counts)

@@ -132,9 +132,14 @@ def rep_flags(rep: Rep, prescribed: PrescribedSet | None) -> list[str]:
     return flags
 
 
+def tempo_tolerance_s(target: float) -> float:
+    """How far a phase may be from its prescription and still be on tempo: 0.25 s + 25 %."""
+    return TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target
+
+
 def on_tempo(measured: float, target: float) -> bool:
-    """A phase is on tempo within 0.25 s + 25 % of its prescription."""
-    return abs(measured - target) <= TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target
+    """A phase is on tempo within `tempo_tolerance_s` of its prescription."""
+    return abs(measured - target) <= tempo_tolerance_s(target)
 
 
 def _phase_stats(values: list[float], target: float | None) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def _phase_stats(values: list[float], target: float | None) -> dict[str, Any]:
     }
     if target is not None:
         out["target_s"] = target
-        out["tolerance_s"] = round(TEMPO_ABS_TOL_S + TEMPO_REL_TOL * target, 3)
+        out["tolerance_s"] = round(tempo_tolerance_s(target), 3)
         out["on_tempo_pct"] = _r(100.0 * float(np.mean([on_tempo(v, target) for v in values])), 1) if values else None
     return out
 
