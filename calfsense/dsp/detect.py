@@ -878,7 +878,7 @@ class Detector:
         return rep
 
     def _reject(self, cand: _Candidate, reason: str) -> Rep | None:
-        """Remember why an excursion was not counted (shown by `--debug`), keeping the last 100."""
+        """Remember why an excursion was not counted (`Detector.rejected`, for tuning), keeping the last 100."""
         t = self._hist_t[-1] if self._hist_t else 0.0
         self.rejected.append((round(t, 2), round(cand.peak, 2), reason))
         del self.rejected[:-100]
