@@ -107,10 +107,21 @@ def match_sets(
     return pairs, warnings
 
 
+def _nothing_found(session: LoadedSession, placement: str) -> str:
+    """Why a recording may show no raise, with what to try (a silent zero reads as a broken tool)."""
+    seconds = float(session.time_s[-1] - session.time_s[0]) if len(session.time_s) > 1 else 0.0
+    what = f"no heel raises found in {seconds:.0f} s of data"
+    if placement == "auto":
+        return f"{what}; where the sensor was worn could not be told, so pass --placement (foot, shin, chest or thigh)"
+    return f"{what} for a {placement} sensor; if you did raises, check --placement and that the sensor sat firmly"
+
+
 def analyze(session: LoadedSession, placement: str | None = None, routine: Routine | None = None) -> Analysis:
     """Detect reps and sets, and match them to the routine when one is given."""
     resolved, sets = detect_session(session, placement)
     warnings = list(session.warnings)
+    if not sets:
+        warnings.append(_nothing_found(session, resolved))
     if routine is None:
         return Analysis(resolved, sets, tuple((s, None) for s in sets), tuple(warnings))
     pairs, w = match_sets(sets, routine.prescribed_sets(), resolved)

@@ -7,6 +7,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -144,6 +145,21 @@ def test_report_on_recordings_with_known_truth(tmp_path: Path) -> None:
     chest = json.loads(out)
     assert any("cannot see seated" in w for w in chest["summary"]["warnings"])
     assert all(s["exercise"] != "seated" for s in chest["sets"])
+
+
+def test_a_recording_without_raises_says_so_and_what_to_try(tmp_path: Path) -> None:
+    # Quiet standing: a report of zero reps must not read as a silent failure.
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 60, 0.02)
+    acc = np.array([120.0, -80.0, 990.0]) + rng.normal(0, 4, (len(t), 3))
+    quiet = tmp_path / "quiet.csv"
+    np.savetxt(quiet, np.column_stack([t, acc]), fmt="%.3f", delimiter=",", header="time_s,ax_mg,ay_mg,az_mg", comments="")
+    for extra, advice in (((), "pass --placement"), (("--placement", "shin"), "check --placement")):
+        code, out, _ = run("replay", str(quiet), "--json", "--no-save", *extra)
+        report = json.loads(out)
+        assert code == 0 and report["sets"] == []
+        (warning,) = [w for w in report["summary"]["warnings"] if "no heel raises found in 60 s" in w]
+        assert advice in warning
 
 
 def test_png_is_written_and_valid(tmp_path: Path) -> None:
