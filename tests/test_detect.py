@@ -284,3 +284,18 @@ def test_quiet_thigh_at_25_hz_makes_no_rep(kind: str, seed: int) -> None:
     )
     sim = simulate(segs, "thigh", 25.0, seed=seed)
     assert detect(sim.time_s, sim.acc_mg, "thigh").reps == ()
+
+
+@pytest.mark.parametrize(("seed", "rate_hz"), [(6, 50.0), (8, 100.0), (18, 100.0), (27, 50.0)])
+def test_chest_takes_no_rep_from_the_first_steps_of_a_walk(seed: int, rate_hz: float) -> None:
+    # The activity level lags the first footfalls, so the chest's lift path ended a "rep" on them before
+    # the walk restarted it; each of these sessions gave one.
+    segs = [Segment("idle", 4.0), Segment("walk", 10.0), Segment("idle", 6.0)]
+    sim = simulate(segs, "chest", rate_hz, seed=seed)
+    assert detect(sim.time_s, sim.acc_mg, "chest").reps == ()
+    # A bouncy set's turnarounds are sharp too, but not as sharp as footfalls: every rep still counts.
+    plan = SetPlan("two-leg", 15, TEMPOS["bouncy"], height_cm=9.0)
+    sim = simulate(
+        [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 3.0)], "chest", rate_hz, seed=seed
+    )
+    assert [len(s.reps) for s in detect(sim.time_s, sim.acc_mg, "chest").sets] == [15]

@@ -153,7 +153,9 @@ def test_a_recording_without_raises_says_so_and_what_to_try(tmp_path: Path) -> N
     t = np.arange(0, 60, 0.02)
     acc = np.array([120.0, -80.0, 990.0]) + rng.normal(0, 4, (len(t), 3))
     quiet = tmp_path / "quiet.csv"
-    np.savetxt(quiet, np.column_stack([t, acc]), fmt="%.3f", delimiter=",", header="time_s,ax_mg,ay_mg,az_mg", comments="")
+    np.savetxt(
+        quiet, np.column_stack([t, acc]), fmt="%.3f", delimiter=",", header="time_s,ax_mg,ay_mg,az_mg", comments=""
+    )
     for extra, advice in (((), "pass --placement"), (("--placement", "shin"), "check --placement")):
         code, out, _ = run("replay", str(quiet), "--json", "--no-save", *extra)
         report = json.loads(out)

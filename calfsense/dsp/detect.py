@@ -72,6 +72,7 @@ _FIT_PAD_S = 0.6  # rest on each side of a rep that the matched fit looks at
 _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
 _LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts the trunk 3-7 cm)
+_STEPS_HF_MG = 140.0  # smoothed content above 3 Hz: bouncy raises stay under 100 mG, walking passes 150 mG
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -243,6 +244,7 @@ class Detector:
     _hist_r: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_v: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_dyn: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _hist_hf: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)  # its part above 3 Hz
     _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_u: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
@@ -424,6 +426,7 @@ class Detector:
         out: list[Rep] = []
         ux, uy, uz = unit[:, 0].tolist(), unit[:, 1].tolist(), unit[:, 2].tolist()
         ts, dyns, mags = gt.tolist(), dyn.tolist(), mag.tolist()
+        hfs = dyn2[:, 0].tolist()
         base = self._base
         rest_alpha = _DT / 3.0  # the baseline follows sway with a 3 s time constant, at rest only
         floor_up = _DT / 15.0
@@ -441,6 +444,7 @@ class Detector:
             self._hist_r.append(tilt)
             self._hist_v.append(vert)
             self._hist_dyn.append(dyns[i])
+            self._hist_hf.append(hfs[i])
             self._hist_dir.append((dx, dy, dz))
             self._hist_u.append((ux[i], uy[i], uz[i]))
             idx = self._idx
@@ -713,7 +717,11 @@ class Detector:
             quick_set = max(up_med, down_med) <= _LIFT_RAMP_S
             if quick_set and (top - start > up_med + 1.0 or end - lower > down_med + 1.0):
                 return self._reject(cand, "much slower than the set's reps")
-        # (No activity check: activity restarts the lift path, so no candidate spans any.)
+        # Activity restarts the lift path, but the activity level lags: a walk's first steps can end a
+        # "rep" before they count as walking. Their footfalls' sharp content shows by now.
+        i_s = max(first, a0 + int((start - float(tt[0])) * GRID_HZ))
+        if max(_window(self._hist_hf, i_s - first, self._idx - first)) >= _STEPS_HF_MG:
+            return self._reject(cand, "footfalls: the first steps of a walk")
         # The tilt at the top from the orientation at the start: only those few samples are read.
         off = a0 - first  # history position of the double integration's first sample
         near = _rows(self._hist_u, off + max(0, i10 - 3), off + i10 + 4)
