@@ -109,8 +109,7 @@ def match_sets(
 
 def _nothing_found(session: LoadedSession, placement: str) -> str:
     """Why a recording may show no raise, with what to try (a silent zero reads as a broken tool)."""
-    seconds = float(session.time_s[-1] - session.time_s[0]) if len(session.time_s) > 1 else 0.0
-    what = f"no heel raises found in {seconds:.0f} s of data"
+    what = f"no heel raises found in {session.duration_s:.0f} s of data"
     if placement == "auto":
         return f"{what}; where the sensor was worn could not be told, so pass --placement (foot, shin, chest or thigh)"
     return f"{what} for a {placement} sensor; if you did raises, check --placement and that the sensor sat firmly"

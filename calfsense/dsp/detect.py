@@ -719,7 +719,7 @@ class Detector:
                 return self._reject(cand, "much slower than the set's reps")
         # Activity restarts the lift path, but the activity level lags: a walk's first steps can end a
         # "rep" before they count as walking. Their footfalls' sharp content shows by now.
-        since_start = self._idx - max(first, a0 + int((start - float(tt[0])) * GRID_HZ))
+        since_start = self._idx - (a0 + int((start - float(tt[0])) * GRID_HZ))  # more than the history: all of it
         if max(islice(reversed(self._hist_hf), max(1, since_start))) >= _STEPS_HF_MG:  # read from the newest
             return self._reject(cand, "footfalls: the first steps of a walk")
         # The tilt at the top from the orientation at the start: only those few samples are read.
