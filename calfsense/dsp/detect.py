@@ -73,6 +73,10 @@ _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
 _LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts the trunk 3-7 cm)
 _STEPS_HF_MG = 140.0  # smoothed content above 3 Hz: bouncy raises stay under 100 mG, walking passes 150 mG
+# Thigh: the heel height its rise implies over the one its pitch implies if seated. Seated, the thigh turns
+# about the hip and a mid-thigh sensor rises half as much as the knee (about 0.5); standing, it rides up
+# with the ankle while tipping only 1-5 degrees (about 2). Tuning seeds: seated p95 0.91, standing p5 0.9-1.1.
+_SEATED_MAX_RATIO = 1.0
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -133,6 +137,12 @@ def check_visible(placement: str, exercise: str | None) -> None:
             f"a {placement} sensor cannot see a {exercise} calf raise",
             "wear the sensor on the shin or the shoe for seated raises",
         )
+
+
+def _seated_thigh_height_cm(pitch_deg: float) -> float:
+    """Heel height from a seated thigh's pitch: the knee rises with the heel, the thigh turns about the hip."""
+    knee_rise_m = geo.THIGH_LENGTH_M * math.sin(math.radians(pitch_deg))
+    return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise_m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +273,7 @@ class Detector:
     _resolved: str | None = field(default=None, init=False)
     _set_dir_sum: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)  # unit tilt directions
     _set_dir_n: int = field(default=0, init=False)
+    _set_seat_ratios: list[float] = field(default_factory=list, init=False)  # thigh: see _SEATED_MAX_RATIO
     _ref_cache: float | None = field(default=None, init=False)  # the set's reference tilt, per rep
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
     _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
@@ -788,8 +799,11 @@ class Detector:
         min_peak = p.min_peak_deg
         ref = self._ref_cache
         prev = self._set_reps[-1] if self._set_reps else None
-        if ref and prev is not None and float(self._hist_t[cand.begin_idx - first]) - prev.end_s < self.rest_s:
+        in_set = prev is not None and float(self._hist_t[cand.begin_idx - first]) - prev.end_s < self.rest_s
+        if ref and in_set:
             min_peak = min(min_peak, max(0.6 * min_peak, 0.35 * ref))
+        # Whether this is a seated raise needs its rise (below); the set's reps so far decide the fit.
+        seated = self._seated(None, in_set)
         if peak < max(min_peak, _PEAK_FLOORS * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         start, top, lower, end, i10, j10, t10u, t10d = _phase_times(tt, r, pk, bounced)
@@ -813,7 +827,7 @@ class Detector:
         # (A seated thigh rises too: its knee comes up with the heel.)
         quick = (top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S) or end - start <= _LIFT_SPAN_S
         lift: float | None
-        if peak < p.fit_below_deg and not self._seated(peak):
+        if peak < p.fit_below_deg and not seated:
             # A tilt this small is also what sway does: the matched fit must find the segment rising with it.
             # Read from a sample before the fit's own window (it trims to the rest it needs), not from `lo`.
             w0 = max(lo, first + int((start - _FIT_PAD_S - float(self._hist_t[0])) * GRID_HZ) - 1)
@@ -829,7 +843,11 @@ class Detector:
             lift = None if p_res == "foot" else self._lift_cm(lo - first, max(0, i_rest), j_rest)
             if quick and lift is not None and lift < p.min_lift_cm:
                 return self._reject(cand, f"tilted but lifted only {lift:.1f} cm")  # a weight shift or sway
-        height = self._height_cm(p_res, peak, lift)
+        seat_ratio = None
+        if p_res == "thigh" and lift is not None:
+            seat_ratio = lift / max(1e-3, _seated_thigh_height_cm(peak))
+        seated = self._seated(seat_ratio, in_set)
+        height = self._height_cm(p_res, peak, lift, seated)
         if peak < p.min_peak_deg and height is not None:
             # Let in as a partial rep of its set: it must also rise like one.
             set_heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
@@ -839,7 +857,7 @@ class Detector:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if self._resolved is None:
             self._resolved = p_res
-        return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0)
+        return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0, seat_ratio)
 
     def _emit(
         self,
@@ -851,6 +869,7 @@ class Detector:
         peak: float,
         bounced: bool,
         d: NDArray[np.float64],
+        seat_ratio: float | None = None,
     ) -> Rep:
         """Place an accepted rep in its set, flag it and record it."""
         # Set membership: rest, a long gap, or an explicit boundary.
@@ -861,6 +880,7 @@ class Detector:
         if self._force_new_set or prev is None or start - prev.end_s - unseen >= self.rest_s:
             self._set_index += 1
             self._set_reps = []
+            self._set_seat_ratios = []
             self._set_dir_sum = np.zeros(3)
             self._set_dir_n = 0
             self._ref_cache = None
@@ -881,6 +901,8 @@ class Detector:
             flags=flags,
         )
         self._set_reps.append(rep)
+        if seat_ratio is not None:
+            self._set_seat_ratios.append(seat_ratio)
         self._ref_cache = self._reference_peak()
         self.reps.append(rep)
         return rep
@@ -892,17 +914,22 @@ class Detector:
         del self.rejected[:-100]
         return None
 
-    def _seated(self, peak_deg: float) -> bool:
-        """A seated raise: declared, or a thigh tilt no standing raise makes (the knee lifts the thigh)."""
-        return self.exercise == "seated" or (self.exercise is None and peak_deg >= 3.0)
+    def _seated(self, seat_ratio: float | None, in_set: bool) -> bool:
+        """A seated raise: declared, or (thigh) a rise too small for its pitch, judged with its set's reps."""
+        if self.exercise is not None:
+            return self.exercise == "seated"
+        # One rep's rise is noisy (the ranges overlap by a few per cent); a set does not change posture.
+        ratios = self._set_seat_ratios[-5:] if in_set else []
+        if seat_ratio is not None:
+            ratios = [*ratios, seat_ratio]
+        return bool(ratios) and float(median(ratios)) < _SEATED_MAX_RATIO
 
-    def _height_cm(self, placement: str, peak_deg: float, lift_cm: float | None) -> float | None:
+    def _height_cm(self, placement: str, peak_deg: float, lift_cm: float | None, seated: bool) -> float | None:
         """Heel height: from foot pitch, from a seated thigh's pitch, else the double-integrated lift."""
         if placement == "foot":
             return 100.0 * geo.heel_height_from_pitch_m(math.radians(peak_deg))
-        if placement == "thigh" and self._seated(peak_deg):
-            knee_rise = geo.THIGH_LENGTH_M * math.sin(math.radians(peak_deg))
-            return 100.0 * geo.heel_height_from_ankle_rise_m(knee_rise)
+        if placement == "thigh" and seated:
+            return _seated_thigh_height_cm(peak_deg)
         return lift_cm
 
     def _lift_cm(self, off: int, i10: int, j10: int) -> float | None:
