@@ -317,3 +317,13 @@ def test_thigh_heights_standing_and_seated_partial(seed: int) -> None:
         errors[t.set_index in seated].append(abs(r.height_cm - t.height_cm))
     assert max(errors[True]) < 1.3, errors[True]  # from the thigh's pitch, partial reps included
     assert float(np.median(errors[False])) < 2.0, errors[False]  # from the rise (double integration)
+
+
+@pytest.mark.parametrize(("seed", "rate_hz"), [(5198, 25.0), (5368, 200.0), (5388, 100.0), (5410, 200.0)])
+def test_thigh_takes_no_rep_from_rocking_foot_to_foot(seed: int, rate_hz: float) -> None:
+    # A weight shift rolls the thigh about 4 degrees each way, as far as a standing raise pitches it, and a
+    # slow one escapes the lift check (trusted on quick ramps only). These made 6-9 reps each; each half
+    # of the rocking tips opposite to the half before it, which no set of raises does.
+    segs = [Segment("idle", 3.0), Segment("weight_shift", 110.0), Segment("idle", 7.0)]
+    sim = simulate(segs, "thigh", rate_hz, seed=seed)
+    assert detect(sim.time_s, sim.acc_mg, "thigh").reps == ()

@@ -77,6 +77,9 @@ _STEPS_HF_MG = 140.0  # smoothed content above 3 Hz: bouncy raises stay under 10
 # about the hip and a mid-thigh sensor rises half as much as the knee (about 0.5); standing, it rides up
 # with the ankle while tipping only 1-5 degrees (about 2). Tuning seeds: seated p95 0.91, standing p5 0.9-1.1.
 _SEATED_MAX_RATIO = 1.0
+_ROCK_GAP_S = 1.5  # an excursion starting this soon after the last one ends continues its movement
+_ROCK_DOT = -0.5  # directions (unit tilt axes) this opposed are the two halves of a rocking movement
+_ROCK_SIZE = 0.6  # if their sizes match this well (a raise's small back-swing is not the other half)
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -104,6 +107,7 @@ class PlacementParams:
     max_dyn_mg: float  # dynamic activity above this is walking, running or strap handling
     min_lift_cm: float = 1.0  # quick excursions lifting less than this are weight shifts or sway
     fit_below_deg: float = 0.0  # standing reps tilting less than this must show their rise in a matched fit
+    no_rocking: bool = False  # an excursion straight after an opposite one of its size is a weight shift
 
 
 PARAMS: dict[str, PlacementParams] = {
@@ -113,8 +117,10 @@ PARAMS: dict[str, PlacementParams] = {
     # The shank pitches forward 8-22 % of the foot pitch as the ankle rises.
     "shin": PlacementParams(min_peak_deg=1.8, max_peak_deg=30.0, max_dyn_mg=300.0),
     # A standing thigh pitches only ~0.6 x the shank's angle (1-3 degrees), about postural sway: a small tilt
-    # counts when the matched fit of the acceleration shows the thigh rising with it.
-    "thigh": PlacementParams(min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8),
+    # counts when the matched fit of the acceleration shows the thigh rising with it. A weight shift rolls
+    # the thigh as far (about 4 degrees each way): its halves are told apart by their opposite directions.
+    # (A shank's raise tilts 8 degrees or more; there a lean back can flip a small rep's direction.)
+    "thigh": PlacementParams(min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8, no_rocking=True),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
     "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5),
 }
@@ -274,6 +280,8 @@ class Detector:
     _set_dir_sum: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)  # unit tilt directions
     _set_dir_n: int = field(default=0, init=False)
     _set_seat_ratios: list[float] = field(default_factory=list, init=False)  # thigh: see _SEATED_MAX_RATIO
+    # The last excursion looked at: its end, its unit tilt axis at the top and its peak tilt.
+    _last_axis: tuple[int, NDArray[np.float64], float] | None = field(default=None, init=False)
     _ref_cache: float | None = field(default=None, init=False)  # the set's reference tilt, per rep
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
     _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
@@ -794,6 +802,18 @@ class Detector:
         axis = dev[pk] / max(1e-9, float(chord[pk]))
         r = np.degrees(dev @ axis)
         peak = float(r[pk])
+        # Raises tip one way, rep after rep. Tipping the opposite way straight after the last excursion
+        # is rocking from foot to foot (a weight shift), however slow and raise-like each half of it is.
+        last = self._last_axis
+        self._last_axis = (end_idx, axis, peak)
+        if (
+            p.no_rocking
+            and last is not None
+            and cand.begin_idx - last[0] <= _ROCK_GAP_S * GRID_HZ
+            and float(axis @ last[1]) < _ROCK_DOT
+            and min(peak, last[2]) >= _ROCK_SIZE * max(peak, last[2])
+        ):
+            return self._reject(cand, "tipped the other way straight after the last movement: rocking")
         # Within a set of small raises, a partial rep may fall under the placement's minimum: judge it
         # against the set (its partial flag says the rest).
         min_peak = p.min_peak_deg
