@@ -822,8 +822,6 @@ class Detector:
         in_set = prev is not None and float(self._hist_t[cand.begin_idx - first]) - prev.end_s < self.rest_s
         if ref and in_set:
             min_peak = min(min_peak, max(0.6 * min_peak, 0.35 * ref))
-        # Whether this is a seated raise needs its rise (below); the set's reps so far decide the fit.
-        seated = self._seated(None, in_set)
         if peak < max(min_peak, _PEAK_FLOORS * self._floor_deg):
             return self._reject(cand, f"tilt {peak:.1f} deg from its start is too small for a raise")
         start, top, lower, end, i10, j10, t10u, t10d = _phase_times(tt, r, pk, bounced)
@@ -847,7 +845,8 @@ class Detector:
         # (A seated thigh rises too: its knee comes up with the heel.)
         quick = (top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S) or end - start <= _LIFT_SPAN_S
         lift: float | None
-        if peak < p.fit_below_deg and not seated:
+        # Whether this rep is seated needs its rise (below): the set's reps so far decide whether to fit.
+        if peak < p.fit_below_deg and not self._seated(None, in_set):
             # A tilt this small is also what sway does: the matched fit must find the segment rising with it.
             # Read from a sample before the fit's own window (it trims to the rest it needs), not from `lo`.
             w0 = max(lo, first + int((start - _FIT_PAD_S - float(self._hist_t[0])) * GRID_HZ) - 1)
