@@ -259,6 +259,19 @@ def test_chest_phase_times_from_the_matched_fit() -> None:
     assert float(np.median(heights)) <= 2.0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_chest_heavy_slow_reps_end_where_the_lowering_does(seed: int) -> None:
+    # The band-passed lift leads a 3 s lowering by about 1.5 s: a rep ended at its minimum was emitted
+    # before the user had finished lowering, its end 0.6-0.9 s early (median) and its lowering as short.
+    plan = SetPlan("two-leg", 8, TEMPOS["hsr"], height_cm=8.0)
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 10.0)]
+    sim = simulate(segs, "chest", 100.0, seed=seed, noise_mg=2.0)
+    m = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps)
+    assert len(m.pairs) >= 6 and not m.false
+    assert float(np.median([abs(r.end_s - t.end_s) for t, r in m.pairs])) <= 0.3
+    assert float(np.median([abs(r.down_s - (t.end_s - t.lower_s)) for t, r in m.pairs])) <= 0.3
+
+
 @pytest.mark.parametrize("seed", [9, 15])
 def test_standing_thigh_set_with_small_tilts(seed: int) -> None:
     # A standing thigh pitches under 1.8 degrees with these raises (a low shank angle): such a small tilt
