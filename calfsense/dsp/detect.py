@@ -82,7 +82,7 @@ _ROCK_DOT = -0.5  # directions (unit tilt axes) this opposed are the two halves 
 _ROCK_SIZE = 0.6  # if their sizes match this well (a raise's small back-swing is not the other half)
 _TAIL_MIN_S = 1.4  # lift path: a wave this slow from its peak to its minimum is a slow rep's, which it leads
 _TAIL_MAX_S = 3.0  # and the rep ends within this of the minimum
-_TAIL_REST = int(0.25 * GRID_HZ)  # the rest after the rep the double integration reads (its end is measured there)
+_TAIL_REST = int(0.25 * GRID_HZ)  # it ends this long before the crossing: the rest its double integration reads
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -238,7 +238,6 @@ class _Candidate:
     not_before_idx: int = -1  # the previous rep's end: the search for this rep's start stops there
     floor: float = 0.0  # the level the excursion rose from (lift path: the trough before it)
     moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
-    tail_idx: int = -1  # lift path: where a slow rep's lift came back to its rest level
 
 
 @dataclass
@@ -678,24 +677,22 @@ class Detector:
             elif idx - cand.peak_idx > _MAX_RAMP_S * GRID_HZ or idx - cand.begin_idx > 2 * _MAX_RAMP_S * GRID_HZ:
                 self._state, self._cand = _REST, None  # raised and never lowered: not a rep
             return None
-        if cand.tail_idx < 0 and z < cand.min_after:
+        if z < cand.min_after:
             cand.min_after, cand.min_idx = z, idx
             return None
         turned = z > cand.min_after + max(0.3, 0.2 * rise)
         if not turned and idx - cand.min_idx < _SETTLE_SAMPLES:
             return None
         bounced = turned and idx - cand.min_idx < 0.12 * GRID_HZ
-        end_idx = cand.min_idx
+        end_idx = rested_idx = cand.min_idx
         if not bounced and cand.min_idx - cand.peak_idx >= _TAIL_MIN_S * GRID_HZ:
             # A slow rep's band-passed lift leads it (the high-pass stages): its minimum comes mid-lowering
             # and the rep ends about where the lift is back at its rest level (zero). Wait for that.
-            if cand.tail_idx < 0:
-                if z < 0.0 and idx - cand.min_idx < _TAIL_MAX_S * GRID_HZ:
-                    return None
-                cand.tail_idx = idx
-            end_idx = max(cand.min_idx, cand.tail_idx - _TAIL_REST)
+            if z < 0.0 and idx - cand.min_idx < _TAIL_MAX_S * GRID_HZ:
+                return None
+            end_idx, rested_idx = max(cand.min_idx, idx - _TAIL_REST), idx
         rep = self._finalize_lift(cand, end_idx, bounced=bounced)
-        self._last_end_idx = max(end_idx, cand.tail_idx)
+        self._last_end_idx = rested_idx  # the next rep's start is searched from here on
         self._state, self._cand = _REST, None
         win.clear()
         win.append((cand.min_idx, cand.min_after))
