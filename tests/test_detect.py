@@ -11,6 +11,11 @@ from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, Simulation, routine
 from calfsense.errors import PlacementError
 
 
+def _one_set(plan: SetPlan, before_s: float = 4.0, after_s: float = 6.0) -> list[Segment]:
+    """Idle, a set, idle."""
+    return [Segment("idle", before_s), Segment("set", set_plan=plan), Segment("idle", after_s)]
+
+
 def _two_sets(first: SetPlan, second: SetPlan, rest_s: float = 10.0, after_s: float = 3.0) -> list[Segment]:
     """Idle, a set, a rest, another set, idle."""
     return [
@@ -249,8 +254,7 @@ def test_chest_phase_times_from_the_matched_fit() -> None:
     heights: list[float] = []
     for seed in (1, 2, 3, 4):
         plan = SetPlan("two-leg", 10, TEMPOS["article"], height_cm=8.0)
-        segs = [Segment("idle", 4.0), Segment("set", set_plan=plan), Segment("idle", 6.0)]
-        sim = simulate(segs, "chest", 100.0, seed=seed)
+        sim = simulate(_one_set(plan), "chest", 100.0, seed=seed)
         m = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps)
         assert len(m.pairs) == 10
         timing += [abs(getattr(r, f) - getattr(t, f)) for t, r in m.pairs for f in ("start_s", "top_s", "end_s")]
@@ -264,8 +268,7 @@ def test_chest_heavy_slow_reps_end_where_the_lowering_does(seed: int) -> None:
     # The band-passed lift leads a 3 s lowering by about 1.5 s: a rep ended at its minimum was emitted
     # before the user had finished lowering, its end 0.6-0.9 s early (median) and its lowering as short.
     plan = SetPlan("two-leg", 8, TEMPOS["hsr"], height_cm=8.0)
-    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 10.0)]
-    sim = simulate(segs, "chest", 100.0, seed=seed, noise_mg=2.0)
+    sim = simulate(_one_set(plan, 3.0, 10.0), "chest", 100.0, seed=seed, noise_mg=2.0)
     m = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps)
     assert len(m.pairs) >= 6 and not m.false
     assert float(np.median([abs(r.end_s - t.end_s) for t, r in m.pairs])) <= 0.3
@@ -277,9 +280,7 @@ def test_standing_thigh_set_with_small_tilts(seed: int) -> None:
     # A standing thigh pitches under 1.8 degrees with these raises (a low shank angle): such a small tilt
     # counts when the matched fit finds the thigh rising with it. The old 1.8-degree floor lost a rep here.
     plan = SetPlan("two-leg", 10, TEMPOS["article"], height_cm=5.0)
-    sim = simulate(
-        [Segment("idle", 4.0), Segment("set", set_plan=plan), Segment("idle", 6.0)], "thigh", 100.0, seed=seed
-    )
+    sim = simulate(_one_set(plan), "thigh", 100.0, seed=seed)
     assert [len(s.reps) for s in detect(sim.time_s, sim.acc_mg, "thigh").sets] == [10]
 
 
@@ -308,9 +309,7 @@ def test_chest_takes_no_rep_from_the_first_steps_of_a_walk(seed: int, rate_hz: f
     assert detect(sim.time_s, sim.acc_mg, "chest").reps == ()
     # A bouncy set's turnarounds are sharp too, but not as sharp as footfalls: every rep still counts.
     plan = SetPlan("two-leg", 15, TEMPOS["bouncy"], height_cm=9.0)
-    sim = simulate(
-        [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 3.0)], "chest", rate_hz, seed=seed
-    )
+    sim = simulate(_one_set(plan, 3.0, 3.0), "chest", rate_hz, seed=seed)
     assert [len(s.reps) for s in detect(sim.time_s, sim.acc_mg, "chest").sets] == [15]
 
 
