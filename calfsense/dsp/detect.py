@@ -83,6 +83,14 @@ _ROCK_SIZE = 0.6  # if their sizes match this well (a raise's small back-swing i
 _TAIL_MIN_S = 1.4  # lift path: a wave this slow from its peak to its minimum is a slow rep's, which it leads
 _TAIL_MAX_S = 3.0  # and the rep ends within this of the minimum
 _TAIL_REST = int(0.25 * GRID_HZ)  # it ends this long before the crossing: the rest its double integration reads
+# A slow rep's band-passed lift rises little before it falls (the high-pass stages take most of a 3 s rise,
+# and a set's first rep has no undershoot before it to rise from): its fall from that peak also starts it.
+_FALL_ENTER_CM = 1.5
+_FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough before it
+# A rep that opens a set has no set to judge it by, and an hour of standing has many noise waves: its
+# matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
+_OPEN_MIN_SNR = 8.0
+_OPEN_MIN_CM = 3.0
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -297,6 +305,8 @@ class Detector:
     _lift: list[float] = field(default_factory=list, init=False)
     _z_win: deque[tuple[int, float]] = field(default_factory=deque, init=False)
     _z_amps: list[float] = field(default_factory=list, init=False)
+    _z_max: deque[tuple[int, float]] = field(default_factory=deque, init=False)  # its recent maxima
+    _z_hist: deque[float] = field(default_factory=lambda: deque(maxlen=int(2 * _LIFT_TROUGH_S * GRID_HZ)), init=False)
     # A rep that has ended and waits for the rest after it (its height needs that data).
     _pending: tuple[_Candidate, int] | None = field(default=None, init=False)
 
@@ -635,6 +645,8 @@ class Detector:
         if idx <= self._busy_until_idx or not st:
             self._lift = [0.0, av, 0.0, 0.0, 0.0, 0.0]
             self._z_win.clear()
+            self._z_max.clear()
+            self._z_hist.clear()
             self._level = 0.0
             self._state, self._cand = _REST, None
             return None
@@ -654,6 +666,13 @@ class Detector:
         win.append((idx, z))
         while win[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
             win.popleft()
+        top = self._z_max
+        while top and top[-1][1] <= z:
+            top.pop()
+        top.append((idx, z))
+        while top[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
+            top.popleft()
+        self._z_hist.append(z)
         if self._state == _REST:
             trough_idx, trough = win[0]
             enter = _LIFT_ENTER_CM
@@ -664,6 +683,10 @@ class Detector:
                 self._cand = _Candidate(
                     begin_idx=trough_idx, peak=z, peak_idx=idx, not_before_idx=self._last_end_idx, floor=trough
                 )
+            else:
+                self._cand = self._fall_entry(idx, z, max(_FALL_ENTER_CM, enter))
+                if self._cand is not None:
+                    self._state = _DOWN
             return None
         cand = self._cand
         assert cand is not None
@@ -676,6 +699,8 @@ class Detector:
                 cand.min_after, cand.min_idx = z, idx
             elif idx - cand.peak_idx > _MAX_RAMP_S * GRID_HZ or idx - cand.begin_idx > 2 * _MAX_RAMP_S * GRID_HZ:
                 self._state, self._cand = _REST, None  # raised and never lowered: not a rep
+                top.clear()  # nor is its way down, later
+                top.append((idx, z))
             return None
         if z < cand.min_after:
             cand.min_after, cand.min_idx = z, idx
@@ -698,7 +723,28 @@ class Detector:
         win.append((cand.min_idx, cand.min_after))
         if z < cand.min_after:
             win.append((idx, z))
+        top.clear()
+        top.append((idx, z))
         return rep
+
+    def _fall_entry(self, idx: int, z: float, enter: float) -> _Candidate | None:
+        """A candidate entered on its way down: the lift fell `enter` from a recent peak that rose before it."""
+        peak_idx, peak = self._z_max[0]
+        if peak - z <= enter or peak_idx <= self._last_end_idx:
+            return None
+        back = self._z_hist  # back[-1] is now (idx)
+        hi = len(back) - 1 - (idx - peak_idx)
+        lo = max(0, hi - int(_LIFT_TROUGH_S * GRID_HZ), len(back) - 1 - (idx - self._last_end_idx))
+        if hi <= lo:
+            return None
+        rise = list(islice(back, lo, hi))
+        j = int(np.argmin(rise))
+        if peak - rise[j] <= _FALL_MIN_RISE_CM:
+            return None
+        begin = idx - (len(back) - 1 - (lo + j))
+        cand = _Candidate(begin, peak, peak_idx, not_before_idx=self._last_end_idx, floor=rise[j])
+        cand.min_after, cand.min_idx = z, idx
+        return cand
 
     def _finalize_lift(self, cand: _Candidate, end_idx: int, bounced: bool) -> Rep | None:
         """Measure a lift candidate by double integration between its two rest points, then emit it."""
@@ -731,10 +777,12 @@ class Detector:
         # times the phases and measures the height better (benchmark medians 0.045 s and 1.2 cm, against
         # 0.153 s and 3.1 cm from the double integration's own profile).
         fl = max(0, cand.not_before_idx - w0)  # never into the previous rep
-        fitted, phases, _ = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
+        fitted, phases, snr = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
         if fitted > 0:
             height = fitted
             start, top, lower, end = phases
+        if self._opens_set(start) and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
+            return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
@@ -902,12 +950,8 @@ class Detector:
         seat_ratio: float | None = None,
     ) -> Rep:
         """Place an accepted rep in its set, flag it and record it."""
-        # Set membership: rest, a long gap, or an explicit boundary.
         prev = self._set_reps[-1] if self._set_reps else None
-        # Rest is observed time without a rep: time lost in a radio gap is not rest (a long gap already
-        # forces a new set by itself).
-        unseen = 0.0 if prev is None else sum(max(0.0, min(b, start) - max(a, prev.end_s)) for a, b in self.gaps)
-        if self._force_new_set or prev is None or start - prev.end_s - unseen >= self.rest_s:
+        if self._opens_set(start):
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
@@ -936,6 +980,16 @@ class Detector:
         self._ref_cache = self._reference_peak()
         self.reps.append(rep)
         return rep
+
+    def _opens_set(self, start: float) -> bool:
+        """Whether a rep starting at `start` begins a new set: rest, a long gap, or an explicit boundary."""
+        prev = self._set_reps[-1] if self._set_reps else None
+        if self._force_new_set or prev is None:
+            return True
+        # Rest is observed time without a rep: time lost in a radio gap is not rest (a long gap already
+        # forces a new set by itself).
+        unseen = sum(max(0.0, min(b, start) - max(a, prev.end_s)) for a, b in self.gaps)
+        return start - prev.end_s - unseen >= self.rest_s
 
     def _reject(self, cand: _Candidate, reason: str) -> Rep | None:
         """Remember why an excursion was not counted (`Detector.rejected`, for tuning), keeping the last 100."""
