@@ -666,14 +666,15 @@ class Detector:
         win.append((idx, z))
         while win[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
             win.popleft()
-        top = self._z_max
-        while top and top[-1][1] <= z:
-            top.pop()
-        top.append((idx, z))
-        while top[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
-            top.popleft()
         self._z_hist.append(z)
+        top = self._z_max
         if self._state == _REST:
+            # Recent maxima matter at rest only: every way out of a candidate restarts them.
+            while top and top[-1][1] <= z:
+                top.pop()
+            top.append((idx, z))
+            while top[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
+                top.popleft()
             trough_idx, trough = win[0]
             enter = _LIFT_ENTER_CM
             if self._z_amps:
@@ -774,8 +775,7 @@ class Detector:
             return self._reject(cand, "no rise and fall")
         start, top, lower, end, i10, j10, _, _ = _phase_times(tt, np.maximum(pos_cm, 0.0), pk, bounced)
         # The double integration shows that the trunk rose; a matched fit of the rise's acceleration then
-        # times the phases and measures the height better (benchmark medians 0.045 s and 1.2 cm, against
-        # 0.153 s and 3.1 cm from the double integration's own profile).
+        # times the phases and measures the height better (docs/detection.md, item 10, has the figures).
         fl = max(0, cand.not_before_idx - w0)  # never into the previous rep
         fitted, phases, snr = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
         if fitted > 0:
