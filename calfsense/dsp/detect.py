@@ -101,8 +101,8 @@ _PEAK_FLOORS = 4.0  # and must peak this many floors out
 _STILL_DYN_MG = 60.0  # below this the segment is not being moved about (noise and sway only)
 _LOWPASS = signal.butter(2, 3.0, fs=GRID_HZ, output="sos")
 _DYN_SMOOTH = signal.butter(1, 1.0, fs=GRID_HZ, output="sos")
-# Each is one section, run by lfilter with its coefficients: sosfilt's checks cost 30 us a block, a
-# tenth of a streaming block's budget.
+# Each is one section, run by lfilter with its coefficients: sosfilt's checks cost about 30 us a call,
+# and both run on every block (a streaming block's budget is 1 ms).
 _LP_B, _LP_A = _LOWPASS[0, :3], _LOWPASS[0, 3:]
 _DYN_B, _DYN_A = _DYN_SMOOTH[0, :2], _DYN_SMOOTH[0, 3:5]
 # Group delay of the low-pass at the frequencies of a raise (~0.3 Hz): subtracted from phase times.
