@@ -23,6 +23,9 @@ the same reps to the sample for any block split):
    See `docs/detection.md` for the expected errors.
 6. `sets_segment`: reps are grouped into sets by rest (8 s without a rep by default), by gaps
    longer than the rest, or by explicit `new_set()` calls (live mode).
+7. Chest, slow sets (a cycle of 4 s or more): where the set's rhythm puts a rep and the lift found
+   none, the matched fit searches that slot (`_search_slot`); a rep that comes a cycle late is held
+   back until the slots before it are searched, so reps are still emitted in order.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain, islice
+from itertools import chain, islice, pairwise
 from statistics import median
 from typing import Literal
 
@@ -91,6 +94,19 @@ _FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough b
 # matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
 _OPEN_MIN_SNR = 8.0
 _OPEN_MIN_CM = 3.0
+# A slow set keeps its rhythm: where it puts the next rep and none came, the matched fit looks for one there.
+# The band-passed lift misses a heavy-slow rep now and then (a 3 s ramp keeps a third of its rise through the
+# three 0.1 Hz stages), and a set is not the place for a pause. Quicker sets need no help (docs/detection.md).
+_SLOT_MIN_CYCLE_S = 4.0
+_SLOT_REACH_S = 0.8  # how far the fit moves each phase from where the rhythm puts it
+_SLOT_MIN_SNR = 8.0  # as strict as a rep that opens a set
+_SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts; a breath does not)
+_SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
+_SLOT_MIN_REPS = 2  # a rhythm needs this many reps
+_SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
+# A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
+# no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
+_FIT_SPACING = 10
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -253,6 +269,16 @@ class _Candidate:
 
 
 @dataclass
+class _Deferred:
+    """A rep held back while the empty slots before it in its set are searched, one fit per step."""
+
+    slots: list[tuple[float, float, float, float]]
+    before_s: float  # a rep found in a slot must end before this
+    emit: tuple[float, float, float, float, float, float, bool, NDArray[np.float64]]  # `_emit`'s arguments
+    amp: float  # its band-passed lift (the set's adaptive entry learns it)
+
+
+@dataclass
 class Detector:
     """Streaming detector: `feed(t_s, acc_mg)` returns the reps completed by that block."""
 
@@ -313,6 +339,16 @@ class Detector:
     _z_hist: deque[float] = field(default_factory=lambda: deque(maxlen=int(2 * _LIFT_TROUGH_S * GRID_HZ)), init=False)
     # A rep that has ended and waits for the rest after it (its height needs that data).
     _pending: tuple[_Candidate, int] | None = field(default=None, init=False)
+    # Chest: when to search the slot the set's rhythm puts the next rep in, slots searched since its last
+    # rep, and whether that rep was found by such a search.
+    _slot_due_idx: int = field(default=-1, init=False)
+    _slot_tries: int = field(default=0, init=False)
+    _slot_filled: bool = field(default=False, init=False)
+    _deferred: _Deferred | None = field(default=None, init=False)
+    _queued: list[Rep] = field(default_factory=list, init=False)  # reps emitted outside the state machine's step
+    _last_fit_idx: int = field(default=-_FIT_SPACING, init=False)
+    _rhythm_at: int = field(default=-1, init=False)  # len(reps) when `_rhythm_cache` was measured
+    _rhythm_cache: tuple[float, float, float, float] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -341,6 +377,7 @@ class Detector:
     def new_set(self) -> None:
         """Start a new set with the next rep (an explicit boundary from live mode)."""
         self._force_new_set = True
+        self._slot_due_idx = -1
 
     def feed(self, time_s: ArrayLike, acc_mg: ArrayLike) -> list[Rep]:
         """Process a block of samples (any size); return reps completed in it, in order."""
@@ -370,7 +407,9 @@ class Detector:
 
     def finish(self) -> list[Rep]:
         """End of input: emit a rep waiting for its rest data; one still in progress is not counted."""
-        out: list[Rep] = []
+        self._flush_deferred()
+        out: list[Rep] = self._queued
+        self._queued = []
         if self._pending is not None:
             rep = self._finalize(self._pending[0], self._pending[1], bounced=False)
             self._pending = None
@@ -378,6 +417,9 @@ class Detector:
                 out.append(rep)
         if self._lift_path() and self._state == _DOWN and self._cand is not None:
             rep = self._finalize_lift(self._cand, self._cand.min_idx, bounced=False)
+            self._flush_deferred()
+            out += self._queued
+            self._queued = []
             if rep is not None:
                 out.append(rep)
         self._state, self._cand = _REST, None
@@ -439,6 +481,7 @@ class Detector:
         self._state, self._cand = _REST, None
         self._armed = False  # a rep already under way when the data resumes is not counted
         self._lift = []
+        self._slot_due_idx = -1  # a rhythm is not followed across a gap
         self._busy_mark = self._idx
 
     # -- per-grid-sample processing --------------------------------------------------------
@@ -499,6 +542,9 @@ class Detector:
                 rep = self._step_lift(idx, tilt, dyns[i], mags[i])
             else:
                 rep = self._step(idx, tilt, dyns[i])
+            if self._queued:
+                out += self._queued
+                self._queued = []
             if rep is not None:
                 out.append(rep)
             if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG:
@@ -647,6 +693,8 @@ class Detector:
             self._busy_until_idx = idx + int(1.5 * GRID_HZ)
         st = self._lift
         if idx <= self._busy_until_idx or not st:
+            self._slot_due_idx = -1  # moving about: the set is over
+            self._flush_deferred()
             self._lift = [0.0, av, 0.0, 0.0, 0.0, 0.0]
             self._z_win.clear()
             self._z_max.clear()
@@ -664,6 +712,8 @@ class Detector:
         st[:] = [ahp, av, vi, vhp, xi, xhp]
         z = 100.0 * xhp  # cm
         self._level = z
+        if self._deferred is not None and idx >= self._last_fit_idx + _FIT_SPACING:
+            self._step_deferred(idx)
         win = self._z_win
         while win and win[-1][1] >= z:
             win.pop()
@@ -679,6 +729,12 @@ class Detector:
             top.append((idx, z))
             while top[0][0] < idx - _LIFT_TROUGH_S * GRID_HZ:
                 top.popleft()
+            if 0 <= self._slot_due_idx <= idx and idx >= self._last_fit_idx + _FIT_SPACING:
+                rep = self._search_due_slot(idx)
+                if rep is not None:
+                    top.clear()  # the lift's recent peaks were that rep's: no later fall entry may start there
+                    top.append((idx, z))
+                    return rep
             trough_idx, trough = win[0]
             enter = _LIFT_ENTER_CM
             if self._z_amps:
@@ -782,9 +838,12 @@ class Detector:
         # times the phases and measures the height better (docs/detection.md, item 10, has the figures).
         fl = max(0, cand.not_before_idx - w0)  # never into the previous rep
         fitted, phases, snr = _fit_rep(t_all[fl:], v_all[fl:], (start, top, lower, end), _FIT_REACH_S)
+        self._last_fit_idx = self._idx - 1
         if fitted > 0:
             height = fitted
             start, top, lower, end = phases
+        if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
+            return self._reject(cand, "already counted where the set's rhythm put it")
         if self._opens_set(start) and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
         if top - start < 0.15 or end - lower < 0.15:
@@ -813,11 +872,153 @@ class Detector:
         tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
+        self._flush_deferred()  # a rep held back before this one goes first
+        slots = self._empty_slots(start)
+        if slots:
+            # Emitted once those slots are searched (`_step_deferred`), a fit a step.
+            self._deferred = _Deferred(
+                slots, start + 0.3, (start, top, lower, end, height, tilt, bounced, d), cand.peak - cand.floor
+            )
+            self._slot_due_idx = -1
+            return None
+        return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor)
+
+    def _emit_lift(
+        self,
+        start: float,
+        top: float,
+        lower: float,
+        end: float,
+        height: float,
+        tilt: float,
+        bounced: bool,
+        d: NDArray[np.float64],
+        amp: float,
+    ) -> Rep:
+        """Emit a chest rep found by the lift; the set's adaptive entry learns its band-passed rise `amp`."""
         rep = self._emit(start, top, lower, end, height, tilt, bounced, d)
         if rep.index == 1:
             self._z_amps = []
-        self._z_amps.append(cand.peak - cand.floor)
+        self._z_amps.append(amp)
         return rep
+
+    def _rhythm(self) -> tuple[float, float, float, float] | None:
+        """The set's cycle (start to start) and its median up, hold and down times, if the set is slow."""
+        if self._rhythm_at != len(self.reps):  # once per rep (a rep's block already holds a fit)
+            self._rhythm_at, self._rhythm_cache = len(self.reps), self._measure_rhythm()
+        return self._rhythm_cache
+
+    def _measure_rhythm(self) -> tuple[float, float, float, float] | None:
+        reps = self._set_reps[-6:]
+        if len(reps) < _SLOT_MIN_REPS:
+            return None
+        # The cycle from the set's quickest intervals: a missed rep makes one interval twice as long.
+        d = [b.start_s - a.start_s for a, b in pairwise(reps)]
+        cycle = float(median([x for x in d if x <= 1.4 * min(d)]))
+        if cycle < _SLOT_MIN_CYCLE_S:
+            return None
+        up = float(median([r.up_s for r in reps]))
+        hold = float(median([r.hold_s for r in reps]))
+        return cycle, up, hold, float(median([r.down_s for r in reps]))
+
+    def _slot_plan(self, k: int) -> tuple[float, float, float, float] | None:
+        """Start, top, lower and end of the rep k cycles after the set's last one, if the set is slow."""
+        rhythm = self._rhythm()
+        if rhythm is None:
+            return None
+        cycle, up, hold, down = rhythm
+        s0 = self._set_reps[-1].start_s + k * cycle
+        return s0, s0 + up, s0 + up + hold, s0 + up + hold + down
+
+    def _empty_slots(self, start: float) -> list[tuple[float, float, float, float]]:
+        """The slots the set's rhythm left empty before a rep that starts `start` (at most `_SLOT_TRIES`)."""
+        rhythm = self._rhythm()
+        if rhythm is None or self._force_new_set:
+            return []
+        cycle, up, hold, down = rhythm
+        last = self._set_reps[-1]
+        gap = start - last.start_s
+        missing = min(_SLOT_TRIES, int(round(gap / cycle)) - 1)
+        if gap < 1.5 * cycle or missing < 1 or any(last.end_s < b and a < start for a, b in self.gaps):
+            return []
+        # Spread evenly between the two reps: the rhythm holds on both sides of the gap.
+        starts = [last.start_s + j * gap / (missing + 1) for j in range(1, missing + 1)]
+        return [(s0, s0 + up, s0 + up + hold, s0 + up + hold + down) for s0 in starts]
+
+    def _step_deferred(self, idx: int) -> None:
+        """Search the held-back rep's next empty slot, or emit it once none is left (into `_queued`)."""
+        job = self._deferred
+        assert job is not None
+        # Reps emitted now belong to the set they were found in, whatever `new_set()` said since.
+        force, self._force_new_set = self._force_new_set, False
+        if job.slots:
+            rep = self._search_slot(idx, job.slots.pop(0), self._set_reps[-1], job.before_s)
+        else:
+            self._deferred = None
+            rep = self._emit_lift(*job.emit, job.amp)
+        self._force_new_set = force or self._force_new_set
+        if rep is not None:
+            self._queued.append(rep)
+
+    def _flush_deferred(self) -> None:
+        """Finish a held-back rep's searches now (the input ended, or another rep is due before them)."""
+        while self._deferred is not None:
+            self._step_deferred(self._idx - 1)
+
+    def _schedule_slot(self) -> None:
+        """Set when to search the next slot the set's rhythm predicts (once its data is in), if any."""
+        self._slot_due_idx = -1
+        plan = self._slot_plan(self._slot_tries + 1)
+        if plan is not None:
+            due_s = plan[3] + _SLOT_REACH_S + _FIT_PAD_S + 0.2
+            self._slot_due_idx = self._idx - 1 + max(1, math.ceil((due_s - self._hist_t[-1]) * GRID_HZ))
+
+    def _search_due_slot(self, idx: int) -> Rep | None:
+        """The set has gone quiet where its rhythm put the next rep: look for it there."""
+        plan = self._slot_plan(self._slot_tries + 1)
+        self._slot_tries += 1
+        self._slot_due_idx = -1
+        if plan is None:
+            return None
+        rep = self._search_slot(idx, plan, self._set_reps[-1], math.inf)
+        if rep is None and self._slot_tries < _SLOT_TRIES:
+            self._schedule_slot()
+        return rep
+
+    def _search_slot(self, idx: int, plan: tuple[float, float, float, float], last: Rep, before_s: float) -> Rep | None:
+        """Look for a rep by the matched fit near `plan` (after `last`, ending before `before_s`); emit it if found."""
+        first = self._idx - len(self._hist_t)
+        now_s = self._hist_t[-1]
+        w0 = max(first, idx - int(math.ceil((now_s - last.end_s + 0.8) * GRID_HZ)))
+        t_all = _window(self._hist_t, w0 - first, idx - first + 1)
+        v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
+        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S)
+        self._last_fit_idx = idx
+        heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
+        ref = float(median(heights)) if heights else 0.0
+        ok = (
+            snr >= _SLOT_MIN_SNR
+            and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
+            and start >= last.end_s - 0.3
+            and 0.15 <= top - start <= _MAX_RAMP_S
+            and 0.15 <= end - lower <= _MAX_RAMP_S
+            and end < min(now_s - _DELAY_S, before_s)
+        )
+        if ok:
+            # Footfalls in the slot: the set is over and a walk has begun.
+            n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
+            ok = max(islice(reversed(self._hist_hf), max(1, n_since))) < _STEPS_HF_MG
+        if not ok:
+            self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
+            return None
+        i_start = idx - int(round((now_s - start) * GRID_HZ))
+        i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
+        u = _rows(self._hist_u, max(0, i_start - first - 3), i_start - first + 4).mean(axis=0)
+        u /= float(np.linalg.norm(u))
+        d = _rows(self._hist_u, i_top - first, i_top - first + 1)[0] - u
+        tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
+        self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
+        return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
 
     def _reanchor(self) -> None:
         # Samples up to now were measured from the old baseline: the rest statistics must not learn them,
@@ -952,10 +1153,11 @@ class Detector:
         bounced: bool,
         d: NDArray[np.float64],
         seat_ratio: float | None = None,
+        in_rhythm: bool = False,
     ) -> Rep:
         """Place an accepted rep in its set, flag it and record it."""
         prev = self._set_reps[-1] if self._set_reps else None
-        if self._opens_set(start):
+        if not in_rhythm and self._opens_set(start):
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
@@ -983,6 +1185,9 @@ class Detector:
             self._set_seat_ratios.append(seat_ratio)
         self._ref_cache = self._reference_peak()
         self.reps.append(rep)
+        if self._lift_path():
+            self._slot_filled, self._slot_tries = in_rhythm, 0
+            self._schedule_slot()
         return rep
 
     def _opens_set(self, start: float) -> bool:
@@ -997,10 +1202,14 @@ class Detector:
 
     def _reject(self, cand: _Candidate, reason: str) -> Rep | None:
         """Remember why an excursion was not counted (`Detector.rejected`, for tuning), keeping the last 100."""
-        t = self._hist_t[-1] if self._hist_t else 0.0
-        self.rejected.append((round(t, 2), round(cand.peak, 2), reason))
-        del self.rejected[:-100]
+        self._note(cand.peak, reason)
         return None
+
+    def _note(self, size: float, reason: str) -> None:
+        """Record a rejection: the time, the size of what was rejected, and why."""
+        t = self._hist_t[-1] if self._hist_t else 0.0
+        self.rejected.append((round(t, 2), round(size, 2), reason))
+        del self.rejected[:-100]
 
     def _seated(self, seat_ratio: float | None, in_set: bool) -> bool:
         """A seated raise: declared, or (thigh) a rise too small for its pitch, judged with its set's reps."""
