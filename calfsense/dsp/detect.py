@@ -861,15 +861,11 @@ class Detector:
         # Activity restarts the lift path, but the activity level lags: a walk's first steps can end a
         # "rep" before they count as walking. Their footfalls' sharp content shows by now.
         since_start = self._idx - (a0 + int((start - float(tt[0])) * GRID_HZ))  # more than the history: all of it
-        if max(islice(reversed(self._hist_hf), max(1, since_start))) >= _STEPS_HF_MG:  # read from the newest
+        if self._footfalls(since_start):
             return self._reject(cand, "footfalls: the first steps of a walk")
         # The tilt at the top from the orientation at the start: only those few samples are read.
         off = a0 - first  # history position of the double integration's first sample
-        near = _rows(self._hist_u, off + max(0, i10 - 3), off + i10 + 4)
-        u0 = near.mean(axis=0)
-        u0 /= float(np.linalg.norm(u0))
-        d = _rows(self._hist_u, off + pk, off + pk + 1)[0] - u0
-        tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
+        tilt, d = self._tilt_between(off, off + i10, off + pk)
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         self._flush_deferred()  # a rep held back before this one goes first
@@ -920,6 +916,20 @@ class Detector:
         up = float(median([r.up_s for r in reps]))
         hold = float(median([r.hold_s for r in reps]))
         return cycle, up, hold, float(median([r.down_s for r in reps]))
+
+    def _footfalls(self, n: int) -> bool:
+        """Whether the last `n` grid samples (at least one) hold a footfall's sharp content."""
+        return max(islice(reversed(self._hist_hf), max(1, n))) >= _STEPS_HF_MG  # read from the newest
+
+    def _tilt_between(self, lo: int, start: int, top: int) -> tuple[float, NDArray[np.float64]]:
+        """Tilt (degrees) and direction change at history position `top` from the orientation at `start`.
+
+        The start orientation is the mean of the 7 samples around it, none before position `lo`.
+        """
+        u0 = _rows(self._hist_u, max(lo, start - 3), start + 4).mean(axis=0)
+        u0 /= float(np.linalg.norm(u0))
+        d = _rows(self._hist_u, top, top + 1)[0] - u0
+        return math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d))))), d
 
     def _slot_plan(self, k: int) -> tuple[float, float, float, float] | None:
         """Start, top, lower and end of the rep k cycles after the set's last one, if the set is slow."""
@@ -1007,16 +1017,13 @@ class Detector:
         if ok:
             # Footfalls in the slot: the set is over and a walk has begun.
             n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
-            ok = max(islice(reversed(self._hist_hf), max(1, n_since))) < _STEPS_HF_MG
+            ok = not self._footfalls(n_since)
         if not ok:
             self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
             return None
         i_start = idx - int(round((now_s - start) * GRID_HZ))
         i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
-        u = _rows(self._hist_u, max(0, i_start - first - 3), i_start - first + 4).mean(axis=0)
-        u /= float(np.linalg.norm(u))
-        d = _rows(self._hist_u, i_top - first, i_top - first + 1)[0] - u
-        tilt = math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d)))))
+        tilt, d = self._tilt_between(0, i_start - first, i_top - first)
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
 
