@@ -26,6 +26,9 @@ the same reps to the sample for any block split):
 7. Chest, slow sets (a cycle of 4 s or more): where the set's rhythm puts a rep and the lift found
    none, the matched fit searches that slot (`_search_slot`); a rep that comes a cycle late is held
    back until the slots before it are searched, so reps are still emitted in order.
+8. Chest: each counted rep's ringing in the lift's high-pass filters is computed from its fit
+   (`_add_echo`); a candidate whose own fall, without that ringing, is under the entry level must
+   pass the strict check a set's first rep passes.
 """
 
 from __future__ import annotations
@@ -107,6 +110,11 @@ _SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
+_ECHO_S = 12.0  # how long a rep's ringing is followed after its end (three 1.6 s time constants, and more)
+# The lift's filters as one: H(z) = a^3 (1 - 1/z)^3 / (1 - a/z)^3 on height (the two integrations undo
+# the second difference that turns height into acceleration).
+_ECHO_B = _LIFT_ALPHA**3 * np.array([1.0, -3.0, 3.0, -1.0])
+_ECHO_A = np.array([1.0, -3.0 * _LIFT_ALPHA, 3.0 * _LIFT_ALPHA**2, -(_LIFT_ALPHA**3)])
 _LIFT_DROP = 0.4  # falling this fraction of its rise from the peak is the way down
 _NEW_POSTURE_FAST_S = 0.8  # calm this long after a tilt beyond any raise: a new posture
 _LIFT_RAMP_S = 1.5  # ramps up to this long are quick enough for the lift check (drift grows as t^3)
@@ -349,6 +357,11 @@ class Detector:
     _last_fit_idx: int = field(default=-_FIT_SPACING, init=False)
     _rhythm_at: int = field(default=-1, init=False)  # len(reps) when `_rhythm_cache` was measured
     _rhythm_cache: tuple[float, float, float, float] | None = field(default=None, init=False)
+    # Chest: the lift (cm) that the reps counted so far still leave in its high-pass filters (their ringing),
+    # from grid index `_echo_idx0` on.
+    _echo: NDArray[np.float64] | None = field(default=None, init=False)
+    _echo_idx0: int = field(default=0, init=False)
+    _echo_todo: list[tuple[float, float, float, float, float]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -696,6 +709,7 @@ class Detector:
             self._slot_due_idx = -1  # moving about: the set is over
             self._flush_deferred()
             self._lift = [0.0, av, 0.0, 0.0, 0.0, 0.0]
+            self._echo, self._echo_todo = None, []  # the filters restart from rest
             self._z_win.clear()
             self._z_max.clear()
             self._z_hist.clear()
@@ -714,6 +728,8 @@ class Detector:
         self._level = z
         if self._deferred is not None and idx >= self._last_fit_idx + _FIT_SPACING:
             self._step_deferred(idx)
+        elif self._echo_todo and idx >= self._last_fit_idx + _FIT_SPACING:
+            self._add_echo(self._echo_todo.pop(0))  # not in a fit's block: the next candidate needs it, not this one
         win = self._z_win
         while win and win[-1][1] >= z:
             win.pop()
@@ -846,6 +862,14 @@ class Detector:
             return self._reject(cand, "already counted where the set's rhythm put it")
         if self._opens_set(start) and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
+        # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate whose
+        # own fall, without that ringing, would not have reached the entry level has to stand out like a set's
+        # first rep.
+        while self._echo_todo:
+            self._add_echo(self._echo_todo.pop(0))
+        own_fall = cand.peak - cand.min_after - (self._echo_at(cand.peak_idx) - self._echo_at(cand.min_idx))
+        if own_fall < _LIFT_ENTER_CM and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
+            return self._reject(cand, f"ringing after the last rep: {height:.1f} cm, {snr:.1f} standard errors")
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
@@ -868,6 +892,7 @@ class Detector:
         tilt, d = self._tilt_between(off, off + i10, off + pk)
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
+        self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
         if slots:
@@ -897,6 +922,37 @@ class Detector:
             self._z_amps = []
         self._z_amps.append(amp)
         return rep
+
+    def _echo_at(self, idx: int) -> float:
+        """The counted reps' ringing in the lift (cm) at grid index `idx`."""
+        echo, j = self._echo, idx - self._echo_idx0
+        return 0.0 if echo is None or not 0 <= j < len(echo) else float(echo[j])
+
+    def _add_echo(self, rep: tuple[float, float, float, float, float]) -> None:
+        """Add the lift a counted rep (start, top, lower, end, height) leaves, on the grid from its start on.
+
+        The lift is three first-order high-passes around a double integration: the trunk's rise through
+        `_ECHO_B / _ECHO_A`. The rise is the fitted rep's: raised-cosine ramps of its heel height's ankle rise.
+        """
+        start, top, lower, end, height = rep
+        idx = self._idx - 1
+        now_s = self._hist_t[-1] - _DELAY_S  # the lift lags the signal by the low-pass's delay
+        i0 = idx - int(round((now_s - start) * GRID_HZ)) - 1  # a sample at rest before the rise
+        n = idx - int(round((now_s - end) * GRID_HZ)) + int(_ECHO_S * GRID_HZ) - i0
+        tt = now_s + (np.arange(n) + i0 - idx) * _DT
+        rise_cm = 100.0 * geo.ankle_rise_m(math.asin(min(1.0, height / (100.0 * geo.HEEL_TO_BALL_M))))
+        up = np.clip((tt - start) / max(top - start, _DT), 0.0, 1.0)
+        down = np.clip((tt - lower) / max(end - lower, _DT), 0.0, 1.0)
+        rise = 0.5 * rise_cm * (np.cos(np.pi * down) - np.cos(np.pi * up))  # raised-cosine ramps up and down
+        echo: NDArray[np.float64] = signal.lfilter(_ECHO_B, _ECHO_A, rise)
+        old, o0 = self._echo, self._echo_idx0
+        if old is not None and o0 + len(old) > i0:
+            # The reps' ringings add (the filters are linear). A rep found in an earlier slot may be added
+            # after a later one, whose ringing then runs on past this one's.
+            echo = np.concatenate((echo, np.zeros(max(0, o0 + len(old) - i0 - n))))
+            lo = max(i0, o0)
+            echo[lo - i0 : o0 + len(old) - i0] += old[lo - o0 :]
+        self._echo, self._echo_idx0 = echo, i0
 
     def _rhythm(self) -> tuple[float, float, float, float] | None:
         """The set's cycle (start to start) and its median up, hold and down times, if the set is slow."""
@@ -1025,6 +1081,7 @@ class Detector:
         i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
         tilt, d = self._tilt_between(0, i_start - first, i_top - first)
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
+        self._echo_todo.append((start, top, lower, end, height))
         return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
 
     def _reanchor(self) -> None:
