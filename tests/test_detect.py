@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import math
+import warnings
 
 import numpy as np
 import pytest
@@ -354,6 +356,28 @@ def test_chest_ringing_gives_the_same_reps_in_any_blocks() -> None:
     assert _feed_in_blocks(sim, [1], "chest") == whole
     rng = np.random.default_rng(3)
     assert _feed_in_blocks(sim, rng.integers(1, 300, 60).tolist(), "chest") == whole
+
+
+def test_chest_rhythm_search_never_reaches_before_the_history() -> None:
+    # Two long heavy-slow sets at 50 Hz (a tuning-style session): a rep came two cycles late, and one of
+    # the slots between was searched 32 s after it, before the 30 s of history kept. The fit then had no
+    # data for the rise, and the rep it made had no orientation to measure its tilt from.
+    def plan(reps: int, height_cm: float, fatigue: float) -> SetPlan:
+        return SetPlan("two-leg", reps, TEMPOS["hsr"], height_cm, fatigue, partial_prob=0.06, lean_prob=0.06)
+
+    segs = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=plan(30, 7.281862556587152, 0.19750038035229706)),
+        Segment("idle", 12.0),
+        Segment("set", set_plan=plan(20, 8.112706683560148, 0.051709069908518236)),
+        Segment("idle", 12.0),
+    ]
+    sim = simulate(segs, "chest", 50.0, seed=2557)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a mean of no samples
+        reps = detect(sim.time_s, sim.acc_mg, "chest").reps
+    assert all(math.isfinite(r.peak_tilt_deg) and r.start_s >= 0.0 for r in reps)
+    assert len(match_reps(sim.reps, reps).pairs) >= 40  # of 50
 
 
 @pytest.mark.parametrize("seed", [9, 15])

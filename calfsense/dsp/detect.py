@@ -1055,6 +1055,10 @@ class Detector:
         """Look for a rep by the matched fit near `plan` (after `last`, ending before `before_s`); emit it if found."""
         first = self._idx - len(self._hist_t)
         now_s = self._hist_t[-1]
+        if plan[0] - _SLOT_REACH_S - _FIT_PAD_S < self._hist_t[0]:
+            # A slot searched long after it (a rep two long cycles late) may lie before the history kept.
+            self._note(0.0, "no rep searched where the set's rhythm put one: the history no longer holds it")
+            return None
         w0 = max(first, idx - int(math.ceil((now_s - last.end_s + 0.8) * GRID_HZ)))
         t_all = _window(self._hist_t, w0 - first, idx - first + 1)
         v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
