@@ -27,7 +27,9 @@ NON_EXERCISE_RATES = (25.0, 100.0, 200.0)
 def session_factors(placement: str, k: int) -> tuple[float | str, str, str | None, str]:
     """Rate, tempo, confuser and exercise of evaluation session k at a placement."""
     exercises = ["two-leg", "single-leg"] + ([] if placement == "chest" else ["seated"])
-    combos = list(itertools.product(RATES, TEMPO_NAMES, CONFUSERS, exercises))
+    combos: list[tuple[float | str, str, str | None, str]] = list(
+        itertools.product(RATES, TEMPO_NAMES, CONFUSERS, exercises)
+    )
     # A fixed stride through the grid covers every factor evenly, session by session.
     return combos[(k * 37 + 11) % len(combos)]
 
@@ -78,6 +80,30 @@ def non_exercise_session(kind: str) -> list[Segment]:
     return [Segment("idle", 3.0), Segment(kind, 110.0), Segment("idle", 7.0)]
 
 
+GAP_SESSIONS = 18  # per placement: three per tempo
+
+
+def gap_session(placement: str, j: int) -> tuple[int, int, int, int]:
+    """One 15-rep set with a 0.5-3 s radio gap inside it; returns (reps outside the gap, missed, cut by it, false).
+
+    A rep the gap cuts may or may not be counted (part of it was seen); every rep outside the gap must be.
+    """
+    rng = np.random.default_rng(EVAL_SEED_BASE + 3000 + 100 * PLACEMENTS.index(placement) + j)
+    plan = SetPlan("two-leg", 15, TEMPOS[TEMPO_NAMES[j % len(TEMPO_NAMES)]], height_cm=float(rng.uniform(5.5, 10.0)))
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 12.0)]
+    hz = float(rng.choice([50.0, 100.0]))
+    seed = int(rng.integers(1 << 30))
+    sim = simulate(segs, placement, hz, seed=seed)  # type: ignore[arg-type]
+    g0 = float(rng.uniform(sim.reps[1].start_s, sim.reps[-2].end_s))
+    g1 = g0 + float(rng.uniform(0.5, 3.0))
+    keep = (sim.time_s < g0) | (sim.time_s >= g1)  # the samples the radio delivered, as `simulate(gaps=...)` drops them
+    found = detect(sim.time_s[keep], sim.acc_mg[keep], placement).reps  # type: ignore[arg-type]
+    m = match_reps(sim.reps, found)
+    cut = [r for r in sim.reps if r.start_s < g1 and r.end_s > g0]
+    missed = sum(1 for r in m.missed if r not in cut)
+    return len(sim.reps) - len(cut), missed, len(cut), len(m.false)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions-per-placement", type=int, default=100)
@@ -86,6 +112,7 @@ def main() -> None:
     rows = []
     by_tempo: dict[str, dict[str, list[bool]]] = {}  # placement -> tempo -> set counted exactly
     by_kind: dict[str, dict[str, float]] = {}  # placement -> non-exercise activity -> false reps per hour
+    gap_rows: list[tuple[str, list[tuple[int, int, int, int]]]] = []  # placement -> per gap session
     for p_i, placement in enumerate(PLACEMENTS):
         tempo_exact: dict[str, list[bool]] = {name: [] for name in TEMPO_NAMES}
         kind_reps: dict[str, list[float]] = {kind: [0.0, 0.0] for kind in NON_EXERCISE}
@@ -95,7 +122,7 @@ def main() -> None:
         for k in range(args.sessions_per_placement):
             segs, hz, jitter = exercise_session(placement, k)
             sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter)
-            found = detect(sim.time_s, sim.acc_mg, placement).reps  # type: ignore[arg-type]
+            found = detect(sim.time_s, sim.acc_mg, placement).reps
             session_counts = set_counts(sim.reps, found, len(sim.sets))
             counts += session_counts
             tempo_exact[session_factors(placement, k)[1]] += [a == b for a, b in session_counts]
@@ -104,10 +131,11 @@ def main() -> None:
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
         for j, (kind, hz) in enumerate(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)):
             sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
-            kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
+            kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)
             kind_reps[kind][1] += float(sim.time_s[-1]) / 3600
         false_reps = sum(n for n, _ in kind_reps.values())
         hours = sum(h for _, h in kind_reps.values())
+        gap_rows.append((placement, [gap_session(placement, j) for j in range(GAP_SESSIONS)]))
         by_tempo[placement] = tempo_exact
         by_kind[placement] = {kind: n / h for kind, (n, h) in kind_reps.items()}
         c = np.array(counts)
@@ -127,7 +155,7 @@ def main() -> None:
             )
         )
     n_non = len(NON_EXERCISE) * len(NON_EXERCISE_RATES)
-    n_sessions = (args.sessions_per_placement + n_non) * len(PLACEMENTS)
+    n_sessions = (args.sessions_per_placement + n_non + GAP_SESSIONS) * len(PLACEMENTS)
     print(f"{n_sessions} simulated sessions (evaluation seeds from {EVAL_SEED_BASE}), {time.perf_counter() - t0:.0f} s")
     print(
         f"{'placement':<10}{'sets':>6}{'exact %':>9}{'±1 %':>8}{'false/h':>9}{'t med s':>9}{'t p90 s':>9}"
@@ -142,14 +170,23 @@ def main() -> None:
     print()
     print("sets counted exactly, % by tempo")
     print(f"{'placement':<10}" + "".join(f"{name:>11}" for name in TEMPO_NAMES))
-    for placement, tempos in by_tempo.items():
+    for where, tempos in by_tempo.items():
         cells = [f"{100 * float(np.mean(v)) if v else float('nan'):>11.1f}" for v in tempos.values()]
-        print(f"{placement:<10}" + "".join(cells))
+        print(f"{where:<10}" + "".join(cells))
     print()
     print("false reps per hour, by non-exercise activity (target: 0 while walking or idle)")
     print(f"{'placement':<10}" + "".join(f"{kind:>14}" for kind in NON_EXERCISE))
-    for placement, kinds in by_kind.items():
-        print(f"{placement:<10}" + "".join(f"{v:>14.1f}" for v in kinds.values()))
+    for where, kinds in by_kind.items():
+        print(f"{where:<10}" + "".join(f"{v:>14.1f}" for v in kinds.values()))
+    print()
+    print("a 0.5-3 s radio gap inside a 15-rep set (50-100 Hz, every tempo): a rep the gap cuts may count or not")
+    print(f"{'placement':<10}{'sets':>6}{'counted right %':>17}{'reps outside the gap':>22}{'missed':>8}{'false':>7}")
+    for where, gap_sets in gap_rows:
+        right = [missed == 0 and false == 0 for _, missed, _, false in gap_sets]
+        print(
+            f"{where:<10}{len(gap_sets):>6}{100 * float(np.mean(right)):>17.1f}{sum(g[0] for g in gap_sets):>22}"
+            f"{sum(g[1] for g in gap_sets):>8}{sum(g[3] for g in gap_sets):>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -341,6 +341,7 @@ class Detector:
     _level: float = field(default=0.0, init=False)  # the signal the state machine follows, now
     # Chest: band-passed double integration of |a| (the lift), its filter states, and its recent minima.
     _lift: list[float] = field(default_factory=list, init=False)
+    _resumed: bool = field(default=False, init=False)  # the data resumed after a gap; the lift has not restarted
     _z_win: deque[tuple[int, float]] = field(default_factory=deque, init=False)
     _z_amps: list[float] = field(default_factory=list, init=False)
     _z_max: deque[tuple[int, float]] = field(default_factory=deque, init=False)  # its recent maxima
@@ -493,7 +494,9 @@ class Detector:
         self._zd = None
         self._state, self._cand = _REST, None
         self._armed = False  # a rep already under way when the data resumes is not counted
+        self._still_ref = math.inf  # nor is the data before the gap taken for stillness after it
         self._lift = []
+        self._resumed = True
         self._slot_due_idx = -1  # a rhythm is not followed across a gap
         self._busy_mark = self._idx
 
@@ -560,7 +563,9 @@ class Detector:
                 self._queued = []
             if rep is not None:
                 out.append(rep)
-            if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG:
+            # Unarmed, the segment may be mid-rep (the data resumed after a gap): the baseline must not learn it.
+            unarmed = not self._armed and not self._lift_path()
+            if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG or unarmed:
                 self._busy_mark = idx
             # The baseline learns from the sample _BASE_LAG ago, and only if the detector has been at rest
             # since: the first part of a rising edge is never seen before the rep is recognised.
@@ -610,7 +615,15 @@ class Detector:
             enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
             if not self._armed:
-                self._armed = r < enter
+                # The data resumed (after a gap) away from the rest orientation: wait for the segment to come
+                # back to it. Held still elsewhere longer than any top hold, it is a new posture.
+                if r < enter:
+                    self._armed = True
+                elif dyn >= _STILL_DYN_MG or abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.1 * r):
+                    self._still_ref, self._still_since = r, idx
+                elif idx - self._still_since > _NEW_POSTURE_TOP_S * GRID_HZ:
+                    self._reanchor()
+                    self._armed = True
                 return None
             if r > enter and dyn < p.max_dyn_mg and idx > self._busy_until_idx:
                 self._state = _IN
@@ -708,7 +721,10 @@ class Detector:
         if idx <= self._busy_until_idx or not st:
             self._slot_due_idx = -1  # moving about: the set is over
             self._flush_deferred()
-            self._lift = [0.0, av, 0.0, 0.0, 0.0, 0.0]
+            # After a gap the data may resume mid-rep: the filters start from the rest level, as if the segment
+            # had rested through the gap, so that rep's acceleration is not taken for the level.
+            x0 = (self._base_mag - 1000.0) * (geo.G_MPS2 / 1000.0) if self._resumed else av
+            self._lift, self._resumed = [0.0, x0, 0.0, 0.0, 0.0, 0.0], False
             self._echo, self._echo_todo = None, []  # the filters restart from rest
             self._z_win.clear()
             self._z_max.clear()
