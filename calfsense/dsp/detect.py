@@ -344,6 +344,7 @@ class Detector:
     _resumed: bool = field(default=False, init=False)  # the data resumed after a gap; the lift has not restarted
     _z_win: deque[tuple[int, float]] = field(default_factory=deque, init=False)
     _z_amps: list[float] = field(default_factory=list, init=False)
+    _z_enter: float = field(default=0.0, init=False)  # the entry the set's first reps' rises ask for (a third)
     _z_max: deque[tuple[int, float]] = field(default_factory=deque, init=False)  # its recent maxima
     _z_hist: deque[float] = field(default_factory=lambda: deque(maxlen=int(2 * _LIFT_TROUGH_S * GRID_HZ)), init=False)
     # A rep that has ended and waits for the rest after it (its height needs that data).
@@ -554,7 +555,8 @@ class Detector:
                 self._base_mag += w * (mags[i] - self._base_mag)
                 self._busy_mark = idx
                 continue
-            if self._lift_path():
+            lift = self._lift_path()
+            if lift:
                 rep = self._step_lift(idx, tilt, dyns[i], mags[i])
             else:
                 rep = self._step(idx, tilt, dyns[i])
@@ -564,7 +566,7 @@ class Detector:
             if rep is not None:
                 out.append(rep)
             # Unarmed, the segment may be mid-rep (the data resumed after a gap): the baseline must not learn it.
-            unarmed = not self._armed and not self._lift_path()
+            unarmed = not (self._armed or lift)
             if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG or unarmed:
                 self._busy_mark = idx
             # The baseline learns from the sample _BASE_LAG ago, and only if the detector has been at rest
@@ -768,9 +770,7 @@ class Detector:
                     top.append((idx, z))
                     return rep
             trough_idx, trough = win[0]
-            enter = _LIFT_ENTER_CM
-            if self._z_amps:
-                enter = max(enter, 0.35 * float(median(self._z_amps[:5])))
+            enter = max(_LIFT_ENTER_CM, self._z_enter)
             if z - trough > enter:
                 self._state = _IN
                 self._cand = _Candidate(
@@ -937,6 +937,7 @@ class Detector:
         if rep.index == 1:
             self._z_amps = []
         self._z_amps.append(amp)
+        self._z_enter = 0.35 * float(median(self._z_amps[:5]))
         return rep
 
     def _echo_at(self, idx: int) -> float:
