@@ -297,6 +297,8 @@ class Detector:
 
     gaps: list[tuple[float, float]] = field(default_factory=list, init=False)
     reps: list[Rep] = field(default_factory=list, init=False)
+    # Why the last 100 excursions were not counted (for tuning): (time s, size, reason). The size is the peak
+    # tilt in degrees (tilt path), the band-passed lift in cm (chest), or the fitted height in cm (a slot search).
     rejected: list[tuple[float, float, str]] = field(default_factory=list, init=False)
     _last_t: float | None = field(default=None, init=False)
     _tail_t: NDArray[np.float64] | None = field(default=None, init=False)  # raw samples the grid still needs
