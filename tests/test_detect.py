@@ -338,68 +338,55 @@ def test_chest_finds_a_heavy_slow_sets_first_rep() -> None:
     assert found >= 6
 
 
-def _hsr_chest_set(seed: int) -> Simulation:
-    plan = SetPlan("two-leg", 12, TEMPOS["hsr"], height_cm=7.0)
+def _chest_set(tempo: str, reps: int, height_cm: float, seed: int) -> Simulation:
+    """One chest set at 100 Hz, with 4 s of standing before it and 12 s after."""
+    plan = SetPlan("two-leg", reps, TEMPOS[tempo], height_cm=height_cm)
     return simulate(_one_set(plan, 4.0, 12.0), "chest", 100.0, seed=seed)
+
+
+def _chest_totals(sims: list[Simulation]) -> tuple[int, int]:
+    """Reps found and false reps over chest sessions."""
+    ms = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
+    return sum(len(m.pairs) for m in ms), sum(len(m.false) for m in ms)
 
 
 def test_chest_slow_set_searches_where_its_rhythm_puts_a_missed_rep(monkeypatch: pytest.MonkeyPatch) -> None:
     # At 3-8 mG of noise the band-passed lift misses a heavy-slow rep now and then (seeds 0 and 11 here);
     # the matched fit finds it where the set's rhythm puts it, and a quiet rest after the set stays empty.
-    sims = [_hsr_chest_set(seed) for seed in range(12)]
-
-    def totals() -> tuple[int, int]:
-        ms = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
-        return sum(len(m.pairs) for m in ms), sum(len(m.false) for m in ms)
-
-    found, false = totals()
+    sims = [_chest_set("hsr", 12, 7.0, seed) for seed in range(12)]
+    found, false = _chest_totals(sims)
     # The module, not the `detect` function the package exports under the same name.
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_SLOT_MIN_CYCLE_S", float("inf"))
-    found_without, false_without = totals()
+    found_without, false_without = _chest_totals(sims)
     assert found >= found_without + 3 and found >= 142  # of 144
     assert false <= false_without + 1
 
 
-def test_chest_rhythm_search_gives_the_same_reps_in_any_blocks() -> None:
-    # Seed 11: two reps only the rhythm search finds, one when the set goes quiet and one held back until
-    # the rep after it (its slot is searched a step later, so no block holds two fits).
-    sim = _hsr_chest_set(11)
+@pytest.mark.parametrize(("tempo", "reps", "height_cm", "seed"), [("hsr", 12, 7.0, 11), ("article", 8, 6.0, 0)])
+def test_chest_rhythm_search_and_ringing_give_the_same_reps_in_any_blocks(
+    tempo: str, reps: int, height_cm: float, seed: int
+) -> None:
+    # Heavy-slow, seed 11: two reps only the rhythm search finds, one when the set goes quiet and one held
+    # back until the rep after it (its slot is searched a step later, so no block holds two fits). The
+    # article's tempo, seed 0: the ringing after the set's last rep is rejected (its model is computed a
+    # step after the rep).
+    sim = _chest_set(tempo, reps, height_cm, seed)
     whole = _feed_in_blocks(sim, None, "chest")
-    assert len(whole) == 12
+    assert len(whole) == reps
     assert _feed_in_blocks(sim, [1], "chest") == whole
     rng = np.random.default_rng(7)
-    assert _feed_in_blocks(sim, rng.integers(1, 300, 50).tolist(), "chest") == whole
-
-
-def _article_chest_set(seed: int) -> Simulation:
-    plan = SetPlan("two-leg", 8, TEMPOS["article"], height_cm=6.0)
-    return simulate(_one_set(plan, 4.0, 12.0), "chest", 100.0, seed=seed)
+    assert _feed_in_blocks(sim, rng.integers(1, 300, 60).tolist(), "chest") == whole
 
 
 def test_chest_slow_rep_ringing_is_not_another_rep(monkeypatch: pytest.MonkeyPatch) -> None:
     # After a slow rep the lift's high-pass filters ring, and their recovery looks like a small rise right
     # after it. Knowing each counted rep's ringing, a "rep" made of it has to stand out like a set's first.
-    sims = [_article_chest_set(seed) for seed in range(16)]
-
-    def totals() -> tuple[int, int]:
-        ms = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
-        return sum(len(m.pairs) for m in ms), sum(len(m.false) for m in ms)
-
-    found, false = totals()
+    sims = [_chest_set("article", 8, 6.0, seed) for seed in range(16)]
+    found, false = _chest_totals(sims)
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect").Detector, "_echo_at", lambda self, idx: 0.0)
-    found_without, false_without = totals()
+    found_without, false_without = _chest_totals(sims)
     assert found == found_without == 128  # every rep, with or without
     assert false <= false_without - 3
-
-
-def test_chest_ringing_gives_the_same_reps_in_any_blocks() -> None:
-    # Seed 0: the ringing after the set's last rep is rejected (its model is computed a step after the rep).
-    sim = _article_chest_set(0)
-    whole = _feed_in_blocks(sim, None, "chest")
-    assert len(whole) == 8
-    assert _feed_in_blocks(sim, [1], "chest") == whole
-    rng = np.random.default_rng(3)
-    assert _feed_in_blocks(sim, rng.integers(1, 300, 60).tolist(), "chest") == whole
 
 
 def test_chest_rhythm_search_never_reaches_before_the_history() -> None:
