@@ -187,10 +187,11 @@ def test_latency_under_half_a_second(placement: str) -> None:
     for i in range(len(sim.time_s)):  # sample by sample: the emission time is the sample's time
         for rep in det.feed(sim.time_s[i : i + 1], sim.acc_mg[i : i + 1]):
             lags.append(float(sim.time_s[i]) - rep.end_s)
-    # Every rep is found, and every rep emitted is emitted in time. (The chest also counts the ringing
-    # of its filters after the slow set as a 1 cm rep: its false reps are measured in bench_accuracy.py.)
+    # Every rep is found, nothing else, and every rep emitted is emitted in time. (The chest used to count
+    # its filters' ringing after the set as an eleventh rep. Latency over many sessions, where the chest
+    # and the thigh still miss this, is measured in bench/bench_accuracy.py.)
     assert len(match_reps(sim.reps, det.reps).pairs) == 10
-    assert len(lags) <= 11 and max(lags) <= 0.5
+    assert len(lags) == 10 and max(lags) <= 0.5
 
 
 def test_partial_and_bounce_flags() -> None:
