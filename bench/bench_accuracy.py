@@ -1,7 +1,9 @@
 """Rep-counting accuracy on simulated sessions with known truth (evaluation seeds never used for tuning).
 
 Run: python bench/bench_accuracy.py [--sessions-per-placement N]
-Tuning used seeds 1000-1999; this benchmark draws its seeds from 10_000 up.
+Tuning used seeds 1000-1999; this benchmark draws its seeds from 10_000 up. Besides counts, timing and
+heights it prints false reps by non-exercise activity, the streaming latency of the first sessions, and
+the counts of sets with a radio gap inside them.
 """
 
 from __future__ import annotations
