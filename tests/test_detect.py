@@ -127,10 +127,13 @@ def test_set_goes_on_after_a_radio_gap_in_it(placement: str, tempo: str, seed: i
     clean = simulate(segs, placement, 100.0, seed=seed)  # type: ignore[arg-type]
     mid = 0.5 * (clean.reps[0].start_s + clean.reps[-1].end_s)
     sim = simulate(segs, placement, 100.0, seed=seed, gaps=[(mid, mid + 2.0)])  # type: ignore[arg-type]
-    m = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
+    whole = _feed_in_blocks(sim, None, placement)
+    m = match_reps(sim.reps, whole)
     cut = [r for r in sim.reps if r.start_s < mid + 2.0 and r.end_s > mid]
     assert not m.false
     assert not [r for r in m.missed if r not in cut]  # every rep the gap did not cut
+    # The gap splits a block or falls between two: the same reps either way.
+    assert _feed_in_blocks(sim, np.random.default_rng(seed).integers(1, 300, 60).tolist(), placement) == whole
 
 
 @pytest.mark.parametrize("seed", [0, 1])
