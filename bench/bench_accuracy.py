@@ -151,7 +151,7 @@ def main() -> None:
             terr += timing_errors(m).tolist()
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
             if k < LATENCY_SESSIONS:
-                lags[placement] = lags.get(placement, []) + emission_lags(sim, placement)
+                lags.setdefault(placement, []).extend(emission_lags(sim, placement))
         for j, (kind, hz) in enumerate(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)):
             sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
             kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)

@@ -425,8 +425,7 @@ class Detector:
     def finish(self) -> list[Rep]:
         """End of input: emit a rep waiting for its rest data; one still in progress is not counted."""
         self._flush_deferred()
-        out: list[Rep] = self._queued
-        self._queued = []
+        out = self._take_queued()
         if self._pending is not None:
             rep = self._finalize(self._pending[0], self._pending[1], bounced=False)
             self._pending = None
@@ -435,8 +434,7 @@ class Detector:
         if self._lift_path() and self._state == _DOWN and self._cand is not None:
             rep = self._finalize_lift(self._cand, self._cand.min_idx, bounced=False)
             self._flush_deferred()
-            out += self._queued
-            self._queued = []
+            out += self._take_queued()
             if rep is not None:
                 out.append(rep)
         self._state, self._cand = _REST, None
@@ -562,9 +560,8 @@ class Detector:
                 rep = self._step_lift(idx, tilt, dyns[i], mags[i])
             else:
                 rep = self._step(idx, tilt, dyns[i])
-            if self._queued:
-                out += self._queued
-                self._queued = []
+            if self._queued:  # rarely: a test, not a call, on every sample
+                out += self._take_queued()
             if rep is not None:
                 out.append(rep)
             # Unarmed, the segment may be mid-rep (the data resumed after a gap): the baseline must not learn it.
@@ -878,16 +875,17 @@ class Detector:
             start, top, lower, end = phases
         if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
             return self._reject(cand, "already counted where the set's rhythm put it")
-        if self._opens_set(start) and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
+        faint = snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM  # would not pass as a set's first rep
+        if faint and self._opens_set(start):
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
-        # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate whose
-        # own fall, without that ringing, would not have reached the entry level has to stand out like a set's
-        # first rep.
-        while self._echo_todo:
-            self._add_echo(self._echo_todo.pop(0))
-        own_fall = cand.peak - cand.min_after - (self._echo_at(cand.peak_idx) - self._echo_at(cand.min_idx))
-        if own_fall < _LIFT_ENTER_CM and (snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM):
-            return self._reject(cand, f"ringing after the last rep: {height:.1f} cm, {snr:.1f} standard errors")
+        if faint:
+            # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate
+            # whose own fall, without that ringing, would not have reached the entry level is that ringing.
+            while self._echo_todo:
+                self._add_echo(self._echo_todo.pop(0))
+            own_fall = cand.peak - cand.min_after - (self._echo_at(cand.peak_idx) - self._echo_at(cand.min_idx))
+            if own_fall < _LIFT_ENTER_CM:
+                return self._reject(cand, f"ringing after the last rep: {height:.1f} cm, {snr:.1f} standard errors")
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
@@ -1044,6 +1042,11 @@ class Detector:
         self._force_new_set = force or self._force_new_set
         if rep is not None:
             self._queued.append(rep)
+
+    def _take_queued(self) -> list[Rep]:
+        """The reps emitted outside the state machine's step since this was last called."""
+        queued, self._queued = self._queued, []
+        return queued
 
     def _flush_deferred(self) -> None:
         """Finish a held-back rep's searches now (the input ended, or another rep is due before them)."""
