@@ -182,19 +182,21 @@ def test_chest_cannot_see_seated_raises() -> None:
     Detector("shin", exercise="seated")
 
 
-@pytest.mark.parametrize("placement", ["foot", "chest"])  # the tilt path and the chest's lift path
+@pytest.mark.parametrize("placement", ["foot", "thigh", "chest"])  # the tilt path and the chest's lift path
 def test_latency_under_half_a_second(placement: str) -> None:
     sim = _session(placement, seed=6)
     det = Detector(placement)  # type: ignore[arg-type]
-    lags = []
+    emitted_s: dict[int, float] = {}
     for i in range(len(sim.time_s)):  # sample by sample: the emission time is the sample's time
         for rep in det.feed(sim.time_s[i : i + 1], sim.acc_mg[i : i + 1]):
-            lags.append(float(sim.time_s[i]) - rep.end_s)
-    # Every rep is found, nothing else, and every rep emitted is emitted in time. (The chest used to count
-    # its filters' ringing after the set as an eleventh rep. Latency over many sessions, where the chest
-    # and the thigh still miss this, is measured in bench/bench_accuracy.py.)
-    assert len(match_reps(sim.reps, det.reps).pairs) == 10
-    assert len(lags) == 10 and max(lags) <= 0.5
+            emitted_s[id(rep)] = float(sim.time_s[i])
+    # Every rep is found, nothing else, and every one is emitted within 0.5 s of its true end. (The chest
+    # used to count its filters' ringing after the set as an eleventh rep; the thigh waited for its tilt to
+    # settle. Latency over many sessions, where the chest and the thigh still miss this, is measured in
+    # bench/bench_accuracy.py.)
+    m = match_reps(sim.reps, det.reps)
+    assert len(m.pairs) == 10 and len(det.reps) == 10
+    assert max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs) <= 0.5
 
 
 def test_partial_and_bounce_flags() -> None:

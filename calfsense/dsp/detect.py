@@ -135,6 +135,14 @@ _DELAY_S = float(signal.group_delay(signal.sos2tf(_LOWPASS), w=[0.3], fs=GRID_HZ
 # Raised-cosine ramp: the 10 % and 90 % points sit at u = 0.2048 and 0.7952 of the ramp.
 _U10 = math.acos(1 - 2 * 0.1) / math.pi
 _U90 = math.acos(1 - 2 * 0.9) / math.pi
+# Tilt path: a lowering is timed from 90 % to 30 % of its way down, and a raised cosine takes 0.87 times that
+# from 30 % to its end. The rep is judged then, plus a little rest, without waiting for the tilt to settle (a
+# thigh's bottom sits off its start by sway) or for the next rep to turn (the issue asks for 0.5 s).
+_DUE_LEVEL = 0.3
+_U70 = math.acos(1 - 2 * (1 - _DUE_LEVEL)) / math.pi
+_DUE_RATIO = (1.0 - _U70) / (_U70 - _U10)
+_DUE_REST_S = 0.1  # the height's double integration pads with 0.25 s of rest, and cuts it short well
+_DUE_FLOOR = 1.0  # the lowering is measured down to the resting tilt's floor (a magnitude never reaches 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +282,9 @@ class _Candidate:
     not_before_idx: int = -1  # the previous rep's end: the search for this rep's start stops there
     floor: float = 0.0  # the level the excursion rose from (lift path: the trough before it)
     moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
+    due_base: float = 0.0  # tilt path: the rest level its lowering is timed against
+    due_idx: int = -1  # tilt path: when the rep's end and the rest its height needs are in, by its lowering
+    emitted: bool = False  # judged at `due_idx`: its later end only moves the state machine on
 
 
 @dataclass
@@ -427,7 +438,8 @@ class Detector:
         self._flush_deferred()
         out = self._take_queued()
         if self._pending is not None:
-            rep = self._finalize(self._pending[0], self._pending[1], bounced=False)
+            cand, end_idx = self._pending
+            rep = None if cand.emitted else self._finalize(cand, end_idx, bounced=False)
             self._pending = None
             if rep is not None:
                 out.append(rep)
@@ -599,9 +611,12 @@ class Detector:
         """Advance the state machine one grid sample; return a rep when one is emitted."""
         self._level = r
         pending = self._pending
-        if pending is not None and (idx - pending[1] >= _SETTLE_SAMPLES or self._state != _REST):
+        # It is emitted once the rest after it is in, or when its lowering says it is, if that is sooner.
+        if pending is not None and (
+            idx - pending[1] >= _SETTLE_SAMPLES or 0 <= pending[0].due_idx <= idx or self._state != _REST
+        ):
             self._pending = None
-            rep = self._finalize(pending[0], pending[1], bounced=False)
+            rep = None if pending[0].emitted else self._finalize(pending[0], pending[1], bounced=False)
             self._advance(idx, r, dyn)
             return rep
         return self._advance(idx, r, dyn)
@@ -684,10 +699,18 @@ class Detector:
             elif r < 0.55 * cand.peak:
                 self._state = _DOWN
                 cand.min_after, cand.min_idx = r, idx
+                # The tilt's rest level: a magnitude, it never comes down to zero.
+                cand.due_base = min(_DUE_FLOOR * self._floor_deg, 0.2 * cand.peak)
             return None
         # _DOWN
         if r < cand.min_after:
             cand.min_after, cand.min_idx = r, idx
+        rep = None
+        if cand.due_idx < 0 and r < cand.due_base + _DUE_LEVEL * (cand.peak - cand.due_base):
+            cand.due_idx = self._due_idx(cand, idx)
+        if not cand.emitted and 0 <= cand.due_idx <= idx:
+            rep = self._finalize(cand, idx, bounced=False)
+            cand.emitted = True
         # Below the 10 % level used for the phase times, so the falling crossing is in the history.
         end_level = max(0.07 * cand.peak, 0.3 * p.min_peak_deg)
         if r < end_level:
@@ -695,17 +718,34 @@ class Detector:
             self._pending = (cand, idx)
             self._last_end_idx = idx
             self._state, self._cand = _REST, None
-            return None
+            return rep
         if r > cand.min_after + max(0.3 * cand.peak, 0.6 * p.min_peak_deg):
             # Back up without reaching the bottom: a bouncy rep ended at the turning point.
-            rep = self._finalize(cand, cand.min_idx, bounced=True)
+            if not cand.emitted:
+                rep = self._finalize(cand, cand.min_idx, bounced=True)
             self._last_end_idx = cand.min_idx
             self._state = _IN
             self._still_ref, self._still_since, self._calm_since, self._r_smooth = r, idx, idx, r
             self._smooth_hist.clear()
             self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx, after_bounce=True)
             return rep
-        return None
+        return rep
+
+    def _due_idx(self, cand: _Candidate, idx: int) -> int:
+        """When a lowering now past 30 % of its way down ends, from how long it took from 90 %, plus the rest after."""
+        first = self._idx - len(self._hist_r)
+        rr, tt = self._hist_r, self._hist_t
+        base = cand.due_base
+        hi = base + 0.9 * (cand.peak - base)
+        lo = base + _DUE_LEVEL * (cand.peak - base)
+        h = idx - first
+        while h > cand.peak_idx - first and rr[h] < hi:
+            h -= 1
+        t_hi = _cross(np.array([tt[h], tt[h + 1]]), np.array([rr[h], rr[h + 1]]), 0, hi)
+        k = idx - first
+        t_lo = _cross(np.array([tt[k - 1], tt[k]]), np.array([rr[k - 1], rr[k]]), 0, lo)
+        end = t_lo + _DUE_RATIO * (t_lo - t_hi)
+        return idx + max(0, math.ceil((end + _DUE_REST_S - tt[k]) * GRID_HZ - 1e-9))
 
     def _lift_path(self) -> bool:
         """The chest is tracked by its lift: its tilt with a raise is at the level of postural sway."""
