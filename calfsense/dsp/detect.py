@@ -142,7 +142,6 @@ _DUE_LEVEL = 0.3
 _U70 = math.acos(1 - 2 * (1 - _DUE_LEVEL)) / math.pi
 _DUE_RATIO = (1.0 - _U70) / (_U70 - _U10)
 _DUE_REST_S = 0.1  # the height's double integration pads with 0.25 s of rest, and cuts it short well
-_DUE_FLOOR = 1.0  # the lowering is measured down to the resting tilt's floor (a magnitude never reaches 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +283,7 @@ class _Candidate:
     moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
     due_base: float = 0.0  # tilt path: the rest level its lowering is timed against
     due_idx: int = -1  # tilt path: when the rep's end and the rest its height needs are in, by its lowering
-    emitted: bool = False  # judged at `due_idx`: its later end only moves the state machine on
+    judged: bool = False  # judged at `due_idx` (counted or not): its later end only moves the state machine on
 
 
 @dataclass
@@ -439,7 +438,7 @@ class Detector:
         out = self._take_queued()
         if self._pending is not None:
             cand, end_idx = self._pending
-            rep = None if cand.emitted else self._finalize(cand, end_idx, bounced=False)
+            rep = None if cand.judged else self._finalize(cand, end_idx, bounced=False)
             self._pending = None
             if rep is not None:
                 out.append(rep)
@@ -616,7 +615,7 @@ class Detector:
             idx - pending[1] >= _SETTLE_SAMPLES or 0 <= pending[0].due_idx <= idx or self._state != _REST
         ):
             self._pending = None
-            rep = None if pending[0].emitted else self._finalize(pending[0], pending[1], bounced=False)
+            rep = None if pending[0].judged else self._finalize(pending[0], pending[1], bounced=False)
             self._advance(idx, r, dyn)
             return rep
         return self._advance(idx, r, dyn)
@@ -699,8 +698,8 @@ class Detector:
             elif r < 0.55 * cand.peak:
                 self._state = _DOWN
                 cand.min_after, cand.min_idx = r, idx
-                # The tilt's rest level: a magnitude, it never comes down to zero.
-                cand.due_base = min(_DUE_FLOOR * self._floor_deg, 0.2 * cand.peak)
+                # Measured down to the resting tilt's floor: a magnitude never comes down to zero.
+                cand.due_base = min(self._floor_deg, 0.2 * cand.peak)
             return None
         # _DOWN
         if r < cand.min_after:
@@ -708,9 +707,9 @@ class Detector:
         rep = None
         if cand.due_idx < 0 and r < cand.due_base + _DUE_LEVEL * (cand.peak - cand.due_base):
             cand.due_idx = self._due_idx(cand, idx)
-        if not cand.emitted and 0 <= cand.due_idx <= idx:
+        if not cand.judged and 0 <= cand.due_idx <= idx:
             rep = self._finalize(cand, idx, bounced=False)
-            cand.emitted = True
+            cand.judged = True
         # Below the 10 % level used for the phase times, so the falling crossing is in the history.
         end_level = max(0.07 * cand.peak, 0.3 * p.min_peak_deg)
         if r < end_level:
@@ -721,7 +720,7 @@ class Detector:
             return rep
         if r > cand.min_after + max(0.3 * cand.peak, 0.6 * p.min_peak_deg):
             # Back up without reaching the bottom: a bouncy rep ended at the turning point.
-            if not cand.emitted:
+            if not cand.judged:
                 rep = self._finalize(cand, cand.min_idx, bounced=True)
             self._last_end_idx = cand.min_idx
             self._state = _IN
@@ -741,9 +740,9 @@ class Detector:
         h = idx - first
         while h > cand.peak_idx - first and rr[h] < hi:
             h -= 1
-        t_hi = _cross(np.array([tt[h], tt[h + 1]]), np.array([rr[h], rr[h + 1]]), 0, hi)
+        t_hi = _cross(_window(tt, h, h + 2), _window(rr, h, h + 2), 0, hi)
         k = idx - first
-        t_lo = _cross(np.array([tt[k - 1], tt[k]]), np.array([rr[k - 1], rr[k]]), 0, lo)
+        t_lo = _cross(_window(tt, k - 1, k + 1), _window(rr, k - 1, k + 1), 0, lo)
         end = t_lo + _DUE_RATIO * (t_lo - t_hi)
         return idx + max(0, math.ceil((end + _DUE_REST_S - tt[k]) * GRID_HZ - 1e-9))
 
