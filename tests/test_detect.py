@@ -199,6 +199,26 @@ def test_latency_under_half_a_second(placement: str) -> None:
     assert max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs) <= 0.5
 
 
+@pytest.mark.parametrize(("tempo", "seed"), [("article", 1), ("article", 2), ("eccentric", 2)])
+def test_chest_slow_reps_are_judged_before_the_lift_settles(tempo: str, seed: int) -> None:
+    # A slow rep's band-passed lift is back at zero up to half a second after the rep ends; judged there,
+    # these reps came out 0.55-1.02 s late. They are now judged 70 % of the way back.
+    segs = [
+        Segment("idle", 4.0),
+        Segment("set", set_plan=SetPlan("two-leg", 8, TEMPOS[tempo], height_cm=8.0)),
+        Segment("idle", 10.0),
+    ]
+    sim = simulate(segs, "chest", 100.0, seed=seed)
+    det = Detector("chest")
+    emitted_s: dict[int, float] = {}
+    for i in range(len(sim.time_s)):
+        for rep in det.feed(sim.time_s[i : i + 1], sim.acc_mg[i : i + 1]):
+            emitted_s[id(rep)] = float(sim.time_s[i])
+    m = match_reps(sim.reps, det.reps)
+    assert len(m.pairs) == 8 and len(det.reps) == 8
+    assert max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs) <= 0.5
+
+
 def test_partial_and_bounce_flags() -> None:
     segs = [
         Segment("idle", 3.0),
@@ -357,15 +377,16 @@ def _chest_totals(sims: list[Simulation]) -> tuple[int, int]:
 
 
 def test_chest_slow_set_searches_where_its_rhythm_puts_a_missed_rep(monkeypatch: pytest.MonkeyPatch) -> None:
-    # At 3-8 mG of noise the band-passed lift misses a heavy-slow rep now and then (seeds 0 and 11 here);
-    # the matched fit finds it where the set's rhythm puts it, and a quiet rest after the set stays empty.
-    sims = [_chest_set("hsr", 12, 7.0, seed) for seed in range(12)]
+    # At 3-8 mG of noise the band-passed lift misses a heavy-slow rep now and then (16 of these 288); the
+    # matched fit finds most where the set's rhythm puts them (9 here). Searching the rest after a set where
+    # its rhythm puts the next rep costs 2 false reps in these 24 rests.
+    sims = [_chest_set("hsr", 12, 7.0, seed) for seed in range(24)]
     found, false = _chest_totals(sims)
     # The module, not the `detect` function the package exports under the same name.
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_SLOT_MIN_CYCLE_S", float("inf"))
     found_without, false_without = _chest_totals(sims)
-    assert found >= found_without + 3 and found >= 142  # of 144
-    assert false <= false_without + 1
+    assert found >= found_without + 6 and found >= 280  # of 288
+    assert false <= false_without + 2
 
 
 @pytest.mark.parametrize(("tempo", "reps", "height_cm", "seed"), [("hsr", 12, 7.0, 11), ("article", 8, 6.0, 0)])

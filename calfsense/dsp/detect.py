@@ -88,7 +88,8 @@ _ROCK_DOT = -0.5  # directions (unit tilt axes) this opposed are the two halves 
 _ROCK_SIZE = 0.6  # if their sizes match this well (a raise's small back-swing is not the other half)
 _TAIL_MIN_S = 1.4  # lift path: a wave this slow from its peak to its minimum is a slow rep's, which it leads
 _TAIL_MAX_S = 3.0  # and the rep ends within this of the minimum
-_TAIL_REST = int(0.25 * GRID_HZ)  # it ends this long before the crossing: the rest its double integration reads
+_TAIL_JUDGE = 0.3  # it is judged when the lift is back up to this fraction of its minimum
+_TAIL_REST = int(0.25 * GRID_HZ)  # ending this long before: the rest its double integration reads
 # A slow rep's band-passed lift rises little before it falls (the high-pass stages take most of a 3 s rise,
 # and a set's first rep has no undershoot before it to rise from): its fall from that peak also starts it.
 _FALL_ENTER_CM = 1.5
@@ -283,7 +284,7 @@ class _Candidate:
     moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
     due_base: float = 0.0  # tilt path: the rest level its lowering is timed against
     due_idx: int = -1  # tilt path: when the rep's end and the rest its height needs are in, by its lowering
-    judged: bool = False  # judged at `due_idx` (counted or not): its later end only moves the state machine on
+    judged: bool = False  # judged before its end is seen (counted or not): that end only moves the state machine on
 
 
 @dataclass
@@ -442,7 +443,7 @@ class Detector:
             self._pending = None
             if rep is not None:
                 out.append(rep)
-        if self._lift_path() and self._state == _DOWN and self._cand is not None:
+        if self._lift_path() and self._state == _DOWN and self._cand is not None and not self._cand.judged:
             rep = self._finalize_lift(self._cand, self._cand.min_idx, bounced=False)
             self._flush_deferred()
             out += self._take_queued()
@@ -840,14 +841,21 @@ class Detector:
         if not turned and idx - cand.min_idx < _SETTLE_SAMPLES:
             return None
         bounced = turned and idx - cand.min_idx < 0.12 * GRID_HZ
-        end_idx = rested_idx = cand.min_idx
+        rested_idx, rep = cand.min_idx, None
         if not bounced and cand.min_idx - cand.peak_idx >= _TAIL_MIN_S * GRID_HZ:
             # A slow rep's band-passed lift leads it (the high-pass stages): its minimum comes mid-lowering
-            # and the rep ends about where the lift is back at its rest level (zero). Wait for that.
-            if z < 0.0 and idx - cand.min_idx < _TAIL_MAX_S * GRID_HZ:
-                return None
-            end_idx, rested_idx = max(cand.min_idx, idx - _TAIL_REST), idx
-        rep = self._finalize_lift(cand, end_idx, bounced=bounced)
+            # and the lift is back at its rest level (zero) about when the rep ends, give or take half a
+            # second. The rep is judged 70 % of the way back, before that end more often than not; the
+            # state machine still waits for zero before it looks for the next rep.
+            waited = idx - cand.min_idx >= _TAIL_MAX_S * GRID_HZ
+            if not cand.judged and (z >= _TAIL_JUDGE * cand.min_after or waited):
+                cand.judged = True
+                rep = self._finalize_lift(cand, max(cand.min_idx, idx - _TAIL_REST), bounced=False)
+            if z < 0.0 and not waited:
+                return rep
+            rested_idx = idx
+        elif not cand.judged:
+            rep = self._finalize_lift(cand, cand.min_idx, bounced=bounced)
         self._last_end_idx = rested_idx  # the next rep's start is searched from here on
         self._state, self._cand = _REST, None
         win.clear()
@@ -1075,12 +1083,13 @@ class Detector:
         force, self._force_new_set = self._force_new_set, False
         if job.slots:
             rep = self._search_slot(idx, job.slots.pop(0), self._set_reps[-1], job.before_s)
-        else:
+            if rep is not None:
+                self._queued.append(rep)
+        if not job.slots:
+            # Its emission needs no fit: it goes out in the step of the last search.
             self._deferred = None
-            rep = self._emit_lift(*job.emit, job.amp)
+            self._queued.append(self._emit_lift(*job.emit, job.amp))
         self._force_new_set = force or self._force_new_set
-        if rep is not None:
-            self._queued.append(rep)
 
     def _take_queued(self) -> list[Rep]:
         """The reps emitted outside the state machine's step since this was last called."""
