@@ -136,8 +136,9 @@ _DELAY_S = float(signal.group_delay(signal.sos2tf(_LOWPASS), w=[0.3], fs=GRID_HZ
 # Raised-cosine ramp: the 10 % and 90 % points sit at u = 0.2048 and 0.7952 of the ramp.
 _U10 = math.acos(1 - 2 * 0.1) / math.pi
 _U90 = math.acos(1 - 2 * 0.9) / math.pi
-# Tilt path: a lowering is timed from 90 % to 30 % of its way down, and a raised cosine takes 0.87 times that
-# from 30 % to its end. The rep is judged then, plus a little rest, without waiting for the tilt to settle (a
+# Tilt path: once a lowering is 30 % of its way down, its end is predicted (from the set's lowering time, or
+# for a set's first two reps from its own time from 90 % to 30 %: a raised cosine takes 0.87 times that from
+# 30 % to its end). The rep is judged then, plus a little rest, without waiting for the tilt to settle (a
 # thigh's bottom sits off its start by sway) or for the next rep to turn (the issue asks for 0.5 s).
 _DUE_LEVEL = 0.3
 _U70 = math.acos(1 - 2 * (1 - _DUE_LEVEL)) / math.pi
@@ -282,7 +283,7 @@ class _Candidate:
     not_before_idx: int = -1  # the previous rep's end: the search for this rep's start stops there
     floor: float = 0.0  # the level the excursion rose from (lift path: the trough before it)
     moved: bool = False  # the tilt changed quickly at some point (not calm throughout)
-    due_base: float = 0.0  # tilt path: the rest level its lowering is timed against
+    due_base: float = 0.0  # tilt path: the level its lowering is timed down to (the tilt it left from)
     due_idx: int = -1  # tilt path: when the rep's end and the rest its height needs are in, by its lowering
     judged: bool = False  # judged before its end is seen (counted or not): that end only moves the state machine on
 
@@ -699,8 +700,12 @@ class Detector:
             elif r < 0.55 * cand.peak:
                 self._state = _DOWN
                 cand.min_after, cand.min_idx = r, idx
-                # Measured down to the resting tilt's floor: a magnitude never comes down to zero.
-                cand.due_base = min(self._floor_deg, 0.2 * cand.peak)
+                # Timed down to the level the excursion left from, its lowest in the 0.1 s before it was entered
+                # (a magnitude never comes down to zero, and a thigh's bottom sits off zero by sway), at most a
+                # fifth of its peak.
+                b = cand.begin_idx - (self._idx - len(self._hist_r))
+                left = _window(self._hist_r, b - int(0.1 * GRID_HZ), b + 1)
+                cand.due_base = min(float(left.min()) if len(left) else self._floor_deg, 0.2 * cand.peak)
             return None
         # _DOWN
         if r < cand.min_after:
@@ -732,19 +737,25 @@ class Detector:
         return rep
 
     def _due_idx(self, cand: _Candidate, idx: int) -> int:
-        """When a lowering now past 30 % of its way down ends, from how long it took from 90 %, plus the rest after."""
+        """When a lowering now past 30 % of its way down ends, plus the rest after it."""
         first = self._idx - len(self._hist_r)
         rr, tt = self._hist_r, self._hist_t
         base = cand.due_base
-        hi = base + 0.9 * (cand.peak - base)
-        lo = base + _DUE_LEVEL * (cand.peak - base)
-        h = idx - first
-        while h > cand.peak_idx - first and rr[h] < hi:
-            h -= 1
-        t_hi = _cross(_window(tt, h, h + 2), _window(rr, h, h + 2), 0, hi)
         k = idx - first
-        t_lo = _cross(_window(tt, k - 1, k + 1), _window(rr, k - 1, k + 1), 0, lo)
-        end = t_lo + _DUE_RATIO * (t_lo - t_hi)
+        t_lo = _cross(_window(tt, k - 1, k + 1), _window(rr, k - 1, k + 1), 0, base + _DUE_LEVEL * (cand.peak - base))
+        reps = self._set_reps[-5:]
+        if len(reps) >= 2 and tt[k] - _DELAY_S - reps[-1].end_s < self.rest_s:
+            # A set keeps its tempo: its lowering time says better than this rep's first 70 % (which sway bends
+            # on a slow rep) how long the rest takes.
+            end = t_lo + (1.0 - _U70) * float(median([r.down_s for r in reps]))
+        else:
+            # Timed from 90 % down: a raised cosine takes 0.87 times as long from 30 % to its end.
+            hi = base + 0.9 * (cand.peak - base)
+            h = k
+            while h > cand.peak_idx - first and rr[h] < hi:
+                h -= 1
+            t_hi = _cross(_window(tt, h, h + 2), _window(rr, h, h + 2), 0, hi)
+            end = t_lo + _DUE_RATIO * (t_lo - t_hi)
         return idx + max(0, math.ceil((end + _DUE_REST_S - tt[k]) * GRID_HZ - 1e-9))
 
     def _lift_path(self) -> bool:
