@@ -182,21 +182,25 @@ def test_chest_cannot_see_seated_raises() -> None:
     Detector("shin", exercise="seated")
 
 
-@pytest.mark.parametrize("placement", ["foot", "thigh", "chest"])  # the tilt path and the chest's lift path
-def test_latency_under_half_a_second(placement: str) -> None:
-    sim = _session(placement, seed=6)
+def _found_and_lags(sim: Simulation, placement: str) -> tuple[int, int, float]:
+    """Fed sample by sample: reps matched, reps found, and the latest emission after a true end (s)."""
     det = Detector(placement)  # type: ignore[arg-type]
     emitted_s: dict[int, float] = {}
-    for i in range(len(sim.time_s)):  # sample by sample: the emission time is the sample's time
+    for i in range(len(sim.time_s)):  # the emission time is the sample's time
         for rep in det.feed(sim.time_s[i : i + 1], sim.acc_mg[i : i + 1]):
             emitted_s[id(rep)] = float(sim.time_s[i])
+    m = match_reps(sim.reps, det.reps)
+    return len(m.pairs), len(det.reps), max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs)
+
+
+@pytest.mark.parametrize("placement", ["foot", "thigh", "chest"])  # the tilt path and the chest's lift path
+def test_latency_under_half_a_second(placement: str) -> None:
     # Every rep is found, nothing else, and every one is emitted within 0.5 s of its true end. (The chest
     # used to count its filters' ringing after the set as an eleventh rep; the thigh waited for its tilt to
-    # settle. Latency over many sessions, where the chest and the thigh still miss this, is measured in
-    # bench/bench_accuracy.py.)
-    m = match_reps(sim.reps, det.reps)
-    assert len(m.pairs) == 10 and len(det.reps) == 10
-    assert max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs) <= 0.5
+    # settle. Latency over many sessions is measured in bench/bench_accuracy.py.)
+    matched, found, lag_s = _found_and_lags(_session(placement, seed=6), placement)
+    assert matched == found == 10
+    assert lag_s <= 0.5
 
 
 @pytest.mark.parametrize(
@@ -219,15 +223,9 @@ def test_slow_reps_are_judged_before_they_settle(placement: str, tempo: str, see
         Segment("set", set_plan=SetPlan("two-leg", 8, TEMPOS[tempo], height_cm=8.0)),
         Segment("idle", 10.0),
     ]
-    sim = simulate(segs, placement, 100.0, seed=seed)  # type: ignore[arg-type]
-    det = Detector(placement)  # type: ignore[arg-type]
-    emitted_s: dict[int, float] = {}
-    for i in range(len(sim.time_s)):
-        for rep in det.feed(sim.time_s[i : i + 1], sim.acc_mg[i : i + 1]):
-            emitted_s[id(rep)] = float(sim.time_s[i])
-    m = match_reps(sim.reps, det.reps)
-    assert len(m.pairs) == 8 and len(det.reps) == 8
-    assert max(emitted_s[id(rep)] - truth.end_s for truth, rep in m.pairs) <= 0.5
+    matched, found, lag_s = _found_and_lags(simulate(segs, placement, 100.0, seed=seed), placement)  # type: ignore[arg-type]
+    assert matched == found == 8
+    assert lag_s <= 0.5
 
 
 def test_partial_and_bounce_flags() -> None:
