@@ -1067,27 +1067,24 @@ class Detector:
         rhythm = self._rhythm()
         if rhythm is None:
             return None
-        cycle, up, hold, down = rhythm
-        s0 = self._set_reps[-1].start_s + k * cycle
-        return s0, s0 + up, s0 + up + hold, s0 + up + hold + down
+        return _slot_at(self._set_reps[-1].start_s + k * rhythm[0], rhythm)
 
     def _empty_slots(self, start: float) -> list[tuple[float, float, float, float]]:
         """The slots the set's rhythm left empty before a rep that starts `start` (at most `_SLOT_TRIES`)."""
         rhythm = self._rhythm()
         if rhythm is None or self._force_new_set:
             return []
-        cycle, up, hold, down = rhythm
+        cycle = rhythm[0]
         last = self._set_reps[-1]
         gap = start - last.start_s
         missing = min(_SLOT_TRIES, int(round(gap / cycle)) - 1)
         if gap < 1.5 * cycle or missing < 1 or any(last.end_s < b and a < start for a, b in self.gaps):
             return []
         # Spread evenly between the two reps: the rhythm holds on both sides of the gap.
-        starts = [last.start_s + j * gap / (missing + 1) for j in range(1, missing + 1)]
-        return [(s0, s0 + up, s0 + up + hold, s0 + up + hold + down) for s0 in starts]
+        return [_slot_at(last.start_s + j * gap / (missing + 1), rhythm) for j in range(1, missing + 1)]
 
     def _step_deferred(self, idx: int) -> None:
-        """Search the held-back rep's next empty slot, or emit it once none is left (into `_queued`)."""
+        """Search the held-back rep's next empty slot; after the last one, emit the rep (into `_queued`)."""
         job = self._deferred
         assert job is not None
         # Reps emitted now belong to the set they were found in, whatever `new_set()` said since.
@@ -1619,6 +1616,12 @@ def _fit_rep(
     s0, t0, l0, e0 = fit.times
     times = (s0 - _DELAY_S, t0 - _DELAY_S, l0 - _DELAY_S, e0 - _DELAY_S)
     return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times, fit.snr
+
+
+def _slot_at(start: float, rhythm: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """Start, top, lower and end of a rep starting at `start` with the set's (cycle, up, hold, down) times."""
+    _, up, hold, down = rhythm
+    return start, start + up, start + up + hold, start + up + hold + down
 
 
 def _window(hist: Iterable[float], start: int, stop: int) -> NDArray[np.float64]:
