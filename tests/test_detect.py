@@ -425,6 +425,22 @@ def test_chest_slow_rep_ringing_is_not_another_rep(monkeypatch: pytest.MonkeyPat
     assert false <= false_without - 3
 
 
+def test_chest_weight_shifts_are_rocking_not_a_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Shifting weight from foot to foot rolls the trunk 4 degrees each way; with the sensor's bias tipping
+    # with it, each cycle can look like a slow 2-5 cm lift. Such a "rep" starts tilted away from the posture
+    # stood in before, on the side opposite its top, and a raise does not. Two minutes each, 100 and 200 Hz.
+    segs = [Segment("idle", 3.0), Segment("weight_shift", 110.0), Segment("idle", 7.0)]
+    sims = [simulate(segs, "chest", hz, seed=seed) for hz in (100.0, 200.0) for seed in range(12)]
+
+    def false_reps() -> int:
+        return sum(len(detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims)
+
+    found = false_reps()
+    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_BEHIND_DEG", math.inf)
+    found_without = false_reps()
+    assert found <= 5 and found_without >= found + 25  # 5 and 34 when written
+
+
 def test_chest_rhythm_search_never_reaches_before_the_history() -> None:
     # Two long heavy-slow sets at 50 Hz (a tuning-style session): a rep came two cycles late, and one of
     # the slots between was searched 32 s after it, before the 30 s of history kept. The fit then had no

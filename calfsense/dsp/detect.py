@@ -98,6 +98,14 @@ _FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough b
 # matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
 _OPEN_MIN_SNR = 8.0
 _OPEN_MIN_CM = 3.0
+# And it starts from the posture stood in before it (the mean over _REST_S), not this far behind it on the
+# way to its top: a weight shift rocks 4 degrees to each side of that posture, sway 1-2 (docs/detection.md).
+_BEHIND_DEG = 2.5
+_REST_S = 3.0
+_REST_CHORD = 2.0 * math.sin(math.radians(6.0) / 2.0)  # a posture holds within 6 degrees (walking does not)
+# A set's second rep is held to its first rep's posture too, if the first already started behind it by this
+# much: then a weight shift that passed as one rep does not go on as a set.
+_FIRST_BEHIND_DEG = 1.0
 # A slow set keeps its rhythm: where it puts the next rep and none came, the matched fit looks for one there.
 # The band-passed lift misses a heavy-slow rep now and then (a 3 s ramp keeps a third of its rise through the
 # three 0.1 Hz stages), and a set is not the place for a pause. Quicker sets need no help (docs/detection.md).
@@ -326,6 +334,8 @@ class Detector:
     _hist_hf: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)  # its part above 3 Hz
     _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_u: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
+    _set_rest: NDArray[np.float64] | None = field(default=None, init=False)  # the posture before the set
+    _set_behind: float = field(default=0.0, init=False)  # how far its first rep started behind it (deg)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _warm: int = field(default=0, init=False)  # samples averaged into the first baseline
     _floor_deg: float = field(default=0.0, init=False)  # typical tilt at rest: noise and sway
@@ -934,8 +944,21 @@ class Detector:
         if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
             return self._reject(cand, "already counted where the set's rhythm put it")
         faint = snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM  # would not pass as a set's first rep
-        if faint and self._opens_set(start):
+        opens = self._opens_set(start)
+        if faint and opens:
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
+        at = a0 - first - float(tt[0]) * GRID_HZ  # history position of time 0
+        ps, pt = int(round(at + start * GRID_HZ)), int(round(at + top * GRID_HZ))
+        rest, behind = None, 0.0
+        if opens:
+            # A rocking movement (a weight shift) "starts" tilted away from the posture it rocks about, to the
+            # side opposite its "top". A raise starts from the posture the set began in.
+            rest = self._rest_before(ps)
+            behind = 0.0 if rest is None else self._behind_deg(rest, ps, pt)
+        elif len(self._set_reps) == 1 and self._set_rest is not None and self._set_behind > _FIRST_BEHIND_DEG:
+            behind = self._behind_deg(self._set_rest, ps, pt)
+        if behind > _BEHIND_DEG:
+            return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
         if faint:
             # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate
             # whose own fall, without that ringing, would not have reached the entry level is that ringing.
@@ -966,6 +989,8 @@ class Detector:
         tilt, d = self._tilt_between(off, off + i10, off + pk)
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
+        if opens:
+            self._set_rest, self._set_behind = rest, behind
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
@@ -997,6 +1022,32 @@ class Detector:
         self._z_amps.append(amp)
         self._z_enter = 0.35 * float(median(self._z_amps[:5]))
         return rep
+
+    def _rest_before(self, start: int) -> NDArray[np.float64] | None:
+        """The posture (mean gravity direction) over `_REST_S` before history position `start`.
+
+        None without that much data, or if the segment was moving about (walking, sitting down).
+        """
+        r0 = start - int(_REST_S * GRID_HZ)
+        if r0 < 0 or self._hist_t[r0] < self._seg_start_s:
+            return None
+        before = _rows(self._hist_u, r0, start - int(0.2 * GRID_HZ))
+        mean: NDArray[np.float64] = before.mean(axis=0)
+        rest = mean / float(np.linalg.norm(mean))
+        if float(np.max(np.linalg.norm(before - rest, axis=1))) > _REST_CHORD:
+            return None
+        return rest
+
+    def _behind_deg(self, rest: NDArray[np.float64], start: int, top: int) -> float:
+        """How far (deg) the orientation at history position `start` lies behind `rest` on its way to `top`."""
+        top = min(top, len(self._hist_u) - 1)
+        if start < 3 or top <= start:
+            return 0.0
+        u0 = _rows(self._hist_u, start - 3, start + 4).mean(axis=0)
+        u0 /= float(np.linalg.norm(u0))
+        way = _rows(self._hist_u, top, top + 1)[0] - u0
+        size = float(np.linalg.norm(way))
+        return 0.0 if size < 1e-9 else math.degrees(float((rest - u0) @ way) / size)
 
     def _echo_at(self, idx: int) -> float:
         """The counted reps' ringing in the lift (cm) at grid index `idx`."""
