@@ -1191,14 +1191,15 @@ class Detector:
         w0 = max(first, idx - int(math.ceil((now_s - last.end_s + 0.8) * GRID_HZ)))
         t_all = _window(self._hist_t, w0 - first, idx - first + 1)
         v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
-        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S)
+        # The rise may not start in the last rep (its lowering can end 0.3 s off): the fit is held after it.
+        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, last.end_s - 0.3)
         self._last_fit_idx = idx
         heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
         ref = float(median(heights)) if heights else 0.0
         ok = (
             snr >= _SLOT_MIN_SNR
+            and start >= last.end_s - 0.3 - 1e-6  # no rise fits after the last rep (the fit kept its guess)
             and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
-            and start >= last.end_s - 0.3
             and 0.15 <= top - start <= _MAX_RAMP_S
             and 0.15 <= end - lower <= _MAX_RAMP_S
             and end < min(now_s - _DELAY_S, before_s)
@@ -1577,13 +1578,14 @@ def _fit_raise(
     acc_mps2: NDArray[np.float64],
     guess: tuple[float, float, float, float],
     reach_s: float = _FIT_REACH_S,
+    not_before: float = -math.inf,
 ) -> _RaiseFit:
     """Least-squares fit of one raise (raised-cosine ramps up and down) plus an offset and a slope.
 
     A matched fit weighs each sample by what it says about the rise, where double integration lets
     slow noise grow with time squared. The offset and slope take up the sensor's rest level and its
     drift. The rising ramp, then the falling one, is searched over every start and span within
-    `reach_s` of `guess` (start, top, lower, end on the 50 Hz grid `tt`).
+    `reach_s` of `guess` (start, top, lower, end on the 50 Hz grid `tt`), rising no earlier than `not_before`.
     """
     s0, t0, l0, e0 = guess
     t0 = max(t0, s0 + 0.15)
@@ -1615,7 +1617,10 @@ def _fit_raise(
         gg = np.maximum(st[2] - (q1 * st[3]) ** 2 - st[1] ** 2, 1e-12)  # less what the offset and slope take
         starts = tt[first : first + _FIT_EVERY * count : _FIT_EVERY]
         span_s = spans * _FIT_SPAN_STEP_S
-        ok = (starts[:, None] + span_s[None, :] <= best[2]) if ramp == 0 else (starts[:, None] >= best[1])
+        if ramp == 0:
+            ok = (starts[:, None] + span_s[None, :] <= best[2]) & (starts[:, None] >= not_before)
+        else:
+            ok = starts[:, None] >= best[1]
         score = np.where(ok & (st[0] > 0), st[0] ** 2 / gg, -np.inf)  # the variance the raise explains
         pi, ki = divmod(int(np.argmax(score)), len(spans))
         if not math.isfinite(float(score[pi, ki])):
@@ -1635,7 +1640,7 @@ def _fit_raise(
         )
         na = float(starts[pi]) + dp * _FIT_EVERY * _DT
         nb = na + float(span_s[ki]) + dk * _FIT_SPAN_STEP_S
-        if nb - na < 0.15 or (ramp == 0 and nb > best[2]) or (ramp == 1 and na < best[1]):
+        if nb - na < 0.15 or (ramp == 0 and (nb > best[2] or na < not_before)) or (ramp == 1 and na < best[1]):
             na, nb = float(starts[pi]), float(starts[pi]) + float(span_s[ki])
         best[2 * ramp], best[2 * ramp + 1] = na, nb
     tot = stats[0] + stats[1]
@@ -1650,6 +1655,7 @@ def _fit_rep(
     acc_mps2: NDArray[np.float64],
     phases: tuple[float, float, float, float],
     reach_s: float,
+    not_before: float = -math.inf,
 ) -> tuple[float, tuple[float, float, float, float], float]:
     """The matched fit of a rep timed by `phases`, over it and `_FIT_PAD_S` of rest on each side.
 
@@ -1663,7 +1669,7 @@ def _fit_rep(
     if i1 - i0 < 10:
         return 0.0, phases, 0.0
     guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
-    fit = _fit_raise(tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s)
+    fit = _fit_raise(tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s, not_before + _DELAY_S)
     s0, t0, l0, e0 = fit.times
     times = (s0 - _DELAY_S, t0 - _DELAY_S, l0 - _DELAY_S, e0 - _DELAY_S)
     return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times, fit.snr
