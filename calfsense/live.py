@@ -202,6 +202,8 @@ class LiveCoach:
             self._emit(kind, detail)
             if kind == "connected":
                 self._announce()
+                if not self.detector.ready:
+                    self._emit("note", "stand still a moment: counting starts once you have been seen at rest")
         elif state in ("reconnecting", "waiting"):
             self._emit(state, detail)
 
@@ -212,8 +214,11 @@ class LiveCoach:
             # First: a boundary caused by a rep in this block is recorded at this block's last sample,
             # which is where the detector is when it takes effect (replay splits there too).
             self.last_t = float(time_s[-1])
+        was_ready = self.detector.ready
         for rep in self.detector.feed(time_s, acc_mg):
             self._on_rep(rep)
+        if not was_ready and self.detector.ready:
+            self._emit("note", "at rest: counting")
 
     def _continues_set(self, rep: Rep) -> bool:
         """A short break inside an unfinished set is the same prescribed set (as replay's matching)."""

@@ -447,6 +447,41 @@ def test_chest_weight_shifts_are_rocking_not_a_set(monkeypatch: pytest.MonkeyPat
     assert found <= 5 and found_without >= found + 25  # 5 and 34 when written
 
 
+@pytest.mark.parametrize(("placement", "most_false"), [("foot", 0), ("shin", 10)])
+def test_a_recording_that_starts_mid_set_is_not_counted_from_there(placement: str, most_false: int) -> None:
+    # The tilt baseline is the data's first half second. Cut into a set, that is mid-rep: counted from it,
+    # each lowering and the next rise were two reps (37 false foot reps and 29 shin reps here before). Now the detector
+    # waits to see rest first, and the set in progress is not counted; the next set counts in full.
+    found_false = 0
+    for tempo in ("article", "fast", "hsr"):
+        plan = SetPlan("two-leg", 12, TEMPOS[tempo], height_cm=6.0)
+        segs = _one_set(plan, 3.0, 5.0) + [Segment("set", set_plan=plan), Segment("idle", 5.0)]
+        sim = simulate(segs, placement, 100.0, seed=3)
+        for cut_s in (5.0, 10.0, 15.0, 20.0):
+            keep = sim.time_s >= cut_s
+            det = Detector(placement)  # type: ignore[arg-type]
+            assert not det.ready
+            reps = det.feed(sim.time_s[keep], sim.acc_mg[keep]) + det.finish()
+            assert det.ready
+            m = match_reps(sim.reps, reps)
+            found_false += len(m.false)
+            assert sum(1 for t, _ in m.pairs if t.set_index == 1) == 12
+    assert found_false <= most_false
+
+
+def test_counting_starts_after_a_moment_at_rest() -> None:
+    # From the start of the data the tilt path counts once it has seen the segment calm for 2 s; the chest's
+    # lift needs no rest orientation.
+    sim = simulate([Segment("idle", 4.0)], "shin", 100.0, seed=1)
+    det = Detector("shin")
+    early = sim.time_s < 2.0
+    det.feed(sim.time_s[early], sim.acc_mg[early])
+    assert not det.ready
+    det.feed(sim.time_s[~early], sim.acc_mg[~early])
+    assert det.ready
+    assert Detector("chest").ready
+
+
 def test_chest_rhythm_search_never_reaches_before_the_history() -> None:
     # Two long heavy-slow sets at 50 Hz (a tuning-style session): a rep came two cycles late, and one of
     # the slots between was searched 32 s after it, before the 30 s of history kept. The fit then had no

@@ -59,6 +59,9 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
+_START_CALM_S = (
+    2.0  # calm this long from the start of the data: it began at rest (a set holds still 1-1.5 s at its top)
+)
 _WARM_SAMPLES = int(0.5 * GRID_HZ)  # the first baseline is the mean of this many samples
 _LOOKBACK_S = 3.0  # how far before an excursion is noticed its starting rest is searched for
 # Chest lift path: the acceleration and both integrals are high-passed at this corner, so bias and noise
@@ -164,6 +167,9 @@ class PlacementParams:
     min_lift_cm: float = 1.0  # quick excursions lifting less than this are weight shifts or sway
     fit_below_deg: float = 0.0  # standing reps tilting less than this must show their rise in a matched fit
     no_rocking: bool = False  # an excursion straight after an opposite one of its size is a weight shift
+    # The data's first rest is found by calm (its first half second may be mid-set): where raises tilt well
+    # beyond sway. A thigh's 1-5 degrees do not, so a calm stretch of a set would pass for rest.
+    finds_rest: bool = True
 
 
 PARAMS: dict[str, PlacementParams] = {
@@ -176,7 +182,9 @@ PARAMS: dict[str, PlacementParams] = {
     # counts when the matched fit of the acceleration shows the thigh rising with it. A weight shift rolls
     # the thigh as far (about 4 degrees each way): its halves are told apart by their opposite directions.
     # (A shank's raise tilts 8 degrees or more; there a lean back can flip a small rep's direction.)
-    "thigh": PlacementParams(min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8, no_rocking=True),
+    "thigh": PlacementParams(
+        min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8, no_rocking=True, finds_rest=False
+    ),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
     "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5),
 }
@@ -357,6 +365,8 @@ class Detector:
     _last_axis: tuple[int, NDArray[np.float64], float] | None = field(default=None, init=False)
     _ref_cache: float | None = field(default=None, init=False)  # the set's reference tilt, per rep
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
+    _anchored: bool = field(default=False, init=False)  # false until the data's first rest is found
+    _moved_first: bool = field(default=False, init=False)  # the data began moving: it may have begun mid-set
     _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
     _still_since: int = field(default=0, init=False)
     _calm_since: int = field(default=0, init=False)
@@ -404,6 +414,11 @@ class Detector:
     def resolved_placement(self) -> str:
         """The placement in use; `auto` resolves on the first rep (tilt size), else stays `auto`."""
         return self._resolved or "auto"
+
+    @property
+    def ready(self) -> bool:
+        """Whether reps count yet: at the start of the data the tilt path first waits to see the segment at rest."""
+        return self._anchored or self._lift_path() or not self._params().finds_rest
 
     def phase(self) -> str:
         """Where the current movement is: rising, top, lowering or bottom (for the live pace guide)."""
@@ -644,6 +659,9 @@ class Detector:
             if not self._armed:
                 # The data resumed (after a gap) away from the rest orientation: wait for the segment to come
                 # back to it. Held still elsewhere longer than any top hold, it is a new posture.
+                if not self._anchored and p.finds_rest:
+                    self._find_rest(idx, r, dyn, enter)
+                    return None
                 if r < enter:
                     self._armed = True
                 elif dyn >= _STILL_DYN_MG or abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.1 * r):
@@ -745,6 +763,33 @@ class Detector:
             self._cand = _Candidate(begin_idx=cand.min_idx, peak=r, peak_idx=idx, after_bounce=True)
             return rep
         return rep
+
+    def _find_rest(self, idx: int, r: float, dyn: float, enter: float) -> None:
+        """At the start of the data, arm once the segment is seen at rest.
+
+        The baseline is the data's first half second: calm for `_START_CALM_S` after it, that was rest. If
+        the data began mid-set instead, counting from it would take each lowering and the next rise for two
+        reps. So once the segment has moved, rest is calm for longer than a set ever holds still
+        (`_NEW_POSTURE_TOP_S`), or it follows walking, which no set does. Calm is judged on the tilt's rate
+        over half a second (smoothed over 0.2 s), so the slow wander of sway does not reset it.
+        """
+        if not self._smooth_hist:
+            self._r_smooth, self._calm_since = r, idx
+        self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
+        self._smooth_hist.append(self._r_smooth)
+        p = self._params()
+        if dyn >= p.max_dyn_mg:
+            # Walking, not a set: once it has settled, the next calm is rest.
+            self._busy_until_idx, self._moved_first = idx + int(1.5 * GRID_HZ), False
+        if dyn >= _STILL_DYN_MG or idx <= self._busy_until_idx:
+            self._calm_since = idx
+        elif abs(self._r_smooth - self._smooth_hist[0]) > 0.25 * p.min_peak_deg:
+            self._calm_since, self._moved_first = idx, True
+        elif idx - self._calm_since > (_NEW_POSTURE_TOP_S if self._moved_first else _START_CALM_S) * GRID_HZ:
+            if r >= enter:
+                self._reanchor()
+            self._armed = self._anchored = True
+            self._smooth_hist.clear()
 
     def _due_idx(self, cand: _Candidate, idx: int) -> int:
         """When a lowering now past 30 % of its way down ends, plus the rest after it."""
