@@ -59,9 +59,8 @@ _SETTLE_SAMPLES = int(0.3 * GRID_HZ)  # wait this long after a rep's end for its
 _BASE_LAG = int(1.5 * GRID_HZ)  # the rest baseline learns from samples this old
 _NEW_POSTURE_TOP_S = 3.0  # held at the top longer than this: a new posture
 _NEW_POSTURE_DOWN_S = 1.5  # held part-way down longer than this: a new posture
-_START_CALM_S = (
-    2.0  # calm this long from the start of the data: it began at rest (a set holds still 1-1.5 s at its top)
-)
+# Calm this long from the start of the data, it began at rest (a set holds still 1-1.5 s at its top).
+_START_CALM_S = 2.0
 _WARM_SAMPLES = int(0.5 * GRID_HZ)  # the first baseline is the mean of this many samples
 _LOOKBACK_S = 3.0  # how far before an excursion is noticed its starting rest is searched for
 # Chest lift path: the acceleration and both integrals are high-passed at this corner, so bias and noise
@@ -101,11 +100,11 @@ _FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough b
 # matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
 _OPEN_MIN_SNR = 8.0
 _OPEN_MIN_CM = 3.0
-# And it starts from the posture stood in before it (the mean over _REST_S), not this far behind it on the
+# And it starts from the posture stood in before it (the mean over _POSTURE_S), not this far behind it on the
 # way to its top: a weight shift rocks 4 degrees to each side of that posture, sway 1-2 (docs/detection.md).
 _BEHIND_DEG = 2.5
-_REST_S = 3.0
-_REST_CHORD = 2.0 * math.sin(math.radians(6.0) / 2.0)  # a posture holds within 6 degrees (walking does not)
+_POSTURE_S = 3.0
+_POSTURE_CHORD = 2.0 * math.sin(math.radians(6.0) / 2.0)  # a posture holds within 6 degrees (walking does not)
 # A set's second rep is held to its first rep's posture too, if the first already started behind it by this
 # much: then a weight shift that passed as one rep does not go on as a set.
 _FIRST_BEHIND_DEG = 1.0
@@ -342,7 +341,7 @@ class Detector:
     _hist_hf: deque[float] = field(default_factory=lambda: deque(maxlen=1500), init=False)  # its part above 3 Hz
     _hist_dir: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
     _hist_u: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=1500), init=False)
-    _set_rest: NDArray[np.float64] | None = field(default=None, init=False)  # the posture before the set
+    _set_posture: NDArray[np.float64] | None = field(default=None, init=False)  # the posture before the set
     _set_behind: float = field(default=0.0, init=False)  # how far its first rep started behind it (deg)
     _busy_mark: int = field(default=-1, init=False)  # last grid index not at rest
     _warm: int = field(default=0, init=False)  # samples averaged into the first baseline
@@ -657,11 +656,11 @@ class Detector:
             enter = max(enter, min(0.2 * ref, p.min_peak_deg))
         if self._state == _REST:
             if not self._armed:
+                if not self._anchored and p.finds_rest:
+                    self._find_rest(idx, r, dyn, enter)  # the start of the data: is the baseline rest?
+                    return None
                 # The data resumed (after a gap) away from the rest orientation: wait for the segment to come
                 # back to it. Held still elsewhere longer than any top hold, it is a new posture.
-                if not self._anchored and p.finds_rest:
-                    self._find_rest(idx, r, dyn, enter)
-                    return None
                 if r < enter:
                     self._armed = True
                 elif dyn >= _STILL_DYN_MG or abs(r - self._still_ref) > max(0.25 * p.min_peak_deg, 0.1 * r):
@@ -998,10 +997,10 @@ class Detector:
         if opens:
             # A rocking movement (a weight shift) "starts" tilted away from the posture it rocks about, to the
             # side opposite its "top". A raise starts from the posture the set began in.
-            rest = self._rest_before(ps)
+            rest = self._posture_before(ps)
             behind = 0.0 if rest is None else self._behind_deg(rest, ps, pt)
-        elif len(self._set_reps) == 1 and self._set_rest is not None and self._set_behind > _FIRST_BEHIND_DEG:
-            behind = self._behind_deg(self._set_rest, ps, pt)
+        elif len(self._set_reps) == 1 and self._set_posture is not None and self._set_behind > _FIRST_BEHIND_DEG:
+            behind = self._behind_deg(self._set_posture, ps, pt)
         if behind > _BEHIND_DEG:
             return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
         if faint:
@@ -1035,7 +1034,7 @@ class Detector:
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if opens:
-            self._set_rest, self._set_behind = rest, behind
+            self._set_posture, self._set_behind = rest, behind
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
@@ -1068,18 +1067,18 @@ class Detector:
         self._z_enter = 0.35 * float(median(self._z_amps[:5]))
         return rep
 
-    def _rest_before(self, start: int) -> NDArray[np.float64] | None:
-        """The posture (mean gravity direction) over `_REST_S` before history position `start`.
+    def _posture_before(self, start: int) -> NDArray[np.float64] | None:
+        """The posture (mean gravity direction) over `_POSTURE_S` before history position `start`.
 
         None without that much data, or if the segment was moving about (walking, sitting down).
         """
-        r0 = start - int(_REST_S * GRID_HZ)
+        r0 = start - int(_POSTURE_S * GRID_HZ)
         if r0 < 0 or self._hist_t[r0] < self._seg_start_s:
             return None
         before = _rows(self._hist_u, r0, start - int(0.2 * GRID_HZ))
         mean: NDArray[np.float64] = before.mean(axis=0)
         rest = mean / float(np.linalg.norm(mean))
-        if float(np.max(np.linalg.norm(before - rest, axis=1))) > _REST_CHORD:
+        if float(np.max(np.linalg.norm(before - rest, axis=1))) > _POSTURE_CHORD:
             return None
         return rest
 
