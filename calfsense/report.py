@@ -49,8 +49,11 @@ class Analysis:
     warnings: tuple[str, ...]
 
 
-def detect_session(session: LoadedSession, placement: str | None = None) -> tuple[str, tuple[RepSet, ...]]:
-    """Run the streaming detector over a loaded session, honouring its set boundary events."""
+def detect_session(session: LoadedSession, placement: str | None = None) -> tuple[str, tuple[RepSet, ...], list[str]]:
+    """Run the streaming detector over a loaded session, honouring its set boundary events.
+
+    Returns the placement used, the sets, and warnings about what could not be counted.
+    """
     chosen = placement or session.placement or "auto"
     det = Detector(chosen, device_model=session.model)  # type: ignore[arg-type]
     boundaries = sorted(e.time_s for e in session.events if e.kind == "set_started")
@@ -64,7 +67,15 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
         start = i
     det.feed(t[start:], a[start:])
     det.finish()
-    return det.resolved_placement, group_sets(det.reps)
+    warnings: list[str] = []
+    if not det.ready:
+        warnings.append("the sensor was never seen at rest, so nothing was counted: stand still a few seconds first")
+    elif det.counting_from_s is not None and len(t):
+        began = det.counting_from_s - float(t[0])
+        warnings.append(
+            f"the recording began while moving (perhaps mid-set): counting began {began:.0f} s in, once at rest"
+        )
+    return det.resolved_placement, group_sets(det.reps), warnings
 
 
 def match_sets(
@@ -117,9 +128,9 @@ def _nothing_found(session: LoadedSession, placement: str) -> str:
 
 def analyze(session: LoadedSession, placement: str | None = None, routine: Routine | None = None) -> Analysis:
     """Detect reps and sets, and match them to the routine when one is given."""
-    resolved, sets = detect_session(session, placement)
-    warnings = list(session.warnings)
-    if not sets:
+    resolved, sets, found = detect_session(session, placement)
+    warnings = list(session.warnings) + found
+    if not sets and not found:  # a detector that never counted has said why
         warnings.append(_nothing_found(session, resolved))
     if routine is None:
         return Analysis(resolved, sets, tuple((s, None) for s in sets), tuple(warnings))

@@ -164,6 +164,25 @@ def test_a_recording_without_raises_says_so_and_what_to_try(tmp_path: Path) -> N
         assert advice in warning
 
 
+def test_a_recording_that_starts_mid_set_says_where_counting_began(tmp_path: Path) -> None:
+    # Cut 10 s into the first of two sets: that set is not counted (counted from mid-rep, each lowering and
+    # the next rise were two reps), the report says why, and the second set counts in full.
+    from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+
+    plan = SetPlan("two-leg", 12, TEMPOS["article"], height_cm=6.0)
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 5.0)] * 2
+    sim = simulate(segs, "foot", 100.0, seed=3)
+    keep = sim.time_s >= 10.0
+    cut = tmp_path / "cut.csv"
+    rows = np.column_stack([sim.time_s[keep] - 10.0, sim.acc_mg[keep]])
+    np.savetxt(cut, rows, fmt="%.4f", delimiter=",", header="time_s,ax_mg,ay_mg,az_mg", comments="")
+    code, out, _ = run("replay", str(cut), "--placement", "foot", "--json", "--no-save")
+    report = json.loads(out)
+    assert code == 0 and [len(s["reps"]) for s in report["sets"]] == [12]
+    (warning,) = [w for w in report["summary"]["warnings"] if "began while moving" in w]
+    assert "counting began" in warning
+
+
 def test_png_is_written_and_valid(tmp_path: Path) -> None:
     png = tmp_path / "s.png"
     code, _, err = run("replay", str(VERITY), "--plot", str(png), "--no-save")

@@ -366,6 +366,7 @@ class Detector:
     _armed: bool = field(default=False, init=False)  # false until the signal is seen at rest
     _anchored: bool = field(default=False, init=False)  # false until the data's first rest is found
     _moved_first: bool = field(default=False, init=False)  # the data began moving: it may have begun mid-set
+    _counting_from_s: float | None = field(default=None, init=False)
     _still_ref: float = field(default=0.0, init=False)  # tilt when the signal last moved
     _still_since: int = field(default=0, init=False)
     _calm_since: int = field(default=0, init=False)
@@ -418,6 +419,11 @@ class Detector:
     def ready(self) -> bool:
         """Whether reps count yet: at the start of the data the tilt path first waits to see the segment at rest."""
         return self._anchored or self._lift_path() or not self._params().finds_rest
+
+    @property
+    def counting_from_s(self) -> float | None:
+        """When counting began if the data began moving (perhaps mid-set, which is then not counted), else None."""
+        return self._counting_from_s
 
     def phase(self) -> str:
         """Where the current movement is: rising, top, lowering or bottom (for the live pace guide)."""
@@ -789,6 +795,8 @@ class Detector:
                 self._reanchor()
             self._armed = self._anchored = True
             self._smooth_hist.clear()
+            if self._moved_first:
+                self._counting_from_s = self._hist_t[-1]
 
     def _due_idx(self, cand: _Candidate, idx: int) -> int:
         """When a lowering now past 30 % of its way down ends, plus the rest after it."""
