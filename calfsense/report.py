@@ -52,7 +52,7 @@ class Analysis:
 def detect_session(session: LoadedSession, placement: str | None = None) -> tuple[str, tuple[RepSet, ...], list[str]]:
     """Run the streaming detector over a loaded session, honouring its set boundary events.
 
-    Returns the placement used, the sets, and warnings about what could not be counted.
+    Returns the placement used, the sets, and warnings: what could not be counted, or that nothing was found.
     """
     chosen = placement or session.placement or "auto"
     det = Detector(chosen, device_model=session.model)  # type: ignore[arg-type]
@@ -70,11 +70,14 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     warnings: list[str] = []
     if not det.ready:
         warnings.append("the sensor was never seen at rest, so nothing was counted: stand still a few seconds first")
-    elif det.counting_from_s is not None and len(t):
-        began = det.counting_from_s - float(t[0])
-        warnings.append(
-            f"the recording began while moving (perhaps mid-set): counting began {began:.0f} s in, once at rest"
-        )
+    else:
+        if det.counting_from_s is not None and len(t):
+            began = det.counting_from_s - float(t[0])
+            warnings.append(
+                f"the recording began while moving (perhaps mid-set): counting began {began:.0f} s in, once at rest"
+            )
+        if not det.reps:
+            warnings.append(_nothing_found(session, det.resolved_placement))
     return det.resolved_placement, group_sets(det.reps), warnings
 
 
@@ -130,8 +133,6 @@ def analyze(session: LoadedSession, placement: str | None = None, routine: Routi
     """Detect reps and sets, and match them to the routine when one is given."""
     resolved, sets, found = detect_session(session, placement)
     warnings = list(session.warnings) + found
-    if not sets and not found:  # a detector that never counted has said why
-        warnings.append(_nothing_found(session, resolved))
     if routine is None:
         return Analysis(resolved, sets, tuple((s, None) for s in sets), tuple(warnings))
     pairs, w = match_sets(sets, routine.prescribed_sets(), resolved)
