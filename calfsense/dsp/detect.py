@@ -693,15 +693,12 @@ class Detector:
         still = idx - self._still_since
         # Calm: the tilt changed less than that over the last half second. A rate, so the slow wander of
         # postural sway on a newly held posture does not keep resetting the clock.
-        # Judged on the tilt smoothed over 0.2 s, so sensor noise is not taken for motion.
-        self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
-        self._smooth_hist.append(self._r_smooth)
-        back = self._smooth_hist[0]
+        change = self._smoothed_change(r)
         # Beyond any raise (sitting down, standing up) the posture is judged on its own small scale, so
         # raises done in the new posture (seated sets start seconds after sitting) count as movement.
         posture = cand.peak > p.max_peak_deg
         calm_deg = 0.25 * p.min_peak_deg if posture else max(0.25 * p.min_peak_deg, 0.05 * cand.peak)
-        if abs(self._r_smooth - back) > calm_deg or dyn > _STILL_DYN_MG:
+        if change > calm_deg or dyn > _STILL_DYN_MG:
             self._calm_since = idx
             cand.moved = True
         # Holding still part-way down, or at the top for longer than any prescribed hold (the routines
@@ -769,6 +766,12 @@ class Detector:
             return rep
         return rep
 
+    def _smoothed_change(self, r: float) -> float:
+        """How far the tilt, smoothed over 0.2 s (sensor noise is not motion), moved in the last half second."""
+        self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
+        self._smooth_hist.append(self._r_smooth)
+        return abs(self._r_smooth - self._smooth_hist[0])
+
     def _find_rest(self, idx: int, r: float, dyn: float, enter: float) -> None:
         """At the start of the data, arm once the segment is seen at rest.
 
@@ -780,15 +783,14 @@ class Detector:
         """
         if not self._smooth_hist:
             self._r_smooth, self._calm_since = r, idx
-        self._r_smooth += (_DT / 0.2) * (r - self._r_smooth)
-        self._smooth_hist.append(self._r_smooth)
+        change = self._smoothed_change(r)
         p = self._params()
         if dyn >= p.max_dyn_mg:
             # Walking, not a set: once it has settled, the next calm is rest.
             self._busy_until_idx, self._moved_first = idx + int(1.5 * GRID_HZ), False
         if dyn >= _STILL_DYN_MG or idx <= self._busy_until_idx:
             self._calm_since = idx
-        elif abs(self._r_smooth - self._smooth_hist[0]) > 0.25 * p.min_peak_deg:
+        elif change > 0.25 * p.min_peak_deg:
             self._calm_since, self._moved_first = idx, True
         elif idx - self._calm_since > (_NEW_POSTURE_TOP_S if self._moved_first else _START_CALM_S) * GRID_HZ:
             if r >= enter:
@@ -1095,8 +1097,7 @@ class Detector:
         top = min(top, len(self._hist_u) - 1)
         if start < 3 or top <= start:
             return 0.0
-        u0 = _rows(self._hist_u, start - 3, start + 4).mean(axis=0)
-        u0 /= float(np.linalg.norm(u0))
+        u0 = self._orientation_at(start)
         way = _rows(self._hist_u, top, top + 1)[0] - u0
         size = float(np.linalg.norm(way))
         return 0.0 if size < 1e-9 else math.degrees(float((rest - u0) @ way) / size)
@@ -1160,10 +1161,13 @@ class Detector:
 
         The start orientation is the mean of the 7 samples around it, none before position `lo`.
         """
-        u0 = _rows(self._hist_u, max(lo, start - 3), start + 4).mean(axis=0)
-        u0 /= float(np.linalg.norm(u0))
-        d = _rows(self._hist_u, top, top + 1)[0] - u0
+        d = _rows(self._hist_u, top, top + 1)[0] - self._orientation_at(start, lo)
         return math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(d))))), d
+
+    def _orientation_at(self, pos: int, lo: int = 0) -> NDArray[np.float64]:
+        """The mean gravity direction of the 7 samples around history position `pos`, none before `lo`."""
+        u: NDArray[np.float64] = _rows(self._hist_u, max(lo, pos - 3), pos + 4).mean(axis=0)
+        return u / float(np.linalg.norm(u))
 
     def _slot_plan(self, k: int) -> tuple[float, float, float, float] | None:
         """Start, top, lower and end of the rep k cycles after the set's last one, if the set is slow."""
