@@ -394,14 +394,16 @@ def _chest_totals(sims: list[Simulation]) -> tuple[int, int]:
 def test_chest_slow_set_searches_where_its_rhythm_puts_a_missed_rep(monkeypatch: pytest.MonkeyPatch) -> None:
     # At 3-8 mG of noise the band-passed lift misses a heavy-slow rep now and then (16 of these 288); the
     # matched fit finds most where the set's rhythm puts them (9 here). Searching the rest after a set where
-    # its rhythm puts the next rep costs 2 false reps in these 24 rests.
+    # its rhythm puts the next rep costs 2 false reps in these 24 rests, and counting weak lifts the trunk
+    # tilts with one more. Seed 9's trunk tips only 1 degree a rep: its set's first rep fails the slow
+    # opener's tilt check and the second the posture check (279).
     sims = [_chest_set("hsr", 12, 7.0, seed) for seed in range(24)]
     found, false = _chest_totals(sims)
     # The module, not the `detect` function the package exports under the same name.
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_SLOT_MIN_CYCLE_S", float("inf"))
     found_without, false_without = _chest_totals(sims)
-    assert found >= found_without + 6 and found >= 280  # of 288
-    assert false <= false_without + 2
+    assert found >= found_without + 6 and found >= 279  # of 288
+    assert false <= false_without + 3
 
 
 @pytest.mark.parametrize(("tempo", "reps", "height_cm", "seed"), [("hsr", 12, 7.0, 11), ("article", 8, 6.0, 0)])
@@ -429,6 +431,53 @@ def test_chest_slow_rep_ringing_is_not_another_rep(monkeypatch: pytest.MonkeyPat
     found_without, false_without = _chest_totals(sims)
     assert found == found_without == 128  # every rep, with or without
     assert false <= false_without - 3
+
+
+def test_chest_slow_set_counts_a_weak_lift_where_the_trunk_tilts_as_in_its_reps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A chest strap tips 1.5-5 degrees with each raise, far above the tilt noise, where a heavy-slow rep's lift
+    # is near the noise at 50 Hz. In a rhythm slot, a lift of 2 standard errors counts if the trunk tipped with
+    # it like the set's reps. Eight 25-rep single-leg sets: 188 of 200 found with it, 178 without.
+    plan = SetPlan("single-leg", 25, TEMPOS["hsr"], height_cm=5.0)
+    sims = [simulate(_one_set(plan, 4.0, 12.0), "chest", 50.0, seed=seed) for seed in range(8)]
+    found, false = _chest_totals(sims)
+    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_SLOT_TILT_T", math.inf)
+    found_without, false_without = _chest_totals(sims)
+    assert found >= found_without + 6 and found >= 185
+    assert false <= false_without + 3  # 5 and 3 when written
+
+
+def test_chest_standing_still_at_25_hz_opens_no_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At 25 Hz and 8 mG of noise, standing still or swaying makes a slow rep-sized wave in the lift every few
+    # minutes. A slow rise of the trunk tips it with the raise; noise does not. 24 two-minute sessions.
+    kinds = ("idle", "sway")
+    sims = [simulate([Segment(kind, 120.0)], "chest", 25.0, seed=seed) for kind in kinds for seed in range(12)]
+
+    def false_reps() -> int:
+        return sum(len(detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims)
+
+    found = false_reps()
+    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_OPEN_TILT_DEG", -math.inf)
+    assert found <= 15 and false_reps() >= found + 30  # 12 and 60 when written
+
+
+def test_trapezoid_fit_measures_a_raise_shaped_tilt() -> None:
+    # 2 degrees up over 3 s, held 0.5 s, down over 3 s, on a drifting offset with noise; the best of the shifted
+    # shapes is the true one, and a tilt the other way comes out negative.
+    mod = importlib.import_module("calfsense.dsp.detect")
+    tt = np.arange(0.0, 10.0, 0.08)
+    up = np.clip((tt - 2.0) / 3.0, 0, 1)
+    down = np.clip((tt - 5.5) / 3.0, 0, 1)
+    shape = np.where(tt < 5.0, 0.5 - 0.5 * np.cos(np.pi * up), 0.5 + 0.5 * np.cos(np.pi * down))
+    noise = np.random.default_rng(0).normal(0.0, 0.1, len(tt))
+    shapes = [(2.0 + d, 5.0 + d, 5.5 + d, 8.5 + d) for d in (-0.6, 0.0, 0.6)]
+    amp, snr = mod._trapezoid_fit(tt, 3.0 + 0.05 * tt + 2.0 * shape + noise, shapes)
+    assert amp == pytest.approx(2.0, abs=0.1) and snr > 20
+    amp, _ = mod._trapezoid_fit(tt, -2.0 * shape + noise, shapes)
+    assert amp < -1.0
+    amp, snr = mod._trapezoid_fit(tt, noise, shapes)
+    assert abs(amp) < 0.15 and snr < 5
 
 
 def test_chest_weight_shifts_are_rocking_not_a_set(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,6 +100,13 @@ _FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough b
 # matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
 _OPEN_MIN_SNR = 8.0
 _OPEN_MIN_CM = 3.0
+# A slow (rise of 1.5 s or more) set opener under 15 standard errors must tip the trunk 1 degree with its
+# rise and fall (the best of its phase times shifted by up to 0.6 s): a still chest at 25 Hz does not.
+_OPEN_TILT_UP_S = 1.5
+_OPEN_TILT_SNR = 15.0
+_OPEN_TILT_DEG = 1.0
+_OPEN_TILT_SHIFTS_S = (-0.6, -0.3, 0.0, 0.3, 0.6)
+_TILT_STEP = 4  # tilt fits read every 4th grid sample: 12.5 Hz holds a tilt low-passed at 3 Hz, at a quarter the cost
 # And it starts from the posture stood in before it (the mean over _POSTURE_S), not this far behind it on the
 # way to its top: a weight shift rocks 4 degrees to each side of that posture, sway 1-2 (docs/detection.md).
 _BEHIND_DEG = 2.5
@@ -117,7 +124,16 @@ _SLOT_MIN_SNR = 8.0  # as strict as a rep that opens a set
 _SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts; a breath does not)
 _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
-_SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
+_SLOT_TRIES = 2
+# A slot whose lift is weaker than that still counts if the trunk tilts with it as with the set's reps
+# (a chest strap tips 1.5-5 degrees with a raise; sway and breathing move it ~0.5 degrees): a lift of
+# 2 standard errors and 0.5 cm, and a tilt of 2.5 standard errors (on 12.5 Hz samples), 1.2 degrees and 40 %
+# of the set's usual.
+_SLOT_TILT_SNR = 2.0
+_SLOT_TILT_CM = 0.5
+_SLOT_TILT_T = 2.5
+_SLOT_TILT_MIN_DEG = 1.2
+_SLOT_TILT_FRAC = 0.4  # slots searched in a row before the set is taken to be over
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
@@ -1013,6 +1029,13 @@ class Detector:
             behind = self._behind_deg(self._set_posture, ps, pt)
         if behind > _BEHIND_DEG:
             return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
+        if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR:
+            # A slow rise of the trunk tips it with the raise; a noise-made "rise" (25 Hz, sway) does not.
+            way = _rows(self._hist_u, pt, pt + 1)[0] - self._orientation_at(ps)
+            lo, hi = int(round(at + start * GRID_HZ)), int(round(at + end * GRID_HZ))
+            amp = self._tilt_along(lo, hi, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)[0]
+            if amp < _OPEN_TILT_DEG:
+                return self._reject(cand, f"the trunk did not tilt with it: {amp:.1f} deg")
         if faint:
             # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate
             # whose own fall, without that ringing, would not have reached the entry level is that ringing.
@@ -1047,7 +1070,7 @@ class Detector:
             self._set_posture, self._set_behind = rest, behind
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
-        slots = self._empty_slots(start)
+        slots = self._empty_slots(start, 0.5 * (top + lower))
         if slots:
             # Emitted once those slots are searched (`_step_deferred`), a fit a step.
             self._deferred = _Deferred(
@@ -1176,7 +1199,7 @@ class Detector:
             return None
         return _slot_at(self._set_reps[-1].start_s + k * rhythm[0], rhythm)
 
-    def _empty_slots(self, start: float) -> list[tuple[float, float, float, float]]:
+    def _empty_slots(self, start: float, mid: float) -> list[tuple[float, float, float, float]]:
         """The slots the set's rhythm left empty before a rep that starts `start` (at most `_SLOT_TRIES`)."""
         rhythm = self._rhythm()
         if rhythm is None or self._force_new_set:
@@ -1247,19 +1270,27 @@ class Detector:
         w0 = max(first, idx - int(math.ceil((now_s - last.end_s + 0.8) * GRID_HZ)))
         t_all = _window(self._hist_t, w0 - first, idx - first + 1)
         v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
-        # The rise may not start in the last rep (its lowering can end 0.3 s off): the fit is held after it.
-        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, last.end_s - 0.3)
+        # The rise may not start in the last rep (its lowering can end 0.3 s off, or a fit may have
+        # stretched that lowering past the set's usual one): the fit is held after it.
+        bound = min(last.end_s, last.lower_s + plan[3] - plan[2]) - 0.3
+        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
         self._last_fit_idx = idx
         heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
         ref = float(median(heights)) if heights else 0.0
-        ok = (
-            snr >= _SLOT_MIN_SNR
-            and start >= last.end_s - 0.3 - 1e-6  # no rise fits after the last rep (the fit kept its guess)
-            and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
+        timed = (
+            start >= bound - 1e-6  # no rise fits after the last rep (the fit kept its guess)
             and 0.15 <= top - start <= _MAX_RAMP_S
             and 0.15 <= end - lower <= _MAX_RAMP_S
             and end < min(now_s - _DELAY_S, before_s)
         )
+        ok = timed and snr >= _SLOT_MIN_SNR and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
+        if timed and not ok and snr >= _SLOT_TILT_SNR and height >= _SLOT_TILT_CM and self._set_dir_n:
+            # A weaker lift counts if the trunk tilted with it as it does with the set's reps.
+            at = idx - first - now_s * GRID_HZ  # history position of time 0
+            lo, hi = int(round(at + start * GRID_HZ)), int(round(at + end * GRID_HZ))
+            amp, tsnr = self._tilt_along(lo, hi, (start, top, lower, end), self._set_dir_sum, (0.0,))
+            usual = float(median([r.peak_tilt_deg for r in self._set_reps[-5:]]))
+            ok = tsnr >= _SLOT_TILT_T and amp >= max(_SLOT_TILT_MIN_DEG, _SLOT_TILT_FRAC * usual)
         if ok:
             # Footfalls in the slot: the set is over and a walk has begun.
             n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
@@ -1273,6 +1304,28 @@ class Detector:
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         self._echo_todo.append((start, top, lower, end, height))
         return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
+
+    def _tilt_along(
+        self,
+        lo: int,
+        hi: int,
+        phases: tuple[float, float, float, float],
+        way: NDArray[np.float64],
+        shifts_s: tuple[float, ...],
+    ) -> tuple[float, float]:
+        """The tilt (degrees, along `way`) that a rep with these phase times explains, and its SNR.
+
+        `lo` and `hi` are the history positions of its start and end; the best of the phase times shifted
+        by each of `shifts_s` is taken (the lift's timing of a slow rep can be off by half a second).
+        """
+        pad = int(round((_FIT_PAD_S + max(shifts_s)) * GRID_HZ))
+        lo, hi = max(0, lo - pad), min(len(self._hist_u), hi + pad + 1)
+        norm = float(np.linalg.norm(way))
+        if hi - lo < 10 or norm <= 0:
+            return 0.0, 0.0
+        tt = _window(self._hist_t, lo, hi, _TILT_STEP) - _DELAY_S
+        x = np.degrees(_rows(self._hist_u, lo, hi, _TILT_STEP) @ (way / norm))
+        return _trapezoid_fit(tt, x, [tuple(v + d for v in phases) for d in shifts_s])
 
     def _reanchor(self) -> None:
         # Samples up to now were measured from the old baseline: the rest statistics must not learn them,
@@ -1731,20 +1784,44 @@ def _fit_rep(
     return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times, fit.snr
 
 
+def _trapezoid_fit(
+    tt: NDArray[np.float64], x: NDArray[np.float64], shapes: list[tuple[float, ...]]
+) -> tuple[float, float]:
+    """Least-squares amplitude of a raise-shaped step in `x` (plus an offset and slope), and its SNR.
+
+    Each of `shapes` (start, top, lower, end) is a raised-cosine rise, a hold and a raised-cosine fall;
+    the one that explains the most of `x` wins. The SNR takes the residual as white noise.
+    """
+    n = len(tt)
+    q2 = tt - float(tt.mean())
+    q2 /= max(1e-12, float(np.linalg.norm(q2)))
+    xr = x - float(x.mean()) - q2 * float(q2 @ x)  # less what the offset and slope take
+    s0, t0, l0, e0 = (np.array(v)[:, None] for v in zip(*shapes, strict=True))
+    up = np.clip((tt - s0) / np.maximum(t0 - s0, _DT), 0.0, 1.0)
+    down = np.clip((tt - l0) / np.maximum(e0 - l0, _DT), 0.0, 1.0)
+    p = 0.5 - 0.5 * np.cos(np.pi * np.where(tt < t0, up, 1.0 - down))
+    p -= p.mean(axis=1, keepdims=True) + (p @ q2)[:, None] * q2
+    pp = np.maximum(np.einsum("ij,ij->i", p, p), 1e-12)
+    amp = (p @ xr) / pp
+    k = int(np.argmax(amp * np.abs(amp) * pp))  # signed: a tilt the other way explains nothing
+    resid = max(1e-18, (float(xr @ xr) - float(amp[k] ** 2 * pp[k])) / n)
+    return float(amp[k]), float(amp[k] * math.sqrt(pp[k] / resid))
+
+
 def _slot_at(start: float, rhythm: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
     """Start, top, lower and end of a rep starting at `start` with the set's (cycle, up, hold, down) times."""
     _, up, hold, down = rhythm
     return start, start + up, start + up + hold, start + up + hold + down
 
 
-def _window(hist: Iterable[float], start: int, stop: int) -> NDArray[np.float64]:
-    """hist[start:stop] as an array, without copying the whole history (the per-rep cost in streaming)."""
-    return np.fromiter(islice(hist, max(0, start), max(0, stop)), dtype=np.float64)
+def _window(hist: Iterable[float], start: int, stop: int, step: int = 1) -> NDArray[np.float64]:
+    """hist[start:stop:step] as an array, without copying the whole history (the per-rep cost in streaming)."""
+    return np.fromiter(islice(hist, max(0, start), max(0, stop), step), dtype=np.float64)
 
 
-def _rows(hist: Iterable[tuple[float, float, float]], start: int, stop: int) -> NDArray[np.float64]:
-    """hist[start:stop] as an (n, 3) array of its vectors, built in one pass."""
-    flat = np.fromiter(chain.from_iterable(islice(hist, max(0, start), max(0, stop))), dtype=np.float64)
+def _rows(hist: Iterable[tuple[float, float, float]], start: int, stop: int, step: int = 1) -> NDArray[np.float64]:
+    """hist[start:stop:step] as an (n, 3) array of its vectors, built in one pass."""
+    flat = np.fromiter(chain.from_iterable(islice(hist, max(0, start), max(0, stop), step)), dtype=np.float64)
     return flat.reshape(-1, 3)
 
 
