@@ -124,7 +124,7 @@ _SLOT_MIN_SNR = 8.0  # as strict as a rep that opens a set
 _SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts; a breath does not)
 _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
-_SLOT_TRIES = 2
+_SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
 # A slot whose lift is weaker than that still counts if the trunk tilts with it as with the set's reps
 # (a chest strap tips 1.5-5 degrees with a raise; sway and breathing move it ~0.5 degrees): a lift of
 # 2 standard errors and 0.5 cm, and a tilt of 2.5 standard errors (on 12.5 Hz samples), 1.2 degrees and 40 %
@@ -133,7 +133,7 @@ _SLOT_TILT_SNR = 2.0
 _SLOT_TILT_CM = 0.5
 _SLOT_TILT_T = 2.5
 _SLOT_TILT_MIN_DEG = 1.2
-_SLOT_TILT_FRAC = 0.4  # slots searched in a row before the set is taken to be over
+_SLOT_TILT_FRAC = 0.4
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
@@ -1070,7 +1070,7 @@ class Detector:
             self._set_posture, self._set_behind = rest, behind
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
-        slots = self._empty_slots(start, 0.5 * (top + lower))
+        slots = self._empty_slots(start)
         if slots:
             # Emitted once those slots are searched (`_step_deferred`), a fit a step.
             self._deferred = _Deferred(
@@ -1199,7 +1199,7 @@ class Detector:
             return None
         return _slot_at(self._set_reps[-1].start_s + k * rhythm[0], rhythm)
 
-    def _empty_slots(self, start: float, mid: float) -> list[tuple[float, float, float, float]]:
+    def _empty_slots(self, start: float) -> list[tuple[float, float, float, float]]:
         """The slots the set's rhythm left empty before a rep that starts `start` (at most `_SLOT_TRIES`)."""
         rhythm = self._rhythm()
         if rhythm is None or self._force_new_set:
