@@ -1031,9 +1031,8 @@ class Detector:
             return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
         if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR:
             # A slow rise of the trunk tips it with the raise; a noise-made "rise" (25 Hz, sway) does not.
-            way = _rows(self._hist_u, pt, pt + 1)[0] - self._orientation_at(ps)
-            lo, hi = int(round(at + start * GRID_HZ)), int(round(at + end * GRID_HZ))
-            amp = self._tilt_along(lo, hi, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)[0]
+            way = self._tilt_between(0, ps, pt)[1]
+            amp = self._tilt_along(at, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)[0]
             if amp < _OPEN_TILT_DEG:
                 return self._reject(cand, f"the trunk did not tilt with it: {amp:.1f} deg")
         if faint:
@@ -1287,8 +1286,7 @@ class Detector:
         if timed and not ok and snr >= _SLOT_TILT_SNR and height >= _SLOT_TILT_CM and self._set_dir_n:
             # A weaker lift counts if the trunk tilted with it as it does with the set's reps.
             at = idx - first - now_s * GRID_HZ  # history position of time 0
-            lo, hi = int(round(at + start * GRID_HZ)), int(round(at + end * GRID_HZ))
-            amp, tsnr = self._tilt_along(lo, hi, (start, top, lower, end), self._set_dir_sum, (0.0,))
+            amp, tsnr = self._tilt_along(at, (start, top, lower, end), self._set_dir_sum, (0.0,))
             usual = float(median([r.peak_tilt_deg for r in self._set_reps[-5:]]))
             ok = tsnr >= _SLOT_TILT_T and amp >= max(_SLOT_TILT_MIN_DEG, _SLOT_TILT_FRAC * usual)
         if ok:
@@ -1307,19 +1305,19 @@ class Detector:
 
     def _tilt_along(
         self,
-        lo: int,
-        hi: int,
+        at: float,
         phases: tuple[float, float, float, float],
         way: NDArray[np.float64],
         shifts_s: tuple[float, ...],
     ) -> tuple[float, float]:
         """The tilt (degrees, along `way`) that a rep with these phase times explains, and its SNR.
 
-        `lo` and `hi` are the history positions of its start and end; the best of the phase times shifted
-        by each of `shifts_s` is taken (the lift's timing of a slow rep can be off by half a second).
+        `at` is the history position of time 0; the best of the phase times shifted by each of `shifts_s`
+        is taken (the lift's timing of a slow rep can be off by half a second).
         """
         pad = int(round((_FIT_PAD_S + max(shifts_s)) * GRID_HZ))
-        lo, hi = max(0, lo - pad), min(len(self._hist_u), hi + pad + 1)
+        lo = max(0, int(round(at + phases[0] * GRID_HZ)) - pad)
+        hi = min(len(self._hist_u), int(round(at + phases[3] * GRID_HZ)) + pad + 1)
         norm = float(np.linalg.norm(way))
         if hi - lo < 10 or norm <= 0:
             return 0.0, 0.0
