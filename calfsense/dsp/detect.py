@@ -134,6 +134,11 @@ _SLOT_TILT_CM = 0.5
 _SLOT_TILT_T = 2.5
 _SLOT_TILT_MIN_DEG = 1.2
 _SLOT_TILT_FRAC = 0.4
+# A set opener under 15 standard errors of lift, whose trunk tilt is under 8 standard errors too, is reported
+# only once a second rep confirms its set; alone, it is taken back (standing still at 25 Hz makes isolated
+# rep-sized waves in the lift; a set goes on).
+_HOLD_SNR = 15.0
+_HOLD_TILT_T = 8.0
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
@@ -327,6 +332,7 @@ class _Deferred:
     before_s: float  # a rep found in a slot must end before this
     emit: tuple[float, float, float, float, float, float, bool, NDArray[np.float64]]  # `_emit`'s arguments
     amp: float  # its band-passed lift (the set's adaptive entry learns it)
+    hold: bool  # a faint set opener: reported once a second rep confirms the set
 
 
 @dataclass
@@ -339,7 +345,7 @@ class Detector:
     rest_s: float = DEFAULT_REST_S
 
     gaps: list[tuple[float, float]] = field(default_factory=list, init=False)
-    reps: list[Rep] = field(default_factory=list, init=False)
+    _reps: list[Rep] = field(default_factory=list, init=False)  # `reps` and the one held back (`_held`)
     # Why the last 100 excursions were not counted (for tuning): (time s, size, reason). The size is the peak
     # tilt in degrees (tilt path), the band-passed lift in cm (chest), or the fitted height in cm (a slot search).
     rejected: list[tuple[float, float, str]] = field(default_factory=list, init=False)
@@ -414,6 +420,11 @@ class Detector:
     _echo: NDArray[np.float64] | None = field(default=None, init=False)
     _echo_idx0: int = field(default=0, init=False)
     _echo_todo: list[tuple[float, float, float, float, float]] = field(default_factory=list, init=False)
+    # Chest: a faint set opener held back until a second rep confirms its set; since the last report, openers
+    # confirmed (with the rep that confirmed each) and openers taken back (no rep came).
+    _held: Rep | None = field(default=None, init=False)
+    _confirmed: list[tuple[Rep, Rep]] = field(default_factory=list, init=False)
+    _retracted: list[Rep] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -497,11 +508,17 @@ class Detector:
             if rep is not None:
                 out.append(rep)
         self._state, self._cand = _REST, None
-        return out
+        return self._release(out)
+
+    @property
+    def reps(self) -> list[Rep]:
+        """The reps reported so far (a faint set opener is not, until a rep confirms its set)."""
+        return [r for r in self._reps if r is not self._held]
 
     def session(self) -> Session:
         """Everything found so far."""
-        return Session(self.resolved_placement, tuple(self.reps), group_sets(self.reps), tuple(self.gaps))
+        reps = self.reps
+        return Session(self.resolved_placement, tuple(reps), group_sets(reps), tuple(self.gaps))
 
     # -- resampling ------------------------------------------------------------------------
 
@@ -645,7 +662,7 @@ class Detector:
                 # small to be seen cannot raise the threshold that hides them.
                 old_r = self._hist_r[-_BASE_LAG - 1]
                 self._floor_deg += (rest_alpha if old_r < self._floor_deg else floor_up) * (old_r - self._floor_deg)
-        return out
+        return self._release(out) if out else out
 
     def _params(self) -> PlacementParams:
         return PARAMS[self._resolved or "shin"]
@@ -1029,12 +1046,13 @@ class Detector:
             behind = self._behind_deg(self._set_posture, ps, pt)
         if behind > _BEHIND_DEG:
             return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
-        if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR:
-            # A slow rise of the trunk tips it with the raise; a noise-made "rise" (25 Hz, sway) does not.
+        own = (0.0, 0.0)  # a faint opener's tilt along its own direction (degrees, standard errors)
+        if opens and snr < max(_OPEN_TILT_SNR, _HOLD_SNR):
             way = self._tilt_between(0, ps, pt)[1]
-            amp = self._tilt_along(at, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)[0]
-            if amp < _OPEN_TILT_DEG:
-                return self._reject(cand, f"the trunk did not tilt with it: {amp:.1f} deg")
+            own = self._tilt_along(at, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)
+        if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR and own[0] < _OPEN_TILT_DEG:
+            # A slow rise of the trunk tips it with the raise; a noise-made "rise" (25 Hz, sway) does not.
+            return self._reject(cand, f"the trunk did not tilt with it: {own[0]:.1f} deg")
         if faint:
             # After a slow rep the lift's high-pass filters ring: its trough recovers like a rise. A candidate
             # whose own fall, without that ringing, would not have reached the entry level is that ringing.
@@ -1067,17 +1085,19 @@ class Detector:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if opens:
             self._set_posture, self._set_behind = rest, behind
+        # A faint opener whose trunk did not tip clearly either waits for a rep to confirm its set.
+        hold = opens and snr < _HOLD_SNR and own[1] < _HOLD_TILT_T
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
         if slots:
             # Emitted once those slots are searched (`_step_deferred`), a fit a step.
             self._deferred = _Deferred(
-                slots, start + 0.3, (start, top, lower, end, height, tilt, bounced, d), cand.peak - cand.floor
+                slots, start + 0.3, (start, top, lower, end, height, tilt, bounced, d), cand.peak - cand.floor, hold
             )
             self._slot_due_idx = -1
             return None
-        return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor)
+        return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor, hold)
 
     def _emit_lift(
         self,
@@ -1090,9 +1110,10 @@ class Detector:
         bounced: bool,
         d: NDArray[np.float64],
         amp: float,
+        hold: bool,
     ) -> Rep:
         """Emit a chest rep found by the lift; the set's adaptive entry learns its band-passed rise `amp`."""
-        rep = self._emit(start, top, lower, end, height, tilt, bounced, d)
+        rep = self._emit(start, top, lower, end, height, tilt, bounced, d, hold=hold)
         if rep.index == 1:
             self._z_amps = []
         self._z_amps.append(amp)
@@ -1157,8 +1178,8 @@ class Detector:
 
     def _rhythm(self) -> tuple[float, float, float, float] | None:
         """The set's cycle (start to start) and its median up, hold and down times, if the set is slow."""
-        if self._rhythm_at != len(self.reps):  # once per rep (a rep's block already holds a fit)
-            self._rhythm_at, self._rhythm_cache = len(self.reps), self._measure_rhythm()
+        if self._rhythm_at != len(self._reps):  # once per rep (a rep's block already holds a fit)
+            self._rhythm_at, self._rhythm_cache = len(self._reps), self._measure_rhythm()
         return self._rhythm_cache
 
     def _measure_rhythm(self) -> tuple[float, float, float, float] | None:
@@ -1225,7 +1246,7 @@ class Detector:
         if not job.slots:
             # Its emission needs no fit: it goes out in the step of the last search.
             self._deferred = None
-            self._queued.append(self._emit_lift(*job.emit, job.amp))
+            self._queued.append(self._emit_lift(*job.emit, job.amp, job.hold))
         self._force_new_set = force or self._force_new_set
 
     def _take_queued(self) -> list[Rep]:
@@ -1459,10 +1480,17 @@ class Detector:
         d: NDArray[np.float64],
         seat_ratio: float | None = None,
         in_rhythm: bool = False,
+        hold: bool = False,
     ) -> Rep:
         """Place an accepted rep in its set, flag it and record it."""
         prev = self._set_reps[-1] if self._set_reps else None
         if not in_rhythm and self._opens_set(start):
+            if self._held is not None:
+                # A faint opener no rep confirmed: not a set (its number goes to this one).
+                self._reps = [r for r in self._reps if r is not self._held]
+                self._retracted.append(self._held)
+                self._set_index -= 1
+                self._held = None
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
@@ -1485,15 +1513,39 @@ class Detector:
             peak_tilt_deg=round(peak, 2),
             flags=flags,
         )
+        if hold:
+            self._held = rep
+        elif self._held is not None and prev is not None:
+            self._confirmed.append((self._held, rep))
+            self._held = None
         self._set_reps.append(rep)
         if seat_ratio is not None:
             self._set_seat_ratios.append(seat_ratio)
         self._ref_cache = self._reference_peak()
-        self.reps.append(rep)
+        self._reps.append(rep)
         if self._lift_path():
             self._slot_filled, self._slot_tries = in_rhythm, 0
             self._schedule_slot()
         return rep
+
+    def _release(self, out: list[Rep]) -> list[Rep]:
+        """Hold back a faint set opener until a second rep in its set confirms it, then report both."""
+        if self._held is None and not self._confirmed and not self._retracted:
+            return out
+        # Fed in one block, a held rep is in `out` already (before the rep that confirmed it).
+        shown = {id(r) for r in out}
+        skip = {id(r) for r in self._retracted + ([] if self._held is None else [self._held])}
+        before = {id(c): h for h, c in self._confirmed}
+        kept: list[Rep] = []
+        for rep in out:
+            if id(rep) in skip:
+                continue
+            held = before.get(id(rep))
+            if held is not None and id(held) not in shown:
+                kept.append(held)
+            kept.append(rep)
+        self._confirmed, self._retracted = [], []
+        return kept
 
     def _opens_set(self, start: float) -> bool:
         """Whether a rep starting at `start` begins a new set: rest, a long gap, or an explicit boundary."""
