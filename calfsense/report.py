@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet, group_sets
+from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
 
@@ -67,6 +67,7 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
         start = i
     det.feed(t[start:], a[start:])
     det.finish()
+    found = det.session()
     warnings: list[str] = []
     if not det.ready:
         warnings.append("the sensor was never seen at rest, so nothing was counted: stand still a few seconds first")
@@ -76,9 +77,9 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
             warnings.append(
                 f"the recording began while moving (perhaps mid-set): counting began {began:.0f} s in, once at rest"
             )
-        if not det.reps:
-            warnings.append(_nothing_found(session, det.resolved_placement))
-    return det.resolved_placement, group_sets(det.reps), warnings
+        if not found.reps:
+            warnings.append(_nothing_found(session, found.placement))
+    return found.placement, found.sets, warnings
 
 
 def match_sets(

@@ -1513,7 +1513,8 @@ class Detector:
             peak_tilt_deg=round(peak, 2),
             flags=flags,
         )
-        if hold:
+        if hold and prev is None:
+            # Still its set's first rep: a rep found in an empty slot before it can have joined it to the last set.
             self._held = rep
         elif self._held is not None and prev is not None:
             self._confirmed.append((self._held, rep))
