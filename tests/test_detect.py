@@ -468,6 +468,34 @@ def test_chest_standing_still_at_25_hz_opens_no_sets(monkeypatch: pytest.MonkeyP
     assert without_either >= without_hold + 30  # 60 when written
 
 
+def test_chest_a_faint_rep_in_a_set_must_tip_the_trunk_the_sets_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 30 three-rep sets at the article's tempo at 25 Hz, each followed by 12 s of standing: the noise makes
+    # rep-sized waves in the lift inside and after the set, and a faint one joined the set. The trunk did not
+    # tip with it as with the set's reps.
+    plan = SetPlan("two-leg", 3, TEMPOS["article"], height_cm=6.0)
+    sims = [simulate(_one_set(plan, 4.0, 12.0), "chest", 25.0, seed=seed) for seed in range(30)]
+
+    def false_and_true() -> tuple[int, int]:
+        matches = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
+        return sum(len(m.false) for m in matches), sum(len(m.pairs) for m in matches)
+
+    false, true = false_and_true()
+    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_NEXT_TILT_SNR", 0.0)
+    false_without, true_without = false_and_true()
+    assert false <= 12 and false_without >= false + 6  # 9 and 20 when written
+    assert true >= true_without - 2  # 71 both
+
+
+def test_chest_a_rep_fitted_before_the_data_began_is_not_measured() -> None:
+    # An eccentric rep at 25 Hz whose lift candidate's fit started before the first sample: its tilt was
+    # read from no samples at all (a mean of an empty slice, a warning, here an error) before it was rejected.
+    plan = SetPlan("two-leg", 1, TEMPOS["eccentric"], height_cm=6.0)
+    sim = simulate(_one_set(plan, 4.0, 12.0), "chest", 25.0, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        detect(sim.time_s, sim.acc_mg, "chest")
+
+
 def test_chest_a_faint_set_opener_is_reported_with_the_rep_that_confirms_it(monkeypatch: pytest.MonkeyPatch) -> None:
     # An eight-rep set at the article's tempo at 25 Hz: its first rep's lift is under 15 standard errors (and its
     # tilt under 8), so it waits for the second rep, which tilts the same way; then both are reported, in

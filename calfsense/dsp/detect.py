@@ -139,6 +139,12 @@ _SLOT_TILT_FRAC = 0.4
 # rep-sized waves in the lift; a set goes on).
 _HOLD_SNR = 15.0
 _HOLD_TILT_T = 8.0
+# A later rep of a set, 2 s long or more, under 10 standard errors of lift must tip the trunk the set's way by
+# 1.5 standard errors (true ones: 5th percentile 1.8, median 10; noise-made ones in and after a set: median 0.9).
+# A bouncy rep's tilt window holds its neighbours' tilt: it is not asked.
+_NEXT_TILT_SNR = 10.0
+_NEXT_TILT_T = 1.5
+_NEXT_TILT_MIN_S = 2.0
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
@@ -1028,6 +1034,8 @@ class Detector:
         if fitted > 0:
             height = fitted
             start, top, lower, end = phases
+        if start < self._seg_start_s:
+            return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
             return self._reject(cand, "already counted where the set's rhythm put it")
         faint = snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM  # would not pass as a set's first rep
@@ -1065,6 +1073,18 @@ class Detector:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
             return self._reject(cand, "too slow for a heel raise")  # the filters settling, a slow lean
+        if (
+            not opens
+            and snr < _NEXT_TILT_SNR
+            and end - start >= _NEXT_TILT_MIN_S
+            and self._set_dir_n
+            and start - _FIT_PAD_S - 0.5 >= self._seg_start_s
+        ):
+            # A faint lift in a set counts if the trunk tipped with it the way it does with the set's reps
+            # (unless its tilt window begins within 0.5 s of a gap's end: the low-pass is still settling).
+            _, tilt_t = self._tilt_along(at, (start, top, lower, end), self._set_dir_sum, (0.0,))
+            if tilt_t < _NEXT_TILT_T:
+                return self._reject(cand, f"the trunk did not tilt the set's way: {tilt_t:.1f} standard errors")
         recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
         if len(recent) >= 2:
             # Reps in a set keep their tempo; a much slower "rep" right after a set is the filters settling.
@@ -1081,8 +1101,6 @@ class Detector:
         # The tilt at the top from the orientation at the start: only those few samples are read.
         off = a0 - first  # history position of the double integration's first sample
         tilt, d = self._tilt_between(off, off + i10, off + pk)
-        if start < self._seg_start_s:
-            return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if opens:
             self._set_posture, self._set_behind = rest, behind
         # A faint opener whose trunk did not tip clearly either waits for a rep to confirm its set.
