@@ -124,6 +124,7 @@ _SLOT_MIN_SNR = 8.0  # as strict as a rep that opens a set
 _SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts; a breath does not)
 _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
+_LONE_PAUSE_FRAC = 0.5  # or one slow rep, the next a whole number of cycles on, each pausing at most half a rep
 _SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
 # A slot whose lift is weaker than that still counts if the trunk tilts with it as with the set's reps
 # (a chest strap tips 1.5-5 degrees with a raise; sway and breathing move it ~0.5 degrees): a lift of
@@ -1240,11 +1241,21 @@ class Detector:
     def _empty_slots(self, start: float) -> list[tuple[float, float, float, float]]:
         """The slots the set's rhythm left empty before a rep that starts `start` (at most `_SLOT_TRIES`)."""
         rhythm = self._rhythm()
-        if rhythm is None or self._force_new_set:
+        if self._force_new_set or not self._set_reps:
             return []
-        cycle = rhythm[0]
         last = self._set_reps[-1]
         gap = start - last.start_s
+        if rhythm is None and len(self._set_reps) == 1:
+            # A lone slow rep, then a rep a whole number of its cycles later (the rep and a pause of at most
+            # half as long): the reps between were missed, and the set goes on through them.
+            dur = last.end_s - last.start_s
+            n = int(gap // dur)
+            cycle = gap / n if n else 0.0
+            if 2 <= n <= _SLOT_TRIES + 1 and _SLOT_MIN_CYCLE_S <= cycle <= (1.0 + _LONE_PAUSE_FRAC) * dur:
+                rhythm = (cycle, last.up_s, last.hold_s, last.down_s)
+        if rhythm is None:
+            return []
+        cycle = rhythm[0]
         missing = min(_SLOT_TRIES, int(round(gap / cycle)) - 1)
         if gap < 1.5 * cycle or missing < 1 or any(last.end_s < b and a < start for a, b in self.gaps):
             return []
