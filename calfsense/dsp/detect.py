@@ -125,6 +125,10 @@ _SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts;
 _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
 _LONE_PAUSE_FRAC = 0.5  # or one slow rep, the next a whole number of cycles on, each pausing at most half a rep
+# A slow set opener (4 s or longer) has the slot a cycle before it searched (a cycle of 1.15 reps: a rep and its
+# pause). A rep found there opens the set, as strong as an opener must be, tipping the trunk the opener's way.
+_BACK_MIN_S = 4.0
+_BACK_CYCLE = 1.15
 _SLOT_TRIES = 2  # slots searched in a row before the set is taken to be over
 # A slot whose lift is weaker than that still counts if the trunk tilts with it as with the set's reps
 # (a chest strap tips 1.5-5 degrees with a raise; sway and breathing move it ~0.5 degrees): a lift of
@@ -340,6 +344,7 @@ class _Deferred:
     emit: tuple[float, float, float, float, float, float, bool, NDArray[np.float64]]  # `_emit`'s arguments
     amp: float  # its band-passed lift (the set's adaptive entry learns it)
     hold: bool  # a faint set opener: reported once a second rep confirms the set
+    before: tuple[float, NDArray[np.float64]] | None = None  # a slot before a set opener: its height and tilt way
 
 
 @dataclass
@@ -1109,10 +1114,21 @@ class Detector:
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
+        before = None
+        if not slots and opens and not self._force_new_set and end - start >= _BACK_MIN_S:
+            # A slow set's first rep is often the one its lift misses: look one cycle before its opener.
+            cycle = _BACK_CYCLE * (end - start)
+            slots = [_slot_at(start - cycle, (cycle, top - start, lower - top, end - lower))]
+            before = (height, d)
         if slots:
             # Emitted once those slots are searched (`_step_deferred`), a fit a step.
             self._deferred = _Deferred(
-                slots, start + 0.3, (start, top, lower, end, height, tilt, bounced, d), cand.peak - cand.floor, hold
+                slots,
+                start + 0.3,
+                (start, top, lower, end, height, tilt, bounced, d),
+                cand.peak - cand.floor,
+                hold,
+                before,
             )
             self._slot_due_idx = -1
             return None
@@ -1268,7 +1284,11 @@ class Detector:
         assert job is not None
         # Reps emitted now belong to the set they were found in, whatever `new_set()` said since.
         force, self._force_new_set = self._force_new_set, False
-        if job.slots:
+        if job.slots and job.before is not None:
+            rep = self._search_first(idx, job.slots.pop(0), job.before_s, job.before)
+            if rep is not None:
+                self._queued.append(rep)
+        elif job.slots:
             rep = self._search_slot(idx, job.slots.pop(0), self._set_reps[-1], job.before_s)
             if rep is not None:
                 self._queued.append(rep)
@@ -1352,6 +1372,52 @@ class Detector:
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         self._echo_todo.append((start, top, lower, end, height))
         return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
+
+    def _search_first(
+        self, idx: int, plan: tuple[float, float, float, float], before_s: float, ref: tuple[float, NDArray[np.float64]]
+    ) -> Rep | None:
+        """Look for a set's missed first rep near `plan`, a cycle before its opener; emit it if found."""
+        first = self._idx - len(self._hist_t)
+        now_s = self._hist_t[-1]
+        lo_s = plan[0] - _SLOT_REACH_S - _FIT_PAD_S
+        if lo_s < self._hist_t[0] or lo_s < self._seg_start_s + 0.5:
+            return None
+        w0 = max(first, idx - int(math.ceil((now_s - lo_s + 0.2) * GRID_HZ)))
+        t_all = _window(self._hist_t, w0 - first, idx - first + 1)
+        v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
+        bound = max(self._seg_start_s, self._set_reps[-1].end_s if self._set_reps else -math.inf)
+        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
+        self._last_fit_idx = idx
+        ref_h, way = ref
+        timed = (
+            start >= bound - 1e-6
+            and 0.15 <= top - start <= _MAX_RAMP_S
+            and 0.15 <= end - lower <= _MAX_RAMP_S
+            and end < min(now_s - _DELAY_S, before_s)
+            and self._opens_set(start)
+        )
+        at = idx - first - now_s * GRID_HZ
+        ok = timed and snr >= _OPEN_MIN_SNR and height >= max(_OPEN_MIN_CM, _SLOT_MIN_FRAC * ref_h)
+        if ok:
+            # It tips the trunk the opener's way (a weight shift's rocking alternates).
+            ok = self._tilt_along(at, (start, top, lower, end), way, (0.0,))[1] >= _NEXT_TILT_T
+        if ok:
+            n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
+            ok = not self._footfalls(n_since)
+        if ok:
+            # A weight shift's rocking starts tilted away from the posture it rocks about (as for an opener).
+            ps, pt = int(round(at + start * GRID_HZ)), int(round(at + top * GRID_HZ))
+            rest = self._posture_before(ps)
+            ok = rest is not None and self._behind_deg(rest, ps, pt) <= _BEHIND_DEG
+        if not ok:
+            self._note(height, f"no first rep a cycle before the set's opener ({snr:.1f} standard errors)")
+            return None
+        i_start = idx - int(round((now_s - start) * GRID_HZ))
+        i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
+        tilt, d = self._tilt_between(0, i_start - first, i_top - first)
+        self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
+        self._echo_todo.append((start, top, lower, end, height))
+        return self._emit(start, top, lower, end, height, tilt, False, d)
 
     def _tilt_along(
         self,
