@@ -1417,7 +1417,9 @@ class Detector:
         tilt, d = self._tilt_between(0, i_start - first, i_top - first)
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         self._echo_todo.append((start, top, lower, end, height))
-        return self._emit(start, top, lower, end, height, tilt, False, d)
+        rep = self._emit(start, top, lower, end, height, tilt, False, d)
+        self._z_amps = []  # the new set's adaptive entry learns from its opener's lift on
+        return rep
 
     def _tilt_along(
         self,
