@@ -1366,12 +1366,7 @@ class Detector:
         if not ok:
             self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
             return None
-        i_start = idx - int(round((now_s - start) * GRID_HZ))
-        i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
-        tilt, d = self._tilt_between(0, i_start - first, i_top - first)
-        self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
-        self._echo_todo.append((start, top, lower, end, height))
-        return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=True)
+        return self._emit_fitted(idx, (start, top, lower, end), height, in_rhythm=True)
 
     def _search_first(
         self, idx: int, plan: tuple[float, float, float, float], before_s: float, ref: tuple[float, NDArray[np.float64]]
@@ -1412,14 +1407,21 @@ class Detector:
         if not ok:
             self._note(height, f"no first rep a cycle before the set's opener ({snr:.1f} standard errors)")
             return None
+        rep = self._emit_fitted(idx, (start, top, lower, end), height, in_rhythm=False)
+        self._z_amps = []  # the new set's adaptive entry learns from its opener's lift on
+        return rep
+
+    def _emit_fitted(self, idx: int, phases: tuple[float, float, float, float], height: float, in_rhythm: bool) -> Rep:
+        """Emit a rep found by a fit at grid index `idx` (a slot's): its tilt, its end and its ringing are noted."""
+        start, top, lower, end = phases
+        first = self._idx - len(self._hist_t)
+        now_s = self._hist_t[-1]
         i_start = idx - int(round((now_s - start) * GRID_HZ))
         i_top = idx - int(round((now_s - 0.5 * (top + lower)) * GRID_HZ))
         tilt, d = self._tilt_between(0, i_start - first, i_top - first)
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         self._echo_todo.append((start, top, lower, end, height))
-        rep = self._emit(start, top, lower, end, height, tilt, False, d)
-        self._z_amps = []  # the new set's adaptive entry learns from its opener's lift on
-        return rep
+        return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=in_rhythm)
 
     def _tilt_along(
         self,
