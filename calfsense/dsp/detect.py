@@ -1337,21 +1337,12 @@ class Detector:
             self._note(0.0, "no rep searched where the set's rhythm put one: the history no longer holds it")
             return None
         w0 = max(first, idx - int(math.ceil((now_s - last.end_s + 0.8) * GRID_HZ)))
-        t_all = _window(self._hist_t, w0 - first, idx - first + 1)
-        v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
         # The rise may not start in the last rep (its lowering can end 0.3 s off, or a fit may have
         # stretched that lowering past the set's usual one): the fit is held after it.
         bound = min(last.end_s, last.lower_s + plan[3] - plan[2]) - 0.3
-        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
-        self._last_fit_idx = idx
+        height, (start, top, lower, end), snr, timed = self._fit_slot(idx, w0, plan, bound, before_s)
         heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
         ref = float(median(heights)) if heights else 0.0
-        timed = (
-            start >= bound - 1e-6  # no rise fits after the last rep (the fit kept its guess)
-            and 0.15 <= top - start <= _MAX_RAMP_S
-            and 0.15 <= end - lower <= _MAX_RAMP_S
-            and end < min(now_s - _DELAY_S, before_s)
-        )
         ok = timed and snr >= _SLOT_MIN_SNR and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
         if timed and not ok and snr >= _SLOT_TILT_SNR and height >= _SLOT_TILT_CM and self._set_dir_n:
             # A weaker lift counts if the trunk tilted with it as it does with the set's reps.
@@ -1361,8 +1352,7 @@ class Detector:
             ok = tsnr >= _SLOT_TILT_T and amp >= max(_SLOT_TILT_MIN_DEG, _SLOT_TILT_FRAC * usual)
         if ok:
             # Footfalls in the slot: the set is over and a walk has begun.
-            n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
-            ok = not self._footfalls(n_since)
+            ok = not self._footfalls(idx - max(w0, idx - int((now_s - start) * GRID_HZ)))
         if not ok:
             self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
             return None
@@ -1378,27 +1368,21 @@ class Detector:
         if lo_s < self._hist_t[0] or lo_s < self._seg_start_s + 0.5:
             return None
         w0 = max(first, idx - int(math.ceil((now_s - lo_s + 0.2) * GRID_HZ)))
-        t_all = _window(self._hist_t, w0 - first, idx - first + 1)
-        v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
         bound = max(self._seg_start_s, self._set_reps[-1].end_s if self._set_reps else -math.inf)
-        height, (start, top, lower, end), snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
-        self._last_fit_idx = idx
+        height, (start, top, lower, end), snr, timed = self._fit_slot(idx, w0, plan, bound, before_s)
         ref_h, way = ref
-        timed = (
-            start >= bound - 1e-6
-            and 0.15 <= top - start <= _MAX_RAMP_S
-            and 0.15 <= end - lower <= _MAX_RAMP_S
-            and end < min(now_s - _DELAY_S, before_s)
-            and self._opens_set(start)
-        )
         at = idx - first - now_s * GRID_HZ
-        ok = timed and snr >= _OPEN_MIN_SNR and height >= max(_OPEN_MIN_CM, _SLOT_MIN_FRAC * ref_h)
+        ok = (
+            timed
+            and self._opens_set(start)
+            and snr >= _OPEN_MIN_SNR
+            and height >= max(_OPEN_MIN_CM, _SLOT_MIN_FRAC * ref_h)
+        )
         if ok:
             # It tips the trunk the opener's way (a weight shift's rocking alternates).
             ok = self._tilt_along(at, (start, top, lower, end), way, (0.0,))[1] >= _NEXT_TILT_T
         if ok:
-            n_since = idx - max(w0, idx - int((now_s - start) * GRID_HZ))
-            ok = not self._footfalls(n_since)
+            ok = not self._footfalls(idx - max(w0, idx - int((now_s - start) * GRID_HZ)))
         if ok:
             # A weight shift's rocking starts tilted away from the posture it rocks about (as for an opener).
             ps, pt = int(round(at + start * GRID_HZ)), int(round(at + top * GRID_HZ))
@@ -1410,6 +1394,24 @@ class Detector:
         rep = self._emit_fitted(idx, (start, top, lower, end), height, in_rhythm=False)
         self._z_amps = []  # the new set's adaptive entry learns from its opener's lift on
         return rep
+
+    def _fit_slot(
+        self, idx: int, w0: int, plan: tuple[float, float, float, float], bound: float, before_s: float
+    ) -> tuple[float, tuple[float, float, float, float], float, bool]:
+        """The matched fit near `plan` on grid `w0`..`idx`, after `bound`: height, phases, SNR, and timed like a rep."""
+        first = self._idx - len(self._hist_t)
+        t_all = _window(self._hist_t, w0 - first, idx - first + 1)
+        v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
+        height, phases, snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
+        self._last_fit_idx = idx
+        start, top, lower, end = phases
+        timed = (
+            start >= bound - 1e-6  # no rise fits after the bound (the fit kept its guess)
+            and 0.15 <= top - start <= _MAX_RAMP_S
+            and 0.15 <= end - lower <= _MAX_RAMP_S
+            and end < min(self._hist_t[-1] - _DELAY_S, before_s)
+        )
+        return height, phases, snr, timed
 
     def _emit_fitted(self, idx: int, phases: tuple[float, float, float, float], height: float, in_rhythm: bool) -> Rep:
         """Emit a rep found by a fit at grid index `idx` (a slot's): its tilt, its end and its ringing are noted."""
