@@ -1398,11 +1398,11 @@ class Detector:
     def _fit_slot(
         self, idx: int, w0: int, plan: tuple[float, float, float, float], bound: float, before_s: float
     ) -> tuple[float, tuple[float, float, float, float], float, bool]:
-        """The matched fit near `plan` on grid `w0`..`idx`, after `bound`: height, phases, SNR, and timed like a rep."""
+        """The matched fit near `plan` on grid `w0`..`idx`, between `bound` and `before_s`: height, phases, SNR, timed."""
         first = self._idx - len(self._hist_t)
         t_all = _window(self._hist_t, w0 - first, idx - first + 1)
         v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
-        height, phases, snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound)
+        height, phases, snr = _fit_rep(t_all, v_all, plan, _SLOT_REACH_S, bound, before_s)
         self._last_fit_idx = idx
         start, top, lower, end = phases
         timed = (
@@ -1840,13 +1840,15 @@ def _fit_raise(
     guess: tuple[float, float, float, float],
     reach_s: float = _FIT_REACH_S,
     not_before: float = -math.inf,
+    not_after: float = math.inf,
 ) -> _RaiseFit:
     """Least-squares fit of one raise (raised-cosine ramps up and down) plus an offset and a slope.
 
     A matched fit weighs each sample by what it says about the rise, where double integration lets
     slow noise grow with time squared. The offset and slope take up the sensor's rest level and its
     drift. The rising ramp, then the falling one, is searched over every start and span within
-    `reach_s` of `guess` (start, top, lower, end on the 50 Hz grid `tt`), rising no earlier than `not_before`.
+    `reach_s` of `guess` (start, top, lower, end on the 50 Hz grid `tt`), rising no earlier than `not_before`
+    and ending no later than `not_after`.
     """
     s0, t0, l0, e0 = guess
     t0 = max(t0, s0 + 0.15)
@@ -1881,7 +1883,7 @@ def _fit_raise(
         if ramp == 0:
             ok = (starts[:, None] + span_s[None, :] <= best[2]) & (starts[:, None] >= not_before)
         else:
-            ok = starts[:, None] >= best[1]
+            ok = (starts[:, None] >= best[1]) & (starts[:, None] + span_s[None, :] <= not_after)
         score = np.where(ok & (st[0] > 0), st[0] ** 2 / gg, -np.inf)  # the variance the raise explains
         pi, ki = divmod(int(np.argmax(score)), len(spans))
         if not math.isfinite(float(score[pi, ki])):
@@ -1901,7 +1903,11 @@ def _fit_raise(
         )
         na = float(starts[pi]) + dp * _FIT_EVERY * _DT
         nb = na + float(span_s[ki]) + dk * _FIT_SPAN_STEP_S
-        if nb - na < 0.15 or (ramp == 0 and (nb > best[2] or na < not_before)) or (ramp == 1 and na < best[1]):
+        if (
+            nb - na < 0.15
+            or (ramp == 0 and (nb > best[2] or na < not_before))
+            or (ramp == 1 and (na < best[1] or nb > not_after))
+        ):
             na, nb = float(starts[pi]), float(starts[pi]) + float(span_s[ki])
         best[2 * ramp], best[2 * ramp + 1] = na, nb
     tot = stats[0] + stats[1]
@@ -1917,20 +1923,26 @@ def _fit_rep(
     phases: tuple[float, float, float, float],
     reach_s: float,
     not_before: float = -math.inf,
+    not_after: float = math.inf,
 ) -> tuple[float, tuple[float, float, float, float], float]:
     """The matched fit of a rep timed by `phases`, over it and `_FIT_PAD_S` of rest on each side.
 
-    `tt` and `acc_mps2` are the low-passed |a| on the grid (from where the rep may begin on). Returns
+    `tt` and `acc_mps2` are the low-passed |a| on the grid (from where the rep may begin on). A rep between
+    two others rises no earlier than `not_before` and ends no later than `not_after`, and the fit reads
+    nothing beyond them: the end of a lowering and the start of a rise accelerate the same way, so a
+    lowering free to run on takes in the next rep's rise (and then overlaps it). Returns
     the heel height in cm (0 without a rise), the fitted phase times on the input's clock and the fit's
     signal-to-noise ratio; with too little data, 0, `phases` unchanged and 0.
     """
     start, top, lower, end = phases
-    i0 = max(0, math.ceil((start - _FIT_PAD_S - float(tt[0])) * GRID_HZ))
-    i1 = min(len(tt) - 1, math.floor((end + _DELAY_S + _FIT_PAD_S - float(tt[0])) * GRID_HZ))
+    i0 = max(0, math.ceil((max(start - _FIT_PAD_S, not_before + _DELAY_S) - float(tt[0])) * GRID_HZ))
+    i1 = min(len(tt) - 1, math.floor((min(end + _FIT_PAD_S, not_after) + _DELAY_S - float(tt[0])) * GRID_HZ))
     if i1 - i0 < 10:
         return 0.0, phases, 0.0
     guess = (start + _DELAY_S, top + _DELAY_S, lower + _DELAY_S, end + _DELAY_S)
-    fit = _fit_raise(tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s, not_before + _DELAY_S)
+    fit = _fit_raise(
+        tt[i0 : i1 + 1], acc_mps2[i0 : i1 + 1], guess, reach_s, not_before + _DELAY_S, not_after + _DELAY_S
+    )
     s0, t0, l0, e0 = fit.times
     times = (s0 - _DELAY_S, t0 - _DELAY_S, l0 - _DELAY_S, e0 - _DELAY_S)
     return 100.0 * geo.heel_height_from_ankle_rise_m(fit.rise_m), times, fit.snr
