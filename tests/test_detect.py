@@ -413,11 +413,14 @@ def _chest_found_and_false(sims: list[Simulation]) -> list[tuple[int, int]]:
     return [(len(m.pairs), len(m.false)) for m in matches]
 
 
-def _assert_more_found_and_same_in_blocks(sims: list[Simulation], constant: str, off: object, gain: int) -> None:
-    """With `constant` as it is, at least `gain` more true reps than with it `off`, no more false; same in blocks."""
+def _assert_more_found_and_same_in_blocks(sims: list[Simulation], name: str, off: object, gain: int) -> None:
+    """With the module's `name` as is, at least `gain` more true reps than with it `off`, no more false; same in blocks.
+
+    `name` is a constant, or a function that `off` replaces with its former behaviour.
+    """
     with_it = _chest_found_and_false(sims)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(importlib.import_module("calfsense.dsp.detect"), constant, off)
+        mp.setattr(importlib.import_module("calfsense.dsp.detect"), name, off)
         without = _chest_found_and_false(sims)
     assert sum(t for t, _ in with_it) >= sum(t for t, _ in without) + gain
     assert sum(f for _, f in with_it) <= sum(f for _, f in without) + 1
