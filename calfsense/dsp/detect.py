@@ -1398,7 +1398,7 @@ class Detector:
     def _fit_slot(
         self, idx: int, w0: int, plan: tuple[float, float, float, float], bound: float, before_s: float
     ) -> tuple[float, tuple[float, float, float, float], float, bool]:
-        """The matched fit near `plan` on grid `w0`..`idx`, between `bound` and `before_s`: height, phases, SNR, timed."""
+        """The matched fit near `plan` on grid `w0`..`idx`, from `bound` to `before_s`: height, phases, SNR, timed."""
         first = self._idx - len(self._hist_t)
         t_all = _window(self._hist_t, w0 - first, idx - first + 1)
         v_all = _window(self._hist_v, w0 - first, idx - first + 1) * (geo.G_MPS2 / 1000.0)
