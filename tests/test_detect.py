@@ -387,8 +387,8 @@ def _chest_set(tempo: str, reps: int, height_cm: float, seed: int) -> Simulation
 
 def _chest_totals(sims: list[Simulation]) -> tuple[int, int]:
     """Reps found and false reps over chest sessions."""
-    ms = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
-    return sum(len(m.pairs) for m in ms), sum(len(m.false) for m in ms)
+    per_session = _chest_found_and_false(sims)
+    return sum(t for t, _ in per_session), sum(f for _, f in per_session)
 
 
 def test_chest_slow_set_searches_where_its_rhythm_puts_a_missed_rep(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -535,13 +535,9 @@ def test_chest_a_faint_rep_in_a_set_must_tip_the_trunk_the_sets_way(monkeypatch:
     plan = SetPlan("two-leg", 3, TEMPOS["article"], height_cm=6.0)
     sims = [simulate(_one_set(plan, 4.0, 12.0), "chest", 25.0, seed=seed) for seed in range(30)]
 
-    def false_and_true() -> tuple[int, int]:
-        matches = [match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps) for sim in sims]
-        return sum(len(m.false) for m in matches), sum(len(m.pairs) for m in matches)
-
-    false, true = false_and_true()
+    true, false = _chest_totals(sims)
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_NEXT_TILT_SNR", 0.0)
-    false_without, true_without = false_and_true()
+    true_without, false_without = _chest_totals(sims)
     assert false <= 12 and false_without >= false + 6  # 9 and 20 when written
     assert true >= true_without - 2  # 71 both
 

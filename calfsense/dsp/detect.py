@@ -1234,6 +1234,10 @@ class Detector:
         """Whether the last `n` grid samples (at least one) hold a footfall's sharp content."""
         return max(islice(reversed(self._hist_hf), max(1, n))) >= _STEPS_HF_MG  # read from the newest
 
+    def _footfalls_since(self, idx: int, w0: int, start_s: float) -> bool:
+        """Whether a fitted slot holds footfalls: the grid samples from its start (not before `w0`) to `idx`."""
+        return self._footfalls(idx - max(w0, idx - int((self._hist_t[-1] - start_s) * GRID_HZ)))
+
     def _tilt_between(self, lo: int, start: int, top: int) -> tuple[float, NDArray[np.float64]]:
         """Tilt (degrees) and direction change at history position `top` from the orientation at `start`.
 
@@ -1352,7 +1356,7 @@ class Detector:
             ok = tsnr >= _SLOT_TILT_T and amp >= max(_SLOT_TILT_MIN_DEG, _SLOT_TILT_FRAC * usual)
         if ok:
             # Footfalls in the slot: the set is over and a walk has begun.
-            ok = not self._footfalls(idx - max(w0, idx - int((now_s - start) * GRID_HZ)))
+            ok = not self._footfalls_since(idx, w0, start)
         if not ok:
             self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
             return None
@@ -1382,7 +1386,7 @@ class Detector:
             # It tips the trunk the opener's way (a weight shift's rocking alternates).
             ok = self._tilt_along(at, (start, top, lower, end), way, (0.0,))[1] >= _NEXT_TILT_T
         if ok:
-            ok = not self._footfalls(idx - max(w0, idx - int((now_s - start) * GRID_HZ)))
+            ok = not self._footfalls_since(idx, w0, start)
         if ok:
             # A weight shift's rocking starts tilted away from the posture it rocks about (as for an opener).
             ps, pt = int(round(at + start * GRID_HZ)), int(round(at + top * GRID_HZ))
