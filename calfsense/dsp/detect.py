@@ -105,6 +105,11 @@ _OPEN_MIN_CM = 3.0
 _OPEN_TILT_UP_S = 1.5
 _OPEN_TILT_SNR = 15.0
 _OPEN_TILT_DEG = 1.0
+# And one under 20 standard errors tipping it less than 1.6 degrees waits for a second rep to confirm its set:
+# a raise tips the trunk 0.08-0.16 of the foot's pitch (2-4 degrees at 7 cm), a still chest's sway and
+# breathing mostly less (docs, twentieth round), but a small raise by a stiff trunk no more.
+_OPEN_HOLD_SNR = 20.0
+_OPEN_HOLD_DEG = 1.6
 _OPEN_TILT_SHIFTS_S = (-0.6, -0.3, 0.0, 0.3, 0.6)
 _TILT_STEP = 4  # tilt fits read every 4th grid sample: 12.5 Hz holds a tilt low-passed at 3 Hz, at a quarter the cost
 # And it starts from the posture stood in before it (the mean over _POSTURE_S), not this far behind it on the
@@ -1061,7 +1066,7 @@ class Detector:
         if behind > _BEHIND_DEG:
             return self._reject(cand, f"started {behind:.1f} deg behind the posture before the set: rocking")
         own = (0.0, 0.0)  # a faint opener's tilt along its own direction (degrees, standard errors)
-        if opens and snr < max(_OPEN_TILT_SNR, _HOLD_SNR):
+        if opens and snr < max(_OPEN_TILT_SNR, _HOLD_SNR, _OPEN_HOLD_SNR):
             way = self._tilt_between(0, ps, pt)[1]
             own = self._tilt_along(at, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)
         if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR and own[0] < _OPEN_TILT_DEG:
@@ -1110,7 +1115,8 @@ class Detector:
         if opens:
             self._set_posture, self._set_behind = rest, behind
         # A faint opener whose trunk did not tip clearly either waits for a rep to confirm its set.
-        hold = opens and snr < _HOLD_SNR and own[1] < _HOLD_TILT_T
+        slow_untipped = top - start >= _OPEN_TILT_UP_S and snr < _OPEN_HOLD_SNR and own[0] < _OPEN_HOLD_DEG
+        hold = opens and ((snr < _HOLD_SNR and own[1] < _HOLD_TILT_T) or slow_untipped)
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)

@@ -27,6 +27,7 @@ PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
 CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap")
 
 _INTERNAL_HZ = 400.0
+_SWAY_TOP_HZ = 1.5
 
 
 TEMPOS: dict[str, Tempo] = {
@@ -139,12 +140,18 @@ def random_rotation(rng: np.random.Generator) -> NDArray[np.float64]:
     )
 
 
-def _smooth_noise(rng: np.random.Generator, n: int, fs: float, corner_hz: float) -> NDArray[np.float64]:
-    """Unit-variance low-frequency noise (sway, drift) by spectral shaping."""
+def _smooth_noise(
+    rng: np.random.Generator, n: int, fs: float, corner_hz: float, top_hz: float | None = None
+) -> NDArray[np.float64]:
+    """Unit-variance low-frequency noise (sway, drift, handling) by spectral shaping."""
     white = rng.normal(size=n)
     spec = np.fft.rfft(white)
     f = np.fft.rfftfreq(n, 1 / fs)
     spec /= 1 + (f / corner_hz) ** 2
+    if top_hz is not None:
+        # Two orders more from the body's (or the hand's) bandwidth: a position made of this noise is
+        # differentiated twice into an acceleration, which would otherwise be white up to 200 Hz.
+        spec /= 1 + (f / top_hz) ** 2
     out = np.fft.irfft(spec, n)
     sd = out.std()
     result: NDArray[np.float64] = out / sd if sd > 0 else out
@@ -244,7 +251,7 @@ def _add_strap(body: _Body, sl: slice, t: NDArray[np.float64], rng: np.random.Ge
     env = _ramp((t - t[0]) / 0.4) * _ramp((t[-1] - t) / 0.4)
     for axis in range(3):
         body.mount_wobble[sl, axis] += env * np.radians(25) * _smooth_noise(rng, n, fs, 1.5)
-    body.pos[sl, :] += env[:, None] * 0.03 * np.stack([_smooth_noise(rng, n, fs, 3.0) for _ in range(3)], -1)
+    body.pos[sl, :] += env[:, None] * 0.03 * np.stack([_smooth_noise(rng, n, fs, 3.0, 3.0) for _ in range(3)], -1)
 
 
 def simulate(
@@ -309,7 +316,8 @@ def simulate(
     # Segment kinematics for the sensor's placement.
     pitch_f = np.arcsin(np.clip(body.heel_m / heel_to_ball, 0, 1))
     rise = ankle_dx * np.sin(pitch_f) + geo.ANKLE_HEIGHT_M * (np.cos(pitch_f) - 1)
-    sway_p = np.radians(0.5) * _smooth_noise(rng, n, fs, 0.15)
+    # Postural control's bandwidth is about 1.5 Hz; the chest's sway translation below is made of this angle.
+    sway_p = np.radians(0.5) * _smooth_noise(rng, n, fs, 0.15, _SWAY_TOP_HZ)
     sway_r = np.radians(0.4) * _smooth_noise(rng, n, fs, 0.15)
     breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * t + rng.uniform(0, 6))
     pos = body.pos.copy()
