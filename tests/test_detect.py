@@ -588,8 +588,9 @@ def test_chest_a_faint_set_opener_is_reported_with_the_rep_that_confirms_it(monk
     whole = detect(sim.time_s, sim.acc_mg, "chest").reps
     assert len(match_reps(sim.reps, whole).pairs) == 8
     assert _feed_in_blocks(sim, [9], "chest") == _feed_in_blocks(sim, None, "chest")
-    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_HOLD_SNR", 0.0)
-    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_OPEN_HOLD_SNR", 0.0)
+    mod = importlib.import_module("calfsense.dsp.detect")
+    monkeypatch.setattr(mod, "_HOLD_SNR", 0.0)
+    monkeypatch.setattr(mod, "_OPEN_HOLD_SNR", 0.0)
     at_once = blocks_of_first_two()
     assert at_once[0] < at_once[1] and at_once[1] == held[1]
 

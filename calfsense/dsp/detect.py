@@ -1069,7 +1069,8 @@ class Detector:
         if opens and snr < max(_OPEN_TILT_SNR, _HOLD_SNR, _OPEN_HOLD_SNR):
             way = self._tilt_between(0, ps, pt)[1]
             own = self._tilt_along(at, (start, top, lower, end), way, _OPEN_TILT_SHIFTS_S)
-        if opens and top - start >= _OPEN_TILT_UP_S and snr < _OPEN_TILT_SNR and own[0] < _OPEN_TILT_DEG:
+        slow_opener = opens and top - start >= _OPEN_TILT_UP_S
+        if slow_opener and snr < _OPEN_TILT_SNR and own[0] < _OPEN_TILT_DEG:
             # A slow rise of the trunk tips it with the raise; a noise-made "rise" (25 Hz, sway) does not.
             return self._reject(cand, f"the trunk did not tilt with it: {own[0]:.1f} deg")
         if faint:
@@ -1114,9 +1115,11 @@ class Detector:
         tilt, d = self._tilt_between(off, off + i10, off + pk)
         if opens:
             self._set_posture, self._set_behind = rest, behind
-        # A faint opener whose trunk did not tip clearly either waits for a rep to confirm its set.
-        slow_untipped = top - start >= _OPEN_TILT_UP_S and snr < _OPEN_HOLD_SNR and own[0] < _OPEN_HOLD_DEG
-        hold = opens and ((snr < _HOLD_SNR and own[1] < _HOLD_TILT_T) or slow_untipped)
+        # A faint opener whose trunk did not tip clearly either, or a slow one that tipped it little, waits
+        # for a rep to confirm its set.
+        hold = (opens and snr < _HOLD_SNR and own[1] < _HOLD_TILT_T) or (
+            slow_opener and snr < _OPEN_HOLD_SNR and own[0] < _OPEN_HOLD_DEG
+        )
         self._echo_todo.append((start, top, lower, end, height))
         self._flush_deferred()  # a rep held back before this one goes first
         slots = self._empty_slots(start)
