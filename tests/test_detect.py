@@ -498,12 +498,15 @@ def test_chest_rhythm_search_and_ringing_give_the_same_reps_in_any_blocks(
 def test_chest_slow_rep_ringing_is_not_another_rep(monkeypatch: pytest.MonkeyPatch) -> None:
     # After a slow rep the lift's high-pass filters ring, and their recovery looks like a small rise right
     # after it. Knowing each counted rep's ringing, a "rep" made of it has to stand out like a set's first.
+    # The set's tilt test also turns most of these down, so it is off on both sides: this measures the ringing.
     sims = [_chest_set("article", 8, 6.0, seed) for seed in range(16)]
+    mod = importlib.import_module("calfsense.dsp.detect")
+    monkeypatch.setattr(mod, "_NEXT_TILT_SNR", 0.0)
     found, false = _chest_totals(sims)
-    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect").Detector, "_echo_at", lambda self, idx: 0.0)
+    monkeypatch.setattr(mod.Detector, "_echo_at", lambda self, idx: 0.0)
     found_without, false_without = _chest_totals(sims)
     assert found == found_without == 128  # every rep, with or without
-    assert false <= false_without - 3
+    assert false <= false_without - 3  # 6 and 11 (with the tilt test on: 6 and 7)
 
 
 def test_chest_slow_set_counts_a_weak_lift_where_the_trunk_tilts_as_in_its_reps(
@@ -545,15 +548,16 @@ def test_chest_standing_still_at_25_hz_opens_no_sets(monkeypatch: pytest.MonkeyP
 def test_chest_a_faint_rep_in_a_set_must_tip_the_trunk_the_sets_way(monkeypatch: pytest.MonkeyPatch) -> None:
     # 30 three-rep sets at the article's tempo at 25 Hz, each followed by 12 s of standing: the noise makes
     # rep-sized waves in the lift inside and after the set, and a faint one joined the set. The trunk did not
-    # tip with it as with the set's reps.
+    # tip with it as with the set's reps. The test is strict (6 standard errors, up to 14.5 of lift) and costs
+    # a few true reps here, where on 700 tuning sessions it gains 10 sets at 25 Hz (docs, twenty-first round).
     plan = SetPlan("two-leg", 3, TEMPOS["article"], height_cm=6.0)
     sims = [simulate(_one_set(plan, 4.0, 12.0), "chest", 25.0, seed=seed) for seed in range(30)]
 
     true, false = _chest_totals(sims)
     monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_NEXT_TILT_SNR", 0.0)
     true_without, false_without = _chest_totals(sims)
-    assert false <= 16 and false_without >= false + 6  # 14 and 22 (9 and 20 before the sway was smoothed)
-    assert true >= true_without - 2  # 80 both (71 before)
+    assert false <= 11 and false_without >= false + 10  # 9 and 22 (14 and 22 with the old, 1.5 and 10)
+    assert true >= true_without - 5  # 75 and 79 (80 and 79 with the old)
 
 
 def test_chest_a_rep_fitted_before_the_data_began_is_not_measured() -> None:
