@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 import warnings
@@ -543,6 +544,22 @@ def test_chest_standing_still_at_25_hz_opens_no_sets(monkeypatch: pytest.MonkeyP
     without_either = false_reps()
     assert found <= 4 and without_hold >= found + 6  # 2 and 14 (2 and 12 before the simulator's sway was smoothed)
     assert without_either >= without_hold + 30  # 62 (60 before)
+
+
+def test_thigh_standing_still_at_25_hz_opens_no_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # At 25 Hz a thigh's sway, timed like a slow raise, tilts it 1.2-1.4 degrees with a matched fit of 4-8
+    # standard errors, or a "lift" of 1-2 cm. A set's first rep must lift 2 cm and stand out like the chest's
+    # openers (8 standard errors). 100 two-minute sessions.
+    sims = [simulate([Segment("idle", 120.0)], "thigh", 25.0, seed=seed) for seed in range(100)]
+    mod = importlib.import_module("calfsense.dsp.detect")
+
+    def false_reps() -> int:
+        return sum(len(detect(sim.time_s, sim.acc_mg, "thigh").reps) for sim in sims)
+
+    found = false_reps()
+    monkeypatch.setitem(mod.PARAMS, "thigh", dataclasses.replace(mod.PARAMS["thigh"], open_min_cm=0.0))
+    monkeypatch.setattr(mod, "_OPEN_MIN_SNR", mod._FIT_MIN_SNR)
+    assert found <= 2 and false_reps() >= found + 10  # 1 and 17
 
 
 def test_chest_a_faint_rep_in_a_set_must_tip_the_trunk_the_sets_way(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -99,7 +99,6 @@ _FALL_MIN_RISE_CM = 0.3  # if the peak rose at least this much from the trough b
 # A rep that opens a set has no set to judge it by, and an hour of standing has many noise waves: its
 # matched fit must stand out clearly, and it must rise like a raise (an Achilles-injured heel rises 3-5 cm).
 _OPEN_MIN_SNR = 8.0
-_OPEN_MIN_CM = 3.0
 # A slow (rise of 1.5 s or more) set opener under 15 standard errors must tip the trunk 1 degree with its
 # rise and fall (the best of its phase times shifted by up to 0.6 s): a still chest at 25 Hz does not.
 _OPEN_TILT_UP_S = 1.5
@@ -207,6 +206,7 @@ class PlacementParams:
     # The data's first rest is found by calm (its first half second may be mid-set): where raises tilt well
     # beyond sway. A thigh's 1-5 degrees do not, so a calm stretch of a set would pass for rest.
     finds_rest: bool = True
+    open_min_cm: float = 0.0  # a set's first rep must lift the heel this far (idle noise lifts 1-2 cm)
 
 
 PARAMS: dict[str, PlacementParams] = {
@@ -220,10 +220,16 @@ PARAMS: dict[str, PlacementParams] = {
     # the thigh as far (about 4 degrees each way): its halves are told apart by their opposite directions.
     # (A shank's raise tilts 8 degrees or more; there a lean back can flip a small rep's direction.)
     "thigh": PlacementParams(
-        min_peak_deg=1.2, max_peak_deg=30.0, max_dyn_mg=300.0, fit_below_deg=1.8, no_rocking=True, finds_rest=False
+        min_peak_deg=1.2,
+        max_peak_deg=30.0,
+        max_dyn_mg=300.0,
+        fit_below_deg=1.8,
+        no_rocking=True,
+        finds_rest=False,
+        open_min_cm=2.0,
     ),
     # The trunk rides up on the ankles and sways forward 1-3 degrees with each raise.
-    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5),
+    "chest": PlacementParams(min_peak_deg=1.2, max_peak_deg=20.0, max_dyn_mg=280.0, min_lift_cm=1.5, open_min_cm=3.0),
 }
 
 # Which exercises each placement can see at all.
@@ -1050,7 +1056,7 @@ class Detector:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
             return self._reject(cand, "already counted where the set's rhythm put it")
-        faint = snr < _OPEN_MIN_SNR or height < _OPEN_MIN_CM  # would not pass as a set's first rep
+        faint = snr < _OPEN_MIN_SNR or height < PARAMS["chest"].open_min_cm  # would not pass as a set's first rep
         opens = self._opens_set(start)
         if faint and opens:
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
@@ -1390,7 +1396,7 @@ class Detector:
             timed
             and self._opens_set(start)
             and snr >= _OPEN_MIN_SNR
-            and height >= max(_OPEN_MIN_CM, _SLOT_MIN_FRAC * ref_h)
+            and height >= max(PARAMS["chest"].open_min_cm, _SLOT_MIN_FRAC * ref_h)
         )
         if ok:
             # It tips the trunk the opener's way (a weight shift's rocking alternates).
@@ -1559,7 +1565,9 @@ class Detector:
             a_fit = _window(self._hist_v, w0 - first, self._idx - first) * (geo.G_MPS2 / 1000.0)
             # The tilt already times the phases well (median error 0.05 s): a shorter search suffices.
             lift, _, snr = _fit_rep(t_fit, a_fit, (start, top, lower, end), _FIT_REACH_TILT_S)
-            if lift < (p.min_lift_cm if quick else _FIT_MIN_CM) or snr < _FIT_MIN_SNR:
+            # A set's first rep has no set to judge it by: like the chest's, its fit must stand out clearly.
+            min_snr = _OPEN_MIN_SNR if self._opens_set(start) else _FIT_MIN_SNR
+            if lift < (p.min_lift_cm if quick else _FIT_MIN_CM) or snr < min_snr:
                 return self._reject(
                     cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm ({snr:.1f} standard errors)"
                 )
@@ -1579,6 +1587,10 @@ class Detector:
                 return self._reject(cand, f"lifted {height:.1f} cm: too little for a partial rep of this set")
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
+        if height is not None and height < p.open_min_cm and self._opens_set(start):
+            # A thigh's idle "reps" (sway timed like a raise at 25 Hz) lift 1-2 cm; a set's first raise lifts
+            # 3.5 cm or more in 99 % of the simulated sets, and 3-5 cm even after an Achilles rupture.
+            return self._reject(cand, f"lifted {height:.1f} cm: too little to open a set")
         if self._resolved is None:
             self._resolved = p_res
         return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0, seat_ratio)
