@@ -1538,6 +1538,7 @@ class Detector:
         start, top, lower, end, i10, j10, t10u, t10d = _phase_times(tt, r, pk, bounced)
         if top - start < 0.15 or end - lower < 0.15:
             return self._reject(cand, "too fast for a heel raise")  # a knock or a jolt
+        opens = self._opens_set(start)
         if not bounced:
             # A raise ends in the posture it started from; sitting down or standing up does not.
             d0 = np.array(self._hist_dir[lo - first + i10])
@@ -1566,7 +1567,7 @@ class Detector:
             # The tilt already times the phases well (median error 0.05 s): a shorter search suffices.
             lift, _, snr = _fit_rep(t_fit, a_fit, (start, top, lower, end), _FIT_REACH_TILT_S)
             # A set's first rep has no set to judge it by: like the chest's, its fit must stand out clearly.
-            min_snr = _OPEN_MIN_SNR if self._opens_set(start) else _FIT_MIN_SNR
+            min_snr = _OPEN_MIN_SNR if opens else _FIT_MIN_SNR
             if lift < (p.min_lift_cm if quick else _FIT_MIN_CM) or snr < min_snr:
                 return self._reject(
                     cand, f"tilted {peak:.1f} deg but rose only {lift:.1f} cm ({snr:.1f} standard errors)"
@@ -1587,7 +1588,7 @@ class Detector:
                 return self._reject(cand, f"lifted {height:.1f} cm: too little for a partial rep of this set")
         if start < self._seg_start_s:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
-        if height is not None and height < p.open_min_cm and self._opens_set(start):
+        if opens and height is not None and height < p.open_min_cm:
             # A thigh's idle "reps" (sway timed like a raise at 25 Hz) lift 1-2 cm; a set's first raise lifts
             # 3.5 cm or more in 99 % of the simulated sets, and 3-5 cm even after an Achilles rupture.
             return self._reject(cand, f"lifted {height:.1f} cm: too little to open a set")
