@@ -1056,7 +1056,7 @@ class Detector:
             return self._reject(cand, "began before the data did")  # its start from rest was never seen
         if self._slot_filled and self._set_reps and start < self._set_reps[-1].end_s - 0.3:
             return self._reject(cand, "already counted where the set's rhythm put it")
-        faint = snr < _OPEN_MIN_SNR or height < PARAMS["chest"].open_min_cm  # would not pass as a set's first rep
+        faint = snr < _OPEN_MIN_SNR or height < self._params().open_min_cm  # would not pass as a set's first rep
         opens = self._opens_set(start)
         if faint and opens:
             return self._reject(cand, f"too faint to open a set: {height:.1f} cm, {snr:.1f} standard errors")
@@ -1396,7 +1396,7 @@ class Detector:
             timed
             and self._opens_set(start)
             and snr >= _OPEN_MIN_SNR
-            and height >= max(PARAMS["chest"].open_min_cm, _SLOT_MIN_FRAC * ref_h)
+            and height >= max(self._params().open_min_cm, _SLOT_MIN_FRAC * ref_h)
         )
         if ok:
             # It tips the trunk the opener's way (a weight shift's rocking alternates).
