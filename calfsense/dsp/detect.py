@@ -127,6 +127,9 @@ _SLOT_REACH_S = 0.8  # how far the fit moves each phase from where the rhythm pu
 _SLOT_MIN_SNR = 8.0  # as strict as a rep that opens a set
 _SLOT_MIN_FRAC = 0.5  # of the set's median height (a fatigued rep still counts; a breath does not)
 _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm or so)
+# A slot's fit under this (quiet data reaches it in about 15 % of slot searches), or a tilt find, waits for a
+# later rep in its set: after the set's last rep there is none, and the "rep" was not one.
+_SLOT_SURE_SNR = 10.0
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
 _LONE_PAUSE_FRAC = 0.5  # or one slow rep, the next a whole number of cycles on, each pausing at most half a rep
 # A slow set opener (4 s or longer) has the slot a cycle before it searched (a cycle of 1.15 reps: a rep and its
@@ -449,6 +452,7 @@ class Detector:
     _held: Rep | None = field(default=None, init=False)
     _confirmed: list[tuple[Rep, Rep]] = field(default_factory=list, init=False)
     _retracted: list[Rep] = field(default_factory=list, init=False)
+    _held_tail: list[Rep] = field(default_factory=list, init=False)  # faint rhythm finds since the set's last sure rep
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -532,12 +536,14 @@ class Detector:
             if rep is not None:
                 out.append(rep)
         self._state, self._cand = _REST, None
+        self._drop_held_tail()  # the input ended with them: no later rep confirms them
         return self._release(out)
 
     @property
     def reps(self) -> list[Rep]:
-        """The reps reported so far (a faint set opener is not, until a rep confirms its set)."""
-        return [r for r in self._reps if r is not self._held]
+        """The reps reported so far (a faint set opener or rhythm find is not, until a later rep confirms it)."""
+        held = {id(r) for r in self._held_tail}
+        return [r for r in self._reps if r is not self._held and id(r) not in held]
 
     def session(self) -> Session:
         """Everything found so far."""
@@ -1364,6 +1370,7 @@ class Detector:
         heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
         ref = float(median(heights)) if heights else 0.0
         ok = timed and snr >= _SLOT_MIN_SNR and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
+        sure = ok and snr >= _SLOT_SURE_SNR  # else it waits for a later rep (`_SLOT_SURE_SNR`)
         if timed and not ok and snr >= _SLOT_TILT_SNR and height >= _SLOT_TILT_CM and self._set_dir_n:
             # A weaker lift counts if the trunk tilted with it as it does with the set's reps.
             at = idx - first - now_s * GRID_HZ  # history position of time 0
@@ -1376,7 +1383,7 @@ class Detector:
         if not ok:
             self._note(height, f"no rep where the set's rhythm put one ({snr:.1f} standard errors)")
             return None
-        return self._emit_fitted(idx, (start, top, lower, end), height, in_rhythm=True)
+        return self._emit_fitted(idx, (start, top, lower, end), height, in_rhythm=True, tentative=not sure)
 
     def _search_first(
         self, idx: int, plan: tuple[float, float, float, float], before_s: float, ref: tuple[float, NDArray[np.float64]]
@@ -1433,7 +1440,14 @@ class Detector:
         )
         return height, phases, snr, timed
 
-    def _emit_fitted(self, idx: int, phases: tuple[float, float, float, float], height: float, in_rhythm: bool) -> Rep:
+    def _emit_fitted(
+        self,
+        idx: int,
+        phases: tuple[float, float, float, float],
+        height: float,
+        in_rhythm: bool,
+        tentative: bool = False,
+    ) -> Rep:
         """Emit a rep found by a fit at grid index `idx` (a slot's): its tilt, its end and its ringing are noted."""
         start, top, lower, end = phases
         first = self._idx - len(self._hist_t)
@@ -1443,7 +1457,7 @@ class Detector:
         tilt, d = self._tilt_between(0, i_start - first, i_top - first)
         self._last_end_idx = max(self._last_end_idx, idx - int(round((now_s - end) * GRID_HZ)))
         self._echo_todo.append((start, top, lower, end, height))
-        return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=in_rhythm)
+        return self._emit(start, top, lower, end, height, tilt, False, d, in_rhythm=in_rhythm, tentative=tentative)
 
     def _tilt_along(
         self,
@@ -1609,6 +1623,7 @@ class Detector:
         seat_ratio: float | None = None,
         in_rhythm: bool = False,
         hold: bool = False,
+        tentative: bool = False,
     ) -> Rep:
         """Place an accepted rep in its set, flag it and record it."""
         prev = self._set_reps[-1] if self._set_reps else None
@@ -1619,6 +1634,7 @@ class Detector:
                 self._retracted.append(self._held)
                 self._set_index -= 1
                 self._held = None
+            self._drop_held_tail()
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
@@ -1644,9 +1660,15 @@ class Detector:
         if hold and prev is None:
             # Still its set's first rep: a rep found in an empty slot before it can have joined it to the last set.
             self._held = rep
-        elif self._held is not None and prev is not None:
-            self._confirmed.append((self._held, rep))
-            self._held = None
+        elif tentative:
+            self._held_tail.append(rep)
+        else:
+            if self._held is not None and prev is not None:
+                self._confirmed.append((self._held, rep))
+                self._held = None
+            if self._held_tail:
+                self._confirmed += [(h, rep) for h in self._held_tail]
+                self._held_tail = []
         self._set_reps.append(rep)
         if seat_ratio is not None:
             self._set_seat_ratios.append(seat_ratio)
@@ -1657,22 +1679,25 @@ class Detector:
             self._schedule_slot()
         return rep
 
+    def _drop_held_tail(self) -> None:
+        """The set is over: its faint reps found in rhythm after its last sure one were not reps."""
+        if self._held_tail:
+            gone = {id(r) for r in self._held_tail}
+            self._reps = [r for r in self._reps if id(r) not in gone]
+            self._retracted += self._held_tail
+            self._held_tail = []
+
     def _release(self, out: list[Rep]) -> list[Rep]:
-        """Hold back a faint set opener until a second rep in its set confirms it, then report both."""
-        if self._held is None and not self._confirmed and not self._retracted:
+        """Hold back a faint set opener, or a faint rep in rhythm, until a later rep in its set confirms it."""
+        if self._held is None and not self._held_tail and not self._confirmed and not self._retracted:
             return out
         # Fed in one block, a held rep is in `out` already (before the rep that confirmed it).
         shown = {id(r) for r in out}
-        skip = {id(r) for r in self._retracted + ([] if self._held is None else [self._held])}
-        before = {id(c): h for h, c in self._confirmed}
-        kept: list[Rep] = []
-        for rep in out:
-            if id(rep) in skip:
-                continue
-            held = before.get(id(rep))
-            if held is not None and id(held) not in shown:
-                kept.append(held)
-            kept.append(rep)
+        skip = {id(r) for r in self._retracted + self._held_tail + ([] if self._held is None else [self._held])}
+        kept = [rep for rep in out if id(rep) not in skip]
+        # Reported now, with the rep that confirmed them, in their place by time.
+        for held in sorted((h for h, _ in self._confirmed if id(h) not in shown), key=lambda r: r.start_s):
+            kept.insert(next((i for i, r in enumerate(kept) if r.start_s > held.start_s), len(kept)), held)
         self._confirmed, self._retracted = [], []
         return kept
 
