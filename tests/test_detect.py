@@ -616,28 +616,30 @@ def test_chest_a_faint_set_opener_is_reported_with_the_rep_that_confirms_it(monk
     assert at_once[0] < at_once[1] and at_once[1] == held[1]
 
 
-def test_chest_a_faint_rep_found_in_rhythm_waits_for_a_later_rep(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 32 twelve-rep single-leg sets at the article's tempo at 25 Hz: after a set's last rep its rhythm search
-    # finds a faint "rep" in the noise now and then. A faint rep the search finds is reported only once a later
-    # rep in its set confirms it, so after the set's last one it is not: 5 false reps instead of 11, all 360
-    # true reps found either way (when written).
-    plan = SetPlan("single-leg", 12, TEMPOS["article"], height_cm=5.0)
+def test_chest_a_faint_rep_found_in_rhythm_waits_for_a_later_rep() -> None:
+    # 32 twelve-rep heavy-slow single-leg sets at 25 Hz: after a set's last rep its rhythm search finds a
+    # faint "rep" in the noise now and then. A faint rep the search finds is reported only once a later rep
+    # in its set confirms it, so after the set's last one it is not: 15 false reps instead of 23, and 264 of
+    # the 384 true reps instead of 265 (when written).
+    plan = SetPlan("single-leg", 12, TEMPOS["hsr"], height_cm=5.0)
     sims = [simulate(_one_set(plan, 4.0, 12.0), "chest", 25.0, seed=seed) for seed in range(32)]
     found, false = _chest_totals(sims)
     mod = importlib.import_module("calfsense.dsp.detect")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(mod.Detector, "_drop_held_tail", lambda self: self._held_tail.clear())  # kept, as before
         found_kept, false_kept = _chest_totals(sims)
-    assert found >= found_kept - 1 and found >= 355
-    assert false <= false_kept - 4
-    # Seed 31: three faint reps in a row wait for the set's eighth; all four come out in the block that holds it.
-    sim = sims[31]
+    assert found >= found_kept - 2 and found >= 260
+    assert false <= false_kept - 5
+    # The article's tempo, seed 31: three faint reps in a row wait for the set's eighth; all four come out in
+    # the 9-sample block that holds it, in order, and what waits is in neither the output nor the session.
+    sim = simulate(
+        _one_set(SetPlan("single-leg", 12, TEMPOS["article"], height_cm=5.0), 4.0, 12.0), "chest", 25.0, seed=31
+    )
     det = Detector("chest")
     blocks: list[list[Rep]] = []
     for i in range(0, len(sim.time_s), 9):
         blocks.append(det.feed(sim.time_s[i : i + 9], sim.acc_mg[i : i + 9]))
-        shown = [rep for block in blocks for rep in block]
-        assert list(det.session().reps) == shown  # what waits is not in the session either
+        assert list(det.session().reps) == [rep for block in blocks for rep in block]
     big = max(blocks, key=len)
     assert [rep.index for rep in big] == [5, 6, 7, 8]
     assert [rep.start_s for rep in big] == sorted(rep.start_s for rep in big)
