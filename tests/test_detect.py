@@ -76,6 +76,28 @@ def test_same_reps_whole_sample_by_sample_and_random_blocks(placement: str, rate
     assert _feed_in_blocks(sim, [36], placement) == whole
 
 
+@pytest.mark.parametrize(("placement", "seed"), [("chest", 6), ("shin", 2), ("shin", 5), ("shin", 6)])
+def test_same_reps_in_any_blocks_after_a_walk(placement: str, seed: int) -> None:
+    # The activity level compares |a| with its rest level, which the detector keeps learning at rest. Taken
+    # once per block instead of per sample, that level made these sessions (a walk, then a set) come out
+    # differently whole and in random blocks.
+    plan = SetPlan("single-leg", 12, TEMPOS["article"], height_cm=6.0)
+    segs = [Segment("idle", 3.0), Segment("walk", 12.0), Segment("idle", 4.0), Segment("set", set_plan=plan)]
+    sim = simulate([*segs, Segment("idle", 12.0)], placement, 50.0, seed=seed)  # type: ignore[arg-type]
+    det = Detector(placement)  # type: ignore[arg-type]
+    rng = np.random.default_rng(seed)
+    found: list[Rep] = []
+    i = 0
+    while i < len(sim.time_s):
+        step = int(rng.integers(1, 200))
+        found += det.feed(sim.time_s[i : i + step], sim.acc_mg[i : i + step])
+        i += step
+    found += det.finish()
+    whole = detect(sim.time_s, sim.acc_mg, placement)  # type: ignore[arg-type]
+    assert found == list(whole.reps)
+    assert len(match_reps(sim.reps, found).pairs) >= 10
+
+
 def test_irregular_phone_timing() -> None:
     sim = _session(seed=3, rate_hz=200.0, jitter=0.4)
     session = detect(sim.time_s, sim.acc_mg, "foot")

@@ -619,16 +619,20 @@ class Detector:
             self._zd = signal.lfilter_zi(_DYN_B, _DYN_A)[:, None] * np.array([hf[0], 0.0])[None, :]
             if self._base is None:
                 self._base_mag = float(mag[0])
-        raw_dyn = np.stack([hf, np.abs(mag - self._base_mag)], -1)
-        dyn2, self._zd = signal.lfilter(_DYN_B, _DYN_A, raw_dyn, axis=0, zi=self._zd)
-        dyn = dyn2[:, 0] + dyn2[:, 1]
+        # The high-frequency part is smoothed here; the change of |a| from its rest level, in the loop below,
+        # sample by sample: that level moves with every sample at rest, and a block-wide one would make the
+        # result depend on how the input was split into blocks.
+        hf_s, zd_hf = signal.lfilter(_DYN_B, _DYN_A, hf, zi=self._zd[:, 0])
+        self._zd[:, 0] = zd_hf
+        zd_mag = float(self._zd[0, 1])
+        b0, b1, a1 = float(_DYN_B[0]), float(_DYN_B[1]), float(_DYN_A[1])
         unit = lp / np.maximum(mag, 1e-6)[:, None]
         if self._base is None:
             self._base = unit[0].tolist()
         out: list[Rep] = []
         ux, uy, uz = unit[:, 0].tolist(), unit[:, 1].tolist(), unit[:, 2].tolist()
-        ts, dyns, mags = gt.tolist(), dyn.tolist(), mag.tolist()
-        hfs = dyn2[:, 0].tolist()
+        ts, mags = gt.tolist(), mag.tolist()
+        hfs = hf_s.tolist()
         base = self._base
         rest_alpha = _DT / 3.0  # the baseline follows sway with a 3 s time constant, at rest only
         floor_up = _DT / 15.0
@@ -642,10 +646,14 @@ class Detector:
             # Stored raw: the double integration removes the rest level itself, and a baseline that is
             # still converging would otherwise turn into drift.
             vert = mags[i]
+            x = abs(vert - self._base_mag)
+            y = b0 * x + zd_mag
+            zd_mag = b1 * x - a1 * y
+            dyn_i = hfs[i] + y
             self._hist_t.append(ts[i])
             self._hist_r.append(tilt)
             self._hist_v.append(vert)
-            self._hist_dyn.append(dyns[i])
+            self._hist_dyn.append(dyn_i)
             self._hist_hf.append(hfs[i])
             self._hist_dir.append((dx, dy, dz))
             self._hist_u.append((ux[i], uy[i], uz[i]))
@@ -663,16 +671,16 @@ class Detector:
                 continue
             lift = self._lift_path()
             if lift:
-                rep = self._step_lift(idx, tilt, dyns[i], mags[i])
+                rep = self._step_lift(idx, tilt, dyn_i, mags[i])
             else:
-                rep = self._step(idx, tilt, dyns[i])
+                rep = self._step(idx, tilt, dyn_i)
             if self._queued:  # rarely: a test, not a call, on every sample
                 out += self._take_queued()
             if rep is not None:
                 out.append(rep)
             # Unarmed, the segment may be mid-rep (the data resumed after a gap): the baseline must not learn it.
             unarmed = not (self._armed or lift)
-            if self._state != _REST or self._pending is not None or dyns[i] >= _STILL_DYN_MG or unarmed:
+            if self._state != _REST or self._pending is not None or dyn_i >= _STILL_DYN_MG or unarmed:
                 self._busy_mark = idx
             # The baseline learns from the sample _BASE_LAG ago, and only if the detector has been at rest
             # since: the first part of a rising edge is never seen before the rep is recognised.
@@ -692,6 +700,7 @@ class Detector:
                 # small to be seen cannot raise the threshold that hides them.
                 old_r = self._hist_r[-_BASE_LAG - 1]
                 self._floor_deg += (rest_alpha if old_r < self._floor_deg else floor_up) * (old_r - self._floor_deg)
+        self._zd[0, 1] = zd_mag
         return self._release(out) if out else out
 
     def _params(self) -> PlacementParams:
