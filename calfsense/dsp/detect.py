@@ -79,6 +79,12 @@ _FIT_MIN_SNR = 4.0
 _FIT_PAD_S = 0.6  # rest on each side of a rep that the matched fit looks at
 _LIFT_TROUGH_S = 2.5  # a lift is measured from the lowest point of the last 2.5 s
 _MAX_RAMP_S = 5.0  # the slowest prescribed ramp is a 4 s lowering
+# In a quick set, a "rep" this many times as long as the set's is two run together (a partial rep and the
+# next, whose lift never fell in between): each is fitted within this of where the set's tempo puts it, and
+# counts from a third of the set's height (partial reps keep 45 % or more).
+_SPLIT_MIN = 1.6
+_SPLIT_REACH_S = 0.3
+_SPLIT_MIN_FRAC = 0.3
 _LIFT_ENTER_CM = 1.2  # band-passed rise that starts a candidate (a raise lifts the trunk 3-7 cm)
 _STEPS_HF_MG = 140.0  # smoothed content above 3 Hz: bouncy raises stay under 100 mG, walking passes 150 mG
 # Thigh: the heel height its rise implies over the one its pitch implies if seated. Seated, the thigh turns
@@ -1107,6 +1113,10 @@ class Detector:
             return self._reject(cand, "too fast for a heel raise")
         if top - start > _MAX_RAMP_S or end - lower > _MAX_RAMP_S:
             return self._reject(cand, "too slow for a heel raise")  # the filters settling, a slow lean
+        if not opens:
+            pair = self._split_in_two(start, end, t_all[fl:], v_all[fl:])
+            if pair is not None:
+                return pair
         if (
             not opens
             and snr < _NEXT_TILT_SNR
@@ -1164,6 +1174,39 @@ class Detector:
             self._slot_due_idx = -1
             return None
         return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor, hold)
+
+    def _split_in_two(self, start: float, end: float, tt: NDArray[np.float64], acc: NDArray[np.float64]) -> Rep | None:
+        """In a quick set, a "rep" far longer than the set's is two reps run together: fit and emit them."""
+        recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
+        if len(recent) < 2:
+            return None
+        up = float(median([r.up_s for r in recent]))
+        hold = float(median([r.hold_s for r in recent]))
+        down = float(median([r.down_s for r in recent]))
+        if max(up, down) > _LIFT_RAMP_S or end - start < _SPLIT_MIN * (up + hold + down):
+            return None
+        ref = float(median([r.height_cm for r in recent if r.height_cm is not None] or [0.0]))
+        bound = self._set_reps[-1].end_s - 0.3
+        # Where the set's tempo puts them: one from the candidate's start, one to its end. Short fits (a quick
+        # rep, a small reach): with the candidate's own, these three cost about as much as two slow ones.
+        plan_a = (start, start + up, start + up + hold, start + up + hold + down)
+        plan_b = (end - down - hold - up, end - down - hold, end - down, end)
+        h_a, ph_a, snr_a = _fit_rep(tt, acc, plan_a, _SPLIT_REACH_S, bound, plan_b[0] + 0.3)
+        h_b, ph_b, snr_b = _fit_rep(tt, acc, plan_b, _SPLIT_REACH_S, max(bound, ph_a[3] - 0.3))
+        self._last_fit_idx = self._idx - 1
+        now_s = self._hist_t[-1]
+        found = []
+        for h, ph, snr in ((h_a, ph_a, snr_a), (h_b, ph_b, snr_b)):
+            timed = 0.15 <= ph[1] - ph[0] <= _MAX_RAMP_S and 0.15 <= ph[3] - ph[2] <= _MAX_RAMP_S and ph[3] < now_s
+            if timed and snr >= _SLOT_MIN_SNR and h >= max(_SLOT_MIN_CM, _SPLIT_MIN_FRAC * ref):
+                found.append((h, ph))
+        if not found or (len(found) == 2 and found[1][1][0] < found[0][1][3] - 0.3):
+            return None  # not two reps: the candidate is judged as one
+        self._flush_deferred()
+        idx = self._idx - 1
+        for h, ph in found[:-1]:
+            self._queued.append(self._emit_fitted(idx, ph, h, in_rhythm=False))
+        return self._emit_fitted(idx, found[-1][1], found[-1][0], in_rhythm=False)
 
     def _emit_lift(
         self,
