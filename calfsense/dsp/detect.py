@@ -136,6 +136,9 @@ _SLOT_MIN_CM = 2.0  # and at least this (a breath or sway can fit a rep of a cm 
 # A slot's fit under this (quiet data reaches it in about 15 % of slot searches), or a tilt find, waits for a
 # later rep in its set: after the set's last rep there is none, and the "rep" was not one.
 _SLOT_SURE_SNR = 10.0
+# A slot fit this strong counts down to the fraction a split rep needs (`_SPLIT_MIN_FRAC`): a partial rep keeps 45 % or
+# more of the set's height, under `_SLOT_MIN_FRAC` at times; quiet data's slot fits reach 15 at the 99th percentile.
+_SLOT_STRONG_SNR = 20.0
 _SLOT_MIN_REPS = 2  # a rhythm needs this many reps
 _LONE_PAUSE_FRAC = 0.5  # or one slow rep, the next a whole number of cycles on, each pausing at most half a rep
 # A slow set opener (4 s or longer) has the slot a cycle before it searched (a cycle of 1.15 reps: a rep and its
@@ -1421,7 +1424,8 @@ class Detector:
         height, (start, top, lower, end), snr, timed = self._fit_slot(idx, w0, plan, bound, before_s)
         heights = [r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None]
         ref = float(median(heights)) if heights else 0.0
-        ok = timed and snr >= _SLOT_MIN_SNR and height >= max(_SLOT_MIN_CM, _SLOT_MIN_FRAC * ref)
+        frac = _SPLIT_MIN_FRAC if snr >= _SLOT_STRONG_SNR else _SLOT_MIN_FRAC
+        ok = timed and snr >= _SLOT_MIN_SNR and height >= max(_SLOT_MIN_CM, frac * ref)
         sure = ok and snr >= _SLOT_SURE_SNR  # else it waits for a later rep (`_SLOT_SURE_SNR`)
         if timed and not ok and snr >= _SLOT_TILT_SNR and height >= _SLOT_TILT_CM and self._set_dir_n:
             # A weaker lift counts if the trunk tilted with it as it does with the set's reps.
