@@ -1132,14 +1132,10 @@ class Detector:
             _, tilt_t = self._tilt_along(at, (start, top, lower, end), self._set_dir_sum, (0.0,))
             if tilt_t < _NEXT_TILT_T:
                 return self._reject(cand, f"the trunk did not tilt the set's way: {tilt_t:.1f} standard errors")
-        recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
-        if len(recent) >= 2:
+        tempo = self._quick_tempo(start)
+        if tempo is not None and (top - start > tempo[0] + 1.0 or end - lower > tempo[2] + 1.0):
             # Reps in a set keep their tempo; a much slower "rep" right after a set is the filters settling.
-            up_med = float(median([r.up_s for r in recent]))
-            down_med = float(median([r.down_s for r in recent]))
-            quick_set = max(up_med, down_med) <= _LIFT_RAMP_S
-            if quick_set and (top - start > up_med + 1.0 or end - lower > down_med + 1.0):
-                return self._reject(cand, "much slower than the set's reps")
+            return self._reject(cand, "much slower than the set's reps")
         # Activity restarts the lift path, but the activity level lags: a walk's first steps can end a
         # "rep" before they count as walking. Their footfalls' sharp content shows by now.
         since_start = self._idx - (a0 + int((start - float(tt[0])) * GRID_HZ))  # more than the history: all of it
@@ -1178,17 +1174,24 @@ class Detector:
             return None
         return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor, hold)
 
-    def _split_in_two(self, start: float, end: float, tt: NDArray[np.float64], acc: NDArray[np.float64]) -> Rep | None:
-        """In a quick set, a "rep" far longer than the set's is two reps run together: fit and emit them."""
+    def _quick_tempo(self, start: float) -> tuple[float, float, float] | None:
+        """The median up, hold and down of the set's last reps, if a rep at `start` continues a quick set."""
         recent = self._set_reps[-5:] if self._set_reps and start - self._set_reps[-1].end_s < self.rest_s else []
         if len(recent) < 2:
             return None
         up = float(median([r.up_s for r in recent]))
-        hold = float(median([r.hold_s for r in recent]))
         down = float(median([r.down_s for r in recent]))
-        if max(up, down) > _LIFT_RAMP_S or end - start < _SPLIT_MIN * (up + hold + down):
+        if max(up, down) > _LIFT_RAMP_S:
             return None
-        ref = float(median([r.height_cm for r in recent if r.height_cm is not None] or [0.0]))
+        return up, float(median([r.hold_s for r in recent])), down
+
+    def _split_in_two(self, start: float, end: float, tt: NDArray[np.float64], acc: NDArray[np.float64]) -> Rep | None:
+        """In a quick set, a "rep" far longer than the set's is two reps run together: fit and emit them."""
+        tempo = self._quick_tempo(start)
+        if tempo is None or end - start < _SPLIT_MIN * sum(tempo):
+            return None
+        up, hold, down = tempo
+        ref = float(median([r.height_cm for r in self._set_reps[-5:] if r.height_cm is not None] or [0.0]))
         bound = self._set_reps[-1].end_s - 0.3
         # Where the set's tempo puts them: one from the candidate's start, one to its end. Short fits (a quick
         # rep, a small reach): a judgement with all three took at most 0.94 ms (docs/detection.md).
