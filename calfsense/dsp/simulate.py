@@ -28,6 +28,7 @@ CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "str
 
 _INTERNAL_HZ = 400.0
 _SWAY_TOP_HZ = 1.5
+NOISE_MG = (3.0, 8.0)  # white sensor noise per axis and sample, drawn per session
 
 
 TEMPOS: dict[str, Tempo] = {
@@ -364,7 +365,7 @@ def simulate(
         times = np.cumsum(steps)
         times = times[times < total_s - 0.1]
     acc = np.stack([np.interp(times, t, acc_mg_fine[:, k]) for k in range(3)], -1)
-    sigma = noise_mg if noise_mg is not None else rng.uniform(3.0, 8.0)
+    sigma = noise_mg if noise_mg is not None else rng.uniform(*NOISE_MG)
     scale = 1 + rng.uniform(-0.01, 0.01, 3)
     bias = rng.uniform(-1, 1, 3) * (25.0 if bias_mg is None else bias_mg)
     acc = acc * scale + bias + rng.normal(0, sigma, acc.shape)
