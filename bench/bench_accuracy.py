@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from calfsense.dsp.detect import Detector, detect
-from calfsense.dsp.evaluate import match_reps, set_counts, timing_errors
+from calfsense.dsp.evaluate import match_reps, set_counts, sets_grouped_right, timing_errors
 from calfsense.dsp.simulate import PLACEMENTS, TEMPOS, Segment, SetPlan, Simulation, simulate
 
 EVAL_SEED_BASE = 10_000
@@ -134,6 +134,7 @@ def main() -> None:
     by_kind: dict[str, dict[str, float]] = {}  # placement -> non-exercise activity -> false reps per hour
     gap_rows: list[tuple[str, list[tuple[int, int, int, int]]]] = []  # placement -> per gap session
     lags: dict[str, list[float]] = {}  # placement -> emission lag of each rep found, streamed
+    grouped: dict[str, list[bool]] = {}  # placement -> per true set: found as one set of its own
     for p_i, placement in enumerate(PLACEMENTS):
         tempo_exact: dict[str, list[bool]] = {name: [] for name in TEMPO_NAMES}
         kind_reps: dict[str, list[float]] = {kind: [0.0, 0.0] for kind in NON_EXERCISE}
@@ -146,6 +147,7 @@ def main() -> None:
             found = detect(sim.time_s, sim.acc_mg, placement).reps
             session_counts = set_counts(sim.reps, found, len(sim.sets))
             counts += session_counts
+            grouped.setdefault(placement, []).extend(sets_grouped_right(sim.reps, found))
             tempo_exact[session_factors(placement, k)[1]] += [a == b for a, b in session_counts]
             m = match_reps(sim.reps, found)
             terr += timing_errors(m).tolist()
@@ -190,6 +192,9 @@ def main() -> None:
         "targets: exact >= 97 % foot/shin, >= 90 % chest; ±1 >= 99 %; 0 false/h; t med <= 0.10 s; "
         "h med <= 1.5 cm foot/shin"
     )
+    print()
+    print("sets grouped right (a true set's reps are one detected set, holding no other set's reps), %")
+    print("".join(f"{where:>10}{100 * float(np.mean(ok)):>6.1f}" for where, ok in grouped.items()))
     print()
     print("sets counted exactly, % by tempo")
     print(f"{'placement':<10}" + "".join(f"{name:>11}" for name in TEMPO_NAMES))

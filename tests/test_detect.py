@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from calfsense.dsp.detect import Detector, Rep, detect
-from calfsense.dsp.evaluate import match_reps
+from calfsense.dsp.evaluate import match_reps, sets_grouped_right
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, Simulation, routine_session, simulate
 from calfsense.errors import PlacementError
 
@@ -687,6 +687,43 @@ def test_chest_a_strong_fit_in_a_rhythm_slot_counts_a_partial_rep() -> None:
     plan = SetPlan("two-leg", 20, TEMPOS["eccentric"], height_cm=7.0, partial_prob=0.3)
     sims = [simulate(_one_set(plan, 4.0, 10.0), "chest", 50.0, seed=seed) for seed in range(24)]
     _assert_more_found_and_same_in_blocks(sims, "_SLOT_STRONG_SNR", math.inf, 1)
+
+
+def test_chest_rhythm_search_never_joins_two_sets() -> None:
+    # 80 sessions of two slow sets (3 and 8 reps; heavy-slow, article or eccentric; 25-100 Hz) 12 s apart. A rep
+    # after more missed cycles than a set's end is searched for begins the next set; the slots once spread over
+    # that rest found "reps" in it and joined the sets: 16 sessions with two true sets in one detected set
+    # before, 12 after (false reps in the rest join the others, when written).
+    merged = 0
+    for seed in range(80):
+        tempo = TEMPOS[("hsr", "article", "eccentric")[seed % 3]]
+        plans = [SetPlan("two-leg", n, tempo, height_cm=7.0, fatigue=0.2, partial_prob=0.06) for n in (3, 8)]
+        first, second = plans[::-1] if seed % 2 else plans
+        segments = [
+            Segment("idle", 3.0),
+            Segment("set", set_plan=first),
+            Segment("idle", 12.0),
+            Segment("set", set_plan=second),
+            Segment("idle", 12.0),
+        ]
+        sim = simulate(segments, "chest", (25.0, 50.0, 100.0)[seed % 3], seed=seed)
+        pairs = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "chest").reps).pairs
+        true_sets: dict[int, set[int]] = {}  # detected set -> the true sets of its reps
+        for truth, rep in pairs:
+            true_sets.setdefault(rep.set_index, set()).add(truth.set_index)
+        merged += any(len(v) > 1 for v in true_sets.values())
+    assert merged <= 12
+
+
+def test_sets_grouped_right_sees_joined_and_split_sets() -> None:
+    # Two 3-rep foot sets counted right; the same reps put in one set, or the first set's last rep in a set
+    # of its own, are not grouped right.
+    sim = simulate(_two_sets(SetPlan(reps=3), SetPlan(reps=3), 12.0, 5.0), "foot", 100.0, seed=1)
+    found = detect(sim.time_s, sim.acc_mg, "foot").reps
+    assert sets_grouped_right(sim.reps, found) == [True, True]
+    assert sets_grouped_right(sim.reps, [dataclasses.replace(r, set_index=1) for r in found]) == [False, False]
+    split = [dataclasses.replace(r, set_index=9) if i == 2 else r for i, r in enumerate(found)]
+    assert sets_grouped_right(sim.reps, split) == [False, True]
 
 
 def test_trapezoid_fit_measures_a_raise_shaped_tilt() -> None:

@@ -1356,8 +1356,12 @@ class Detector:
         if rhythm is None:
             return []
         cycle = rhythm[0]
-        missing = min(_SLOT_TRIES, int(round(gap / cycle)) - 1)
-        if gap < 1.5 * cycle or missing < 1 or any(last.end_s < b and a < start for a, b in self.gaps):
+        # More missed reps in a row than a set's end is searched for (`_SLOT_TRIES`): the set ended there, and
+        # the rep begins the next (once spread over such a rest, the slots joined two sets, 16 of 80 in a test).
+        missing = int(round(gap / cycle)) - 1
+        if gap < 1.5 * cycle or not 1 <= missing <= _SLOT_TRIES:
+            return []
+        if any(last.end_s < b and a < start for a, b in self.gaps):
             return []
         # Spread evenly between the two reps: the rhythm holds on both sides of the gap.
         return [_slot_at(last.start_s + j * gap / (missing + 1), rhythm) for j in range(1, missing + 1)]

@@ -62,6 +62,18 @@ def set_counts(
     return list(zip(true_n, got, strict=True))
 
 
+def sets_grouped_right(truth: tuple[TruthRep, ...] | list[TruthRep], found: tuple[Rep, ...] | list[Rep]) -> list[bool]:
+    """Per true set: its matched reps are in one detected set, which holds no other true set's reps."""
+    m = match_reps(truth, found)
+    found_sets: dict[int, set[int]] = {}  # true set -> detected sets of its reps
+    true_sets: dict[int, set[int]] = {}  # detected set -> true sets of its reps
+    for tr, rep in m.pairs:
+        found_sets.setdefault(tr.set_index, set()).add(rep.set_index)
+        true_sets.setdefault(rep.set_index, set()).add(tr.set_index)
+    n_sets = 1 + max((tr.set_index for tr in truth), default=-1)
+    return [len(found_sets.get(k, ())) == 1 and len(true_sets[next(iter(found_sets[k]))]) == 1 for k in range(n_sets)]
+
+
 def timing_errors(m: Match) -> np.ndarray:
     """Absolute start, top and end errors (s) of matched reps, flattened."""
     errs = [abs(r.start_s - t.start_s) for t, r in m.pairs]
