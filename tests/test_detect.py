@@ -715,6 +715,67 @@ def test_chest_rhythm_search_never_joins_two_sets() -> None:
     assert merged <= 12
 
 
+def _shifts_between_sets(placement: str, seeds: range) -> int:
+    """False reps in 40 s of shifting weight between two 8-rep sets at 25 Hz (quick to heavy-slow tempos)."""
+    found = 0
+    for seed in seeds:
+        plan = SetPlan("two-leg", 8, TEMPOS[("fast", "hret", "article", "hsr")[seed % 4]], height_cm=7.0)
+        segs = _two_sets(plan, plan, 4.0, 6.0)
+        segs[2:3] = [Segment("idle", 4.0), Segment("weight_shift", 40.0), Segment("idle", 4.0)]
+        sim = simulate(segs, placement, 25.0, seed=seed)
+        ((_, s0, s1),) = sim.confusers
+        found += sum(1 for r in detect(sim.time_s, sim.acc_mg, placement).reps if s0 - 1.0 <= r.start_s <= s1 + 1.0)
+    return found
+
+
+@pytest.mark.parametrize(("placement", "most", "without"), [("chest", 12, 19), ("shin", 5, 9)])
+def test_a_set_opener_tipping_sideways_to_the_last_sets_reps_is_a_weight_shift(
+    placement: str, most: int, without: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shifting weight from foot to foot while resting rolls the segment sideways to the way the set's raises
+    # tipped it: as a set's first rep it is not counted. 40 sessions: chest 11 false reps instead of 21, shin 4
+    # instead of 10 (when written; on seeds 0-23 the chest gave 8 instead of 9, the shin 13 instead of 20).
+    assert _shifts_between_sets(placement, range(24, 64)) <= most
+    monkeypatch.setattr(importlib.import_module("calfsense.dsp.detect"), "_SIDEWAYS_DEG", math.inf)
+    assert _shifts_between_sets(placement, range(24, 64)) >= without
+
+
+def _turned_between_sets(placement: str, seed: int, deg: float, handled: bool) -> tuple[int, int]:
+    """Two 10-rep sets; between them the sensor is turned `deg` (about gravity after handling it, else any axis)."""
+    plan = SetPlan("two-leg", 10, TEMPOS[("fast", "hret", "article")[seed % 3]], height_cm=8.0)
+    rest = [Segment("idle", 4.0), Segment("strap", 6.0), Segment("idle", 10.0)] if handled else [Segment("idle", 20.0)]
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), *rest, Segment("set", set_plan=plan)]
+    sim = simulate([*segs, Segment("idle", 6.0)], placement, (25.0, 50.0, 100.0)[seed % 3], seed=seed)  # type: ignore[arg-type]
+    t0 = sim.sets[0].end_s + 10.0  # after the handling, or mid-rest
+    rng = np.random.default_rng(seed)
+    if handled:  # about the gravity before the turn: the posture is kept, only the way the raises tip moves
+        axis = sim.acc_mg[(sim.time_s > sim.sets[0].end_s) & (sim.time_s < sim.sets[0].end_s + 3.0)].mean(axis=0)
+    else:
+        axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+    th = math.radians(deg)
+    turn = np.eye(3) + math.sin(th) * k + (1.0 - math.cos(th)) * k @ k
+    acc = sim.acc_mg.copy()
+    acc[sim.time_s >= t0] = acc[sim.time_s >= t0] @ turn.T
+    found = detect(sim.time_s, acc, placement).reps  # type: ignore[arg-type]
+    pairs = match_reps(sim.reps, found).pairs
+    return sum(1 for t, _ in pairs if t.set_index == 0), sum(1 for t, _ in pairs if t.set_index == 1)
+
+
+@pytest.mark.parametrize("placement", ["foot", "shin", "thigh", "chest"])
+def test_a_sensor_put_back_on_turned_between_sets_counts_the_next_set(placement: str) -> None:
+    # Refastened 90 degrees round about any axis while the detector waited out the handling, a foot, shin or thigh
+    # sensor sat in a "candidate" beyond any raise that had never moved, so never became the new posture: the
+    # next set was lost (at the shin in 8 of 12 sessions when written). The chest's lift does not see it.
+    for seed in range(6):
+        assert _turned_between_sets(placement, seed, 90.0, handled=False) == (10, 10), seed
+    # Handled, then turned about gravity: the last set's tilt direction is dropped, so the weight shifts' rule
+    # cannot turn the next set's first rep down (it did, in 11 of 12 sessions, without `_MOVED_MG`).
+    for seed in range(3):
+        assert _turned_between_sets(placement, seed, 90.0, handled=True) == (10, 10), seed
+
+
 def test_sets_grouped_right_sees_joined_and_split_sets() -> None:
     # Two 3-rep foot sets counted right; the same reps put in one set, or the first set's last rep in a set
     # of its own, are not grouped right.

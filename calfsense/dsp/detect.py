@@ -170,6 +170,16 @@ _NEXT_TILT_MIN_S = 2.0
 # A matched fit costs about 0.3 ms: a slot is searched at least this many grid samples after the last fit, so
 # no 36-sample block at 200 Hz (9 grid samples) holds two fits (the budget is 1 ms a block).
 _FIT_SPACING = 10
+# Between sets, a set's first rep tipping the segment clearly (1.5 degrees) and sideways to the last set's reps
+# (cosine under 0.4) is a weight shift's roll, if the segment is in that set's posture (within 10 degrees) and
+# was neither handled nor walked with since (activity over `_MOVED_MG`: the strap may have been refastened).
+# Tipping the same way twice in a row (cosine 0.8) is a strap turned about gravity: the last set's way is dropped.
+_SIDEWAYS_DEG = 1.5
+_SIDEWAYS_COS = 0.4
+_MOUNT_DEG = 10.0
+_SIDEWAYS_SAME_COS = 0.8
+_SIDEWAYS_TRUST = 1
+_MOVED_MG = 280.0  # the lowest placement's `max_dyn_mg`, so auto placement's resolving cannot change it mid-block
 _ECHO_S = 12.0  # how long a rep's ringing is followed after its end (three 1.6 s time constants, and more)
 # The lift's filters as one: H(z) = a^3 (1 - 1/z)^3 / (1 - a/z)^3 on height (the two integrations undo
 # the second difference that turns height into acceleration).
@@ -417,6 +427,10 @@ class Detector:
     _resolved: str | None = field(default=None, init=False)
     _set_dir_sum: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)  # unit tilt directions
     _set_dir_n: int = field(default=0, init=False)
+    # The last set's unit tilt direction (3 reps or more) and the posture it began in; sideways tips since.
+    _axis: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(default=None, init=False)
+    _sideways: list[NDArray[np.float64]] = field(default_factory=list, init=False)
+    _moved: bool = field(default=False, init=False)  # handled or walked with since the last rep: the axis may not hold
     _set_seat_ratios: list[float] = field(default_factory=list, init=False)  # thigh: see _SEATED_MAX_RATIO
     # The last excursion looked at: its end, its unit tilt axis at the top and its peak tilt.
     _last_axis: tuple[int, NDArray[np.float64], float] | None = field(default=None, init=False)
@@ -659,6 +673,8 @@ class Detector:
             y = b0 * x + zd_mag
             zd_mag = b1 * x - a1 * y
             dyn_i = hfs[i] + y
+            if dyn_i >= _MOVED_MG:
+                self._moved = True
             self._hist_t.append(ts[i])
             self._hist_r.append(tilt)
             self._hist_v.append(vert)
@@ -793,8 +809,9 @@ class Detector:
         # A tilt no raise reaches needs only a short calm to become the new posture.
         calm_needed_s = _NEW_POSTURE_FAST_S if posture else _NEW_POSTURE_TOP_S
         new_posture = (self._state == _DOWN and still > _NEW_POSTURE_DOWN_S * GRID_HZ) or (
-            # A new posture is reached by a movement; an excursion calm all along is a slow, small raise.
-            self._state == _IN and cand.moved and idx - self._calm_since > calm_needed_s * GRID_HZ
+            # A new posture is reached by a movement; an excursion calm all along is a slow, small raise, unless it
+            # is beyond any raise (the movement came while the detector waited out activity: a strap refastened).
+            self._state == _IN and (cand.moved or posture) and idx - self._calm_since > calm_needed_s * GRID_HZ
         )
         if dyn >= p.max_dyn_mg or new_posture or idx - cand.begin_idx > 12 * GRID_HZ:
             # Walking, strap handling or a new posture, not a raise: re-anchor once still.
@@ -1144,6 +1161,8 @@ class Detector:
         # The tilt at the top from the orientation at the start: only those few samples are read.
         off = a0 - first  # history position of the double integration's first sample
         tilt, d = self._tilt_between(off, off + i10, off + pk)
+        if opens and rest is not None and tilt >= _SIDEWAYS_DEG and self._sideways_to_last_set(rest, d):
+            return self._reject(cand, "tipped the trunk sideways to the last set's reps: a weight shift")
         if opens:
             self._set_posture, self._set_behind = rest, behind
         # A faint opener whose trunk did not tip clearly either, or a slow one that tipped it little, waits
@@ -1173,6 +1192,31 @@ class Detector:
             self._slot_due_idx = -1
             return None
         return self._emit_lift(start, top, lower, end, height, tilt, bounced, d, cand.peak - cand.floor, hold)
+
+    def _sideways_to_last_set(self, rest: NDArray[np.float64], d: NDArray[np.float64]) -> bool:
+        """Whether an opener's tilt `d` from posture `rest` is sideways to the last set's reps (`_SIDEWAYS_COS`)."""
+        axis = self._axis
+        if self._set_dir_n >= 3 and self._set_posture is not None:  # the set it would end
+            axis = (self._set_dir_sum / float(np.linalg.norm(self._set_dir_sum)), self._set_posture)
+        n = float(np.linalg.norm(d))
+        if axis is None or n == 0.0:
+            return False
+        if self._moved:
+            return False  # walked with or handled since the last set's reps: the strap may have moved
+        way, posture = axis
+        if math.degrees(2.0 * math.asin(min(1.0, 0.5 * float(np.linalg.norm(rest - posture))))) > _MOUNT_DEG:
+            return False  # the strap was moved: the axis no longer holds
+        u = d / n
+        if float(u @ way) >= _SIDEWAYS_COS:
+            return False
+        if sum(float(u @ v) >= _SIDEWAYS_SAME_COS for v in self._sideways) >= _SIDEWAYS_TRUST:
+            # Tipping the same way again: the strap was turned about gravity, not a weight shift.
+            self._axis, self._sideways = None, []
+            if self._set_dir_n >= 3:
+                self._set_dir_sum, self._set_dir_n = np.zeros(3), 0
+            return False
+        self._sideways = [*self._sideways[-4:], u]
+        return True
 
     def _quick_tempo(self, start: float) -> tuple[float, float, float] | None:
         """The median up, hold and down of the set's last reps, if a rep at `start` continues a quick set."""
@@ -1669,6 +1713,10 @@ class Detector:
             # A thigh's idle "reps" (sway timed like a raise at 25 Hz) lift 1-2 cm; a set's first raise lifts
             # 3.5 cm or more in 99 % of the simulated sets, and 3-5 cm even after an Achilles rupture.
             return self._reject(cand, f"lifted {height:.1f} cm: too little to open a set")
+        if opens and peak >= _SIDEWAYS_DEG and self._sideways_to_last_set(u0, units[pk] - u0):
+            return self._reject(cand, "tipped sideways to the last set's reps: a weight shift")
+        if opens:
+            self._set_posture = u0
         if self._resolved is None:
             self._resolved = p_res
         return self._emit(start, top, lower, end, height, peak, bounced, units[pk] - u0, seat_ratio)
@@ -1698,6 +1746,9 @@ class Detector:
                 self._set_index -= 1
                 self._held = None
             self._drop_held_tail()
+            if self._set_dir_n >= 3 and self._set_posture is not None:
+                self._axis = (self._set_dir_sum / float(np.linalg.norm(self._set_dir_sum)), self._set_posture)
+                self._sideways = []
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
@@ -1733,6 +1784,7 @@ class Detector:
                 self._confirmed += [(h, rep) for h in self._held_tail]
                 self._held_tail = []
         self._set_reps.append(rep)
+        self._moved = False
         if seat_ratio is not None:
             self._set_seat_ratios.append(seat_ratio)
         self._ref_cache = self._reference_peak()
