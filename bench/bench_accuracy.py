@@ -24,6 +24,7 @@ TEMPO_NAMES = ("bouncy", "fast", "hret", "article", "hsr", "eccentric")
 CONFUSERS = (None, "walk", "run", "sway", "weight_shift", "strap", "sit_stand")
 NON_EXERCISE = ("walk", "run", "sway", "weight_shift", "strap", "sit_stand", "idle")
 NON_EXERCISE_RATES = (25.0, 100.0, 200.0)
+NON_EXERCISE_REPEATS = 4  # two-minute sessions per activity and rate: with one, a 1-in-4 failure often shows as 0
 
 
 def session_factors(placement: str, k: int) -> tuple[float | str, str, str | None, str]:
@@ -83,6 +84,7 @@ def non_exercise_session(kind: str) -> list[Segment]:
 
 
 GAP_SESSIONS = 18  # per placement: three per tempo
+SHIFT_SESSIONS = 24  # per placement: four per tempo, every rate
 LATENCY_SESSIONS = 30  # per placement: the first exercise sessions, streamed
 LATENCY_BLOCK_S = 0.05
 
@@ -101,6 +103,21 @@ def emission_lags(sim: Simulation, placement: str) -> list[float]:
             emitted.update((id(rep), float(t[i1 - 1])) for rep in det.feed(t[i0:i1], a[i0:i1]))
     emitted.update((id(rep), float(t[-1])) for rep in det.finish())
     return [emitted[id(rep)] - tr.end_s for tr, rep in match_reps(sim.reps, det.reps).pairs]
+
+
+def shift_between_sets(placement: str, j: int) -> tuple[int, float]:
+    """Two sets with 40 s of shifting weight from foot to foot between them; returns (false reps in it, hours)."""
+    rng = np.random.default_rng(EVAL_SEED_BASE + 4000 + 100 * PLACEMENTS.index(placement) + j)
+    tempo = TEMPOS[TEMPO_NAMES[j % len(TEMPO_NAMES)]]
+    plans = [SetPlan("two-leg", int(rng.choice([8, 12, 15])), tempo, float(rng.uniform(5.5, 10.0))) for _ in range(2)]
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plans[0]), Segment("idle", 4.0)]
+    segs += [Segment("weight_shift", 40.0)]
+    segs += [Segment("idle", 4.0), Segment("set", set_plan=plans[1]), Segment("idle", 8.0)]
+    hz = (25.0, 50.0, 100.0, 200.0)[(j // len(TEMPO_NAMES)) % 4]
+    sim = simulate(segs, placement, hz, seed=int(rng.integers(1 << 30)))  # type: ignore[arg-type]
+    ((_, c0, c1),) = sim.confusers
+    found = detect(sim.time_s, sim.acc_mg, placement).reps  # type: ignore[arg-type]
+    return sum(1 for r in found if c0 - 1.0 <= r.start_s <= c1 + 1.0), (c1 - c0) / 3600
 
 
 def gap_session(placement: str, j: int) -> tuple[int, int, int, int]:
@@ -133,6 +150,7 @@ def main() -> None:
     by_tempo: dict[str, dict[str, list[bool]]] = {}  # placement -> tempo -> set counted exactly
     by_kind: dict[str, dict[str, float]] = {}  # placement -> non-exercise activity -> false reps per hour
     gap_rows: list[tuple[str, list[tuple[int, int, int, int]]]] = []  # placement -> per gap session
+    shift_rows: list[tuple[str, int, float]] = []  # placement, false reps while shifting weight between sets, hours
     lags: dict[str, list[float]] = {}  # placement -> emission lag of each rep found, streamed
     grouped: dict[str, list[bool]] = {}  # placement -> per true set: found as one set of its own
     for p_i, placement in enumerate(PLACEMENTS):
@@ -154,13 +172,16 @@ def main() -> None:
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
             if k < LATENCY_SESSIONS:
                 lags.setdefault(placement, []).extend(emission_lags(sim, placement))
-        for j, (kind, hz) in enumerate(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)):
+        combos = list(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)) * NON_EXERCISE_REPEATS
+        for j, (kind, hz) in enumerate(combos):
             sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
             kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)
             kind_reps[kind][1] += float(sim.time_s[-1]) / 3600
         false_reps = sum(n for n, _ in kind_reps.values())
         hours = sum(h for _, h in kind_reps.values())
         gap_rows.append((placement, [gap_session(placement, j) for j in range(GAP_SESSIONS)]))
+        shifts = [shift_between_sets(placement, j) for j in range(SHIFT_SESSIONS)]
+        shift_rows.append((placement, sum(n for n, _ in shifts), sum(h for _, h in shifts)))
         by_tempo[placement] = tempo_exact
         by_kind[placement] = {kind: n / h for kind, (n, h) in kind_reps.items()}
         c = np.array(counts)
@@ -179,8 +200,8 @@ def main() -> None:
                 float(np.median(herr)) if herr else float("nan"),
             )
         )
-    n_non = len(NON_EXERCISE) * len(NON_EXERCISE_RATES)
-    n_sessions = (args.sessions_per_placement + n_non + GAP_SESSIONS) * len(PLACEMENTS)
+    n_non = len(NON_EXERCISE) * len(NON_EXERCISE_RATES) * NON_EXERCISE_REPEATS
+    n_sessions = (args.sessions_per_placement + n_non + GAP_SESSIONS + SHIFT_SESSIONS) * len(PLACEMENTS)
     print(f"{n_sessions} simulated sessions (evaluation seeds from {EVAL_SEED_BASE}), {time.perf_counter() - t0:.0f} s")
     print(
         f"{'placement':<10}{'sets':>6}{'exact %':>9}{'±1 %':>8}{'false/h':>9}{'t med s':>9}{'t p90 s':>9}"
@@ -202,10 +223,16 @@ def main() -> None:
         cells = [f"{100 * float(np.mean(v)) if v else float('nan'):>11.1f}" for v in tempos.values()]
         print(f"{where:<10}" + "".join(cells))
     print()
-    print("false reps per hour, by non-exercise activity (target: 0 while walking or idle)")
+    n_each = len(NON_EXERCISE_RATES) * NON_EXERCISE_REPEATS
+    print(
+        f"false reps per hour, by non-exercise activity ({n_each} two-minute sessions each; target: 0 walking or idle)"
+    )
     print(f"{'placement':<10}" + "".join(f"{kind:>14}" for kind in NON_EXERCISE))
     for where, kinds in by_kind.items():
         print(f"{where:<10}" + "".join(f"{v:>14.1f}" for v in kinds.values()))
+    minutes = 60 * shift_rows[0][2]
+    print(f"shifting weight between two sets ({SHIFT_SESSIONS} sessions, {minutes:.0f} min): false reps per hour")
+    print("".join(f"{where:>10}{n / h:>6.1f}" for where, n, h in shift_rows))
     print()
     blocks_ms = 1000 * LATENCY_BLOCK_S
     print(f"streaming latency: the first {LATENCY_SESSIONS} sessions in {blocks_ms:.0f} ms blocks, from each true end")
