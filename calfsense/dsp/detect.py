@@ -1195,9 +1195,7 @@ class Detector:
 
     def _sideways_to_last_set(self, rest: NDArray[np.float64], d: NDArray[np.float64]) -> bool:
         """Whether an opener's tilt `d` from posture `rest` is sideways to the last set's reps (`_SIDEWAYS_COS`)."""
-        axis = self._axis
-        if self._set_dir_n >= 3 and self._set_posture is not None:  # the set it would end
-            axis = (self._set_dir_sum / float(np.linalg.norm(self._set_dir_sum)), self._set_posture)
+        axis = self._set_axis() or self._axis  # the set it would end, else the one before
         n = float(np.linalg.norm(d))
         if axis is None or n == 0.0:
             return False
@@ -1217,6 +1215,17 @@ class Detector:
             return False
         self._sideways = [*self._sideways[-4:], u]
         return True
+
+    def _set_axis(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """The current set's mean unit tilt direction and its posture, if the set can vouch for them."""
+        if self._set_dir_n < 3 or self._set_posture is None:
+            return None
+        # Reps that lifted the heel under the placement's least lift are no raises to learn a direction from:
+        # data that began mid-set makes a "set" of 0-0.3 cm reps timed from a top, tipping the other way.
+        heights = [r.height_cm for r in self._set_reps if r.height_cm is not None]
+        if not heights or median(heights) < self._params().min_lift_cm:
+            return None
+        return self._set_dir_sum / float(np.linalg.norm(self._set_dir_sum)), self._set_posture
 
     def _quick_tempo(self, start: float) -> tuple[float, float, float] | None:
         """The median up, hold and down of the set's last reps, if a rep at `start` continues a quick set."""
@@ -1746,9 +1755,9 @@ class Detector:
                 self._set_index -= 1
                 self._held = None
             self._drop_held_tail()
-            if self._set_dir_n >= 3 and self._set_posture is not None:
-                self._axis = (self._set_dir_sum / float(np.linalg.norm(self._set_dir_sum)), self._set_posture)
-                self._sideways = []
+            axis = self._set_axis()
+            if axis is not None:
+                self._axis, self._sideways = axis, []
             self._set_index += 1
             self._set_reps = []
             self._set_seat_ratios = []
