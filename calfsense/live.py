@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.dsp.detect import Detector, Rep
-from calfsense.report import rep_flags
+from calfsense.report import rep_flags, slow_rise_warning
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.recording import RecordingWriter
 
@@ -89,6 +89,9 @@ class LiveCoach:
                     f"a {self.placement} sensor cannot see {hidden[0].exercise} raises: "
                     f"{len(hidden)} set(s) skipped (wear it on the shin for those)",
                 )
+            slow = slow_rise_warning(self.detector.resolved_placement, self.prescribed)
+            if slow:
+                self._emit("note", slow)
 
     # -- routine progress -------------------------------------------------------------------
 

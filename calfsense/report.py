@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet
+from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet, rise_too_slow
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
 
@@ -98,6 +98,9 @@ def match_sets(
             f"a {placement} sensor cannot see {hidden[0].exercise} raises: {len(hidden)} prescribed set(s) "
             "not assessed (wear it on the shin or the shoe)"
         )
+    slow = slow_rise_warning(placement, visible)
+    if slow:
+        warnings.append(slow)
     merged: list[RepSet] = []
     for s in found:
         if merged and visible:
@@ -120,6 +123,17 @@ def match_sets(
     for i in range(max(len(merged), len(visible))):
         pairs.append((merged[i] if i < len(merged) else None, visible[i] if i < len(visible) else None))
     return pairs, warnings
+
+
+def slow_rise_warning(placement: str, prescribed: list[PrescribedSet]) -> str | None:
+    """A caveat when prescribed rises are too slow for this placement to count reliably, else None."""
+    slow = [p for p in prescribed if rise_too_slow(placement, p.tempo.up_s)]
+    if not slow:
+        return None
+    return (
+        f"a {placement} sensor often miscounts rises as slow as {slow[0].tempo.up_s:g} s: "
+        f"{len(slow)} prescribed set(s) may be a rep or two off (wear it on the shin or the shoe for exact counts)"
+    )
 
 
 def _nothing_found(session: LoadedSession, placement: str) -> str:

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+from calfsense.live import LiveCoach
 from calfsense.live_run import LiveOptions, run_live
 from calfsense.report import analyze, build_report
-from calfsense.routine import parse_routine
+from calfsense.routine import load_routine, parse_routine
 from calfsense.session.importers import load
 from calfsense.sources import ble
 from calfsense.sources.synthetic import H10
@@ -117,6 +118,18 @@ async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) ->
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None:
+    notes: list[str] = []
+    LiveCoach(load_routine("runner-calves"), "chest", emit=lambda e: notes.append(e.text))
+    assert len(notes) == 2
+    assert notes[0].startswith("a chest sensor cannot see seated raises: 3 set(s) skipped")
+    assert notes[1].startswith("a chest sensor often miscounts rises as slow as 2 s: 9 prescribed set(s)")
+    notes.clear()
+    LiveCoach(load_routine("runner-calves"), "shin", emit=lambda e: notes.append(e.text))
+    LiveCoach(ROUTINE, "chest", emit=lambda e: notes.append(e.text))  # 1 s rises
+    assert notes == []
+
+
 def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
     master, slave = pty.openpty()

@@ -120,6 +120,27 @@ def test_matching_missing_extra_and_split_sets() -> None:
     assert len(pairs) == 9 and warnings and "cannot see seated" in warnings[0]
 
 
+def test_a_chest_sensor_warns_that_slow_rises_are_often_miscounted() -> None:
+    # The chest counts quick rises well but slow ones poorly (bench/bench_accuracy.py by tempo): say so up front.
+    for name, placement, slow in [
+        ("runner-calves", "chest", True),  # 2 s rises
+        ("hsr", "chest", True),  # 3 s rises
+        ("alfredson", "chest", False),  # 1 s rises, 3 s lowerings: the chest counts those well
+        ("heel-rise-test", "chest", False),
+        ("hsr", "shin", False),
+        ("hsr", "foot", False),
+    ]:
+        _, warnings = match_sets((), load_routine(name).prescribed_sets(), placement)
+        said = [w for w in warnings if "often miscounts rises" in w]
+        assert bool(said) is slow, (name, placement, warnings)
+    _, warnings = match_sets((), load_routine("hsr").prescribed_sets(), "chest")
+    assert warnings == [
+        "a chest sensor cannot see seated raises: 3 prescribed set(s) not assessed (wear it on the shin or the shoe)",
+        "a chest sensor often miscounts rises as slow as 3 s: 3 prescribed set(s) may be a rep or two off "
+        "(wear it on the shin or the shoe for exact counts)",
+    ]
+
+
 def test_verdict_figures() -> None:
     plan = parse_routine(GOOD).prescribed_sets()[0]
     v = verdict(_set(1, 8, 0.0), plan)
