@@ -217,6 +217,23 @@ def test_simulated_sway_and_strap_handling_accelerate_like_a_body() -> None:
     assert 200.0 < float(np.max(np.std(sim.acc_mg[handling], axis=0))) < 1500.0
 
 
+def test_simulated_noise_with_a_fixed_density_grows_with_the_root_of_the_rate() -> None:
+    # The benchmark's worst case is as noisy a sample at every rate; a sensor filtering to its output rate has a
+    # fixed noise density instead. Only the noise level differs: the same draws, the same session.
+    segs = [Segment("idle", 20.0)]
+
+    def noise_mg(sim: Simulation) -> float:
+        return float(np.mean(np.std(np.diff(sim.acc_mg, axis=0), axis=0))) / np.sqrt(2.0)
+
+    worst = simulate(segs, "shin", 200.0, seed=4, quantize=False)
+    same = simulate(segs, "shin", 200.0, seed=4, quantize=False, noise_ref_hz=200.0)
+    assert np.array_equal(worst.acc_mg, same.acc_mg)
+    at_50 = simulate(segs, "shin", 200.0, seed=4, quantize=False, noise_ref_hz=50.0)
+    assert noise_mg(at_50) / noise_mg(worst) == pytest.approx(2.0, rel=0.03)
+    measured = simulate(segs, "shin", 52.0, seed=4, quantize=False, noise_range_mg=(2.0, 2.0), noise_ref_hz=52.0)
+    assert noise_mg(measured) == pytest.approx(2.0, rel=0.1)
+
+
 def _found_and_lags(sim: Simulation, placement: str) -> tuple[int, int, float]:
     """Fed sample by sample: reps matched, reps found, and the latest emission after a true end (s)."""
     det = Detector(placement)  # type: ignore[arg-type]

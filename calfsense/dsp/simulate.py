@@ -29,6 +29,9 @@ CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "str
 _INTERNAL_HZ = 400.0
 _SWAY_TOP_HZ = 1.5
 NOISE_MG = (3.0, 8.0)  # white sensor noise per axis and sample, drawn per session
+# The white noise measured on the one real Polar recording we have (fixtures: a Verity Sense at 52 Hz on a
+# forearm, its quietest one-second windows; docs/detection.md, sixth round). No still H10 recording exists.
+MEASURED_NOISE_MG, MEASURED_NOISE_HZ = (1.7, 2.4), 52.0
 
 
 TEMPOS: dict[str, Tempo] = {
@@ -265,8 +268,15 @@ def simulate(
     gaps: list[tuple[float, float]] | None = None,
     quantize: bool = True,
     bias_mg: float | None = None,
+    noise_range_mg: tuple[float, float] = NOISE_MG,
+    noise_ref_hz: float | None = None,
 ) -> Simulation:
-    """Simulate a session; `jitter` (0-0.5) makes phone-like irregular sample times."""
+    """Simulate a session; `jitter` (0-0.5) makes phone-like irregular sample times.
+
+    The white noise per axis and sample is `noise_mg`, else drawn from `noise_range_mg` per session. With
+    `noise_ref_hz` that is its level at that rate, and it scales as the square root of the rate (a fixed noise
+    density, the sensor filtering to its output rate); without, every rate is as noisy per sample (the worst case).
+    """
     rng = np.random.default_rng(seed)
     total_s = sum(s.duration_s if s.kind != "set" else _set_duration(s.set_plan) for s in segments) + 1.0
     fs = _INTERNAL_HZ
@@ -365,7 +375,9 @@ def simulate(
         times = np.cumsum(steps)
         times = times[times < total_s - 0.1]
     acc = np.stack([np.interp(times, t, acc_mg_fine[:, k]) for k in range(3)], -1)
-    sigma = noise_mg if noise_mg is not None else rng.uniform(*NOISE_MG)
+    sigma = noise_mg if noise_mg is not None else rng.uniform(*noise_range_mg)
+    if noise_ref_hz is not None:
+        sigma *= math.sqrt(rate_hz / noise_ref_hz)  # the same random draws, only the level differs
     scale = 1 + rng.uniform(-0.01, 0.01, 3)
     bias = rng.uniform(-1, 1, 3) * (25.0 if bias_mg is None else bias_mg)
     acc = acc * scale + bias + rng.normal(0, sigma, acc.shape)
