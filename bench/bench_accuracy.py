@@ -3,7 +3,8 @@
 Run: python bench/bench_accuracy.py [--sessions-per-placement N]
 Tuning used seeds 1000-1999; this benchmark draws its seeds from 10_000 up. Besides counts, timing and
 heights it prints false reps by non-exercise activity, the streaming latency of the first sessions, the
-chest's counts under other sensor-noise models, and the counts of sets with a radio gap inside them.
+chest's counts under other sensor-noise models, placement `auto` against the placement told, and the counts
+of sets with a radio gap inside them.
 """
 
 from __future__ import annotations
@@ -159,6 +160,30 @@ def noise_model_row(placement: str, sessions: int, lo_mg: float, hi_mg: float, r
     return exact, within, false / hours, walk_idle
 
 
+AUTO_SESSIONS = 30  # per placement: the first exercise sessions again, with `auto` and no device hint
+
+
+def auto_row(placement: str, sessions: int) -> tuple[dict[str, int], float, float]:
+    """What `auto` resolved to (sessions), and the % of sets counted exactly with auto and with the placement told."""
+    p_i = PLACEMENTS.index(placement)
+    resolved: dict[str, int] = {}
+    exact = {"auto": 0, placement: 0}
+    n = 0
+    for k in range(sessions):
+        segs, hz, jitter = exercise_session(placement, k)
+        sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter)  # type: ignore[arg-type]
+        for where in exact:
+            det = Detector(where)  # type: ignore[arg-type]
+            det.feed(sim.time_s, sim.acc_mg)
+            det.finish()
+            counts = set_counts(sim.reps, det.reps, len(sim.sets))
+            exact[where] += sum(a == b for a, b in counts)
+            if where == "auto":
+                resolved[det.resolved_placement] = resolved.get(det.resolved_placement, 0) + 1
+                n += len(counts)
+    return resolved, 100 * exact["auto"] / n, 100 * exact[placement] / n
+
+
 def gap_session(placement: str, j: int) -> tuple[int, int, int, int]:
     """One 15-rep set with a 0.5-3 s radio gap inside it; returns (reps outside the gap, missed, cut by it, false).
 
@@ -293,6 +318,13 @@ def main() -> None:
     models = [(name, noise_model_row("chest", args.sessions_per_placement, *model)) for name, *model in NOISE_MODELS]
     for name, row in [("3-8 mG a sample at every rate (above)", above), *models]:
         print(f"{name:<40}{row[0]:>9.1f}{row[1]:>8.1f}{row[2]:>9.1f}{int(row[3]):>17}")
+    print()
+    print(f"placement auto, no device hint (an H10 is taken as a chest strap): the first {AUTO_SESSIONS} sessions")
+    print(f"{'placement':<10}{'exact % auto':>14}{'told':>8}  resolved to (sessions)")
+    for where in PLACEMENTS:
+        resolved, auto_pct, told_pct = auto_row(where, AUTO_SESSIONS)
+        taken = ", ".join(f"{name} {n}" for name, n in sorted(resolved.items(), key=lambda kv: -kv[1]))
+        print(f"{where:<10}{auto_pct:>14.1f}{told_pct:>8.1f}  {taken}")
     print()
     print("a 0.5-3 s radio gap inside a 15-rep set (50-100 Hz, every tempo): a rep the gap cuts may count or not")
     print(f"{'placement':<10}{'sets':>6}{'counted right %':>17}{'reps outside the gap':>22}{'missed':>8}{'false':>7}")

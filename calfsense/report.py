@@ -56,6 +56,7 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     """
     chosen = placement or session.placement or "auto"
     det = Detector(chosen, device_model=session.model)  # type: ignore[arg-type]
+    guessing = det.resolved_placement == "auto"  # neither given nor told by the device (an H10 is a chest strap)
     boundaries = sorted(e.time_s for e in session.events if e.kind == "set_started")
     t, a = session.time_s, session.acc_mg
     start = 0
@@ -79,6 +80,12 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
             )
         if not found.reps:
             warnings.append(_nothing_found(session, found.placement))
+        elif guessing and found.placement != "auto":
+            # bench/bench_accuracy.py: auto counts a chest strap's sets poorly and takes some shins for feet.
+            warnings.append(
+                f"where the sensor was worn was not given: taken as the {found.placement} from the first raise's tilt, "
+                "a guess a chest strap or a thigh can fool; pass --placement (foot, shin, chest or thigh)"
+            )
     return found.placement, found.sets, warnings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import sqlite3
@@ -15,8 +16,9 @@ from calfsense import history
 from calfsense.cli import main
 from calfsense.dsp.detect import Rep, RepSet
 from calfsense.errors import RoutineError
-from calfsense.report import match_sets, verdict
+from calfsense.report import detect_session, match_sets, verdict
 from calfsense.routine import BUILTIN, load_routine, parse_routine
+from calfsense.session.importers import load
 
 RECORDINGS = Path(__file__).parent.parent / "recordings"
 VERITY = RECORDINGS / "runner-calves-verity-shin.csrec.jsonl"
@@ -183,6 +185,26 @@ def test_a_recording_without_raises_says_so_and_what_to_try(tmp_path: Path) -> N
         assert code == 0 and report["sets"] == []
         (warning,) = [w for w in report["summary"]["warnings"] if "no heel raises found in 60 s" in w]
         assert advice in warning
+
+
+def test_a_placement_guessed_from_the_first_raise_says_so(tmp_path: Path) -> None:
+    from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+
+    sim = simulate([Segment("idle", 3.0), Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"]))], "shin", 50.0)
+    plain = tmp_path / "shin.csv"
+    rows = np.column_stack([sim.time_s, sim.acc_mg])
+    np.savetxt(plain, rows, fmt="%.4f", delimiter=",", header="time_s,ax_mg,ay_mg,az_mg", comments="")
+    for extra, guessed in (((), True), (("--placement", "shin"), False)):
+        code, out, _ = run("replay", str(plain), "--json", "--no-save", *extra)
+        report = json.loads(out)
+        said = [w for w in report["summary"]["warnings"] if "was not given: taken as the shin" in w]
+        assert code == 0 and report["summary"]["reps"] == 6
+        assert bool(said) is guessed, report["summary"]["warnings"]
+    # An H10 is a chest strap: the device says where it is worn, and nothing is guessed.
+    h10 = dataclasses.replace(load(CHEST), placement=None)
+    assert h10.model is not None and "H10" in h10.model
+    placement, sets, warnings = detect_session(h10)
+    assert placement == "chest" and sets and not [w for w in warnings if "was not given" in w]
 
 
 def test_a_recording_that_starts_mid_set_says_where_counting_began(tmp_path: Path) -> None:
