@@ -334,6 +334,8 @@ def main() -> None:
             f"{where:<10}{len(gap_sets):>6}{100 * float(np.mean(right)):>17.1f}{sum(g[0] for g in gap_sets):>22}"
             f"{sum(g[1] for g in gap_sets):>8}{sum(g[3] for g in gap_sets):>7}"
         )
+    print()
+    print(f"{time.perf_counter() - t0:.0f} s in all")
 
 
 if __name__ == "__main__":
