@@ -217,6 +217,23 @@ def test_simulated_sway_and_strap_handling_accelerate_like_a_body() -> None:
     assert 200.0 < float(np.max(np.std(sim.acc_mg[handling], axis=0))) < 1500.0
 
 
+def test_auto_placement_does_not_take_a_shin_sitting_down_for_a_foot_raise() -> None:
+    # With no placement given, the first rep decides: 12 degrees or more is a foot. A shin tips 15 degrees as its
+    # wearer sits down; a foot's rules accepted that as a raise, and the seated set after it was measured as a
+    # foot's and lost (on the old code all 10 of these sessions became a foot, and 8 lost all ten reps).
+    segs = [Segment("idle", 3.0), Segment("sit_down", 2.5), Segment("idle", 4.0), Segment("stand_up", 2.5)]
+    segs += [Segment("idle", 4.0), Segment("sit_down", 2.5), Segment("idle", 3.0)]
+    segs += [Segment("set", set_plan=SetPlan("seated", 10, TEMPOS["hret"], height_cm=5.0)), Segment("idle", 5.0)]
+    right = 0
+    for seed in range(10):
+        sim = simulate(segs, "shin", 50.0, seed=seed)
+        det = Detector("auto")
+        reps = det.feed(sim.time_s, sim.acc_mg) + det.finish()
+        m = match_reps(sim.reps, reps)
+        right += det.resolved_placement == "shin" and len(m.pairs) == 10 and not m.false
+    assert right >= 8
+
+
 def test_simulated_noise_with_a_fixed_density_grows_with_the_root_of_the_rate() -> None:
     # The benchmark's worst case is as noisy a sample at every rate; a sensor filtering to its output rate has a
     # fixed noise density instead. Only the noise level differs: the same draws, the same session.

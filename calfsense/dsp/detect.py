@@ -1696,6 +1696,13 @@ class Detector:
         # where weight shifts and sway look like raises; slower excursions are judged by their tilt alone.
         # (A seated thigh rises too: its knee comes up with the heel.)
         quick = (top - start <= _LIFT_RAMP_S and end - lower <= _LIFT_RAMP_S) or end - start <= _LIFT_SPAN_S
+        if self._resolved is None and p_res == "foot" and quick:
+            # Auto placement's first rep tips like a foot: a quick foot raise of 12 degrees lifts a laces sensor
+            # 2 cm or more (it turns about the ball of the foot), while a shin tipping as its wearer sits down
+            # hardly rises. A foot's own rules never check the lift, so check it here, as the shin's would.
+            rise = self._rise_m(lo - first, max(0, i_rest), j_rest)
+            if rise is not None and 100.0 * rise < PARAMS["shin"].min_lift_cm:
+                return self._reject(cand, f"tipped {peak:.1f} deg but rose only {100 * rise:.1f} cm: not a raise")
         lift: float | None
         # Whether this rep is seated needs its rise (below): the set's reps so far decide whether to fit.
         if peak < p.fit_below_deg and not self._seated(None, in_set):
@@ -1876,6 +1883,11 @@ class Detector:
 
     def _lift_cm(self, off: int, i10: int, j10: int) -> float | None:
         """Heel height from the segment's rise: double integration between the rest points around the rep."""
+        rise = self._rise_m(off, i10, j10)  # a standing thigh rides on the ankle like the shin
+        return None if rise is None else 100.0 * geo.heel_height_from_ankle_rise_m(rise)
+
+    def _rise_m(self, off: int, i10: int, j10: int) -> float | None:
+        """How far the sensor rose between the rest points around the rep (double integration of |a|)."""
         # Zero velocity and zero height at both rest points.
         pad = int(0.25 * GRID_HZ)
         a0 = max(0, off + i10 - pad)
@@ -1883,8 +1895,7 @@ class Detector:
         acc = (_window(self._hist_v, a0, a1) / 1000.0) * geo.G_MPS2
         if len(acc) < 5:
             return None
-        rise = float(_rise_between_rests(acc, pad, pad).max())  # a standing thigh rides on the ankle like the shin
-        return 100.0 * geo.heel_height_from_ankle_rise_m(rise)
+        return float(_rise_between_rests(acc, pad, pad).max())
 
     def _flags(
         self, peak: float, height: float | None, pause: float | None, bounce: bool, d: NDArray[np.float64]
