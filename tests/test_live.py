@@ -117,7 +117,6 @@ async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) ->
     assert len(_replay_reps(recording)) == len(live)
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None:
     notes: list[str] = []
     LiveCoach(load_routine("runner-calves"), "chest", emit=lambda e: notes.append(e.text))
@@ -130,6 +129,7 @@ def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None
     assert notes == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
     master, slave = pty.openpty()
