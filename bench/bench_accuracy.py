@@ -20,8 +20,10 @@ from calfsense.dsp.evaluate import match_reps, set_counts, sets_grouped_right, t
 from calfsense.dsp.simulate import (
     MEASURED_NOISE_HZ,
     MEASURED_NOISE_MG,
+    NOISE_MG,
     PLACEMENTS,
     TEMPOS,
+    Placement,
     Segment,
     SetPlan,
     Simulation,
@@ -93,6 +95,43 @@ def non_exercise_session(kind: str) -> list[Segment]:
     return [Segment("idle", 3.0), Segment(kind, 110.0), Segment("idle", 7.0)]
 
 
+NON_EXERCISE_COMBOS = list(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)) * NON_EXERCISE_REPEATS
+
+
+def evaluation_sim(
+    placement: Placement, k: int, noise_range_mg: tuple[float, float] = NOISE_MG, noise_ref_hz: float | None = None
+) -> Simulation:
+    """Evaluation session k at a placement, simulated; under any noise model it is the same session and draws."""
+    segs, hz, jitter = exercise_session(placement, k)
+    seed = EVAL_SEED_BASE + 1000 * PLACEMENTS.index(placement) + k
+    return simulate(
+        segs,
+        placement,
+        hz,
+        seed=seed,
+        jitter=jitter,
+        noise_range_mg=noise_range_mg,
+        noise_ref_hz=noise_ref_hz,
+    )
+
+
+def non_exercise_sim(
+    placement: Placement, j: int, noise_range_mg: tuple[float, float] = NOISE_MG, noise_ref_hz: float | None = None
+) -> tuple[str, Simulation]:
+    """Non-exercise session j at a placement (`NON_EXERCISE_COMBOS[j]`): its activity, simulated."""
+    kind, hz = NON_EXERCISE_COMBOS[j]
+    seed = EVAL_SEED_BASE + 500 + 100 * PLACEMENTS.index(placement) + j
+    sim = simulate(
+        non_exercise_session(kind),
+        placement,
+        hz,
+        seed=seed,
+        noise_range_mg=noise_range_mg,
+        noise_ref_hz=noise_ref_hz,
+    )
+    return kind, sim
+
+
 GAP_SESSIONS = 18  # per placement: three per tempo
 SHIFT_SESSIONS = 24  # per placement: four per tempo, every rate
 LATENCY_SESSIONS = 30  # per placement: the first exercise sessions, streamed
@@ -139,19 +178,17 @@ NOISE_MODELS: tuple[tuple[str, float, float, float], ...] = (  # name, range at 
 )
 
 
-def noise_model_row(placement: str, sessions: int, lo_mg: float, hi_mg: float, ref_hz: float) -> tuple[float, ...]:
+def noise_model_row(
+    placement: Placement, sessions: int, lo_mg: float, hi_mg: float, ref_hz: float
+) -> tuple[float, float, float, int]:
     """Exact %, within one %, false reps per hour of non-exercise and false reps walking or idle, one noise model."""
-    p_i = PLACEMENTS.index(placement)
-    noise = {"noise_range_mg": (lo_mg, hi_mg), "noise_ref_hz": ref_hz}
     counts: list[tuple[int, int]] = []
     for k in range(sessions):
-        segs, hz, jitter = exercise_session(placement, k)
-        sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter, **noise)  # type: ignore[arg-type]
+        sim = evaluation_sim(placement, k, (lo_mg, hi_mg), ref_hz)
         counts += set_counts(sim.reps, detect(sim.time_s, sim.acc_mg, placement).reps, len(sim.sets))
     false, hours, walk_idle = 0, 0.0, 0
-    combos = list(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)) * NON_EXERCISE_REPEATS
-    for j, (kind, hz) in enumerate(combos):
-        sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j, **noise)  # type: ignore[arg-type]
+    for j in range(len(NON_EXERCISE_COMBOS)):
+        kind, sim = non_exercise_sim(placement, j, (lo_mg, hi_mg), ref_hz)
         n = len(detect(sim.time_s, sim.acc_mg, placement).reps)
         false, hours = false + n, hours + float(sim.time_s[-1]) / 3600
         walk_idle += n if kind in ("walk", "idle") else 0
@@ -160,28 +197,15 @@ def noise_model_row(placement: str, sessions: int, lo_mg: float, hi_mg: float, r
     return exact, within, false / hours, walk_idle
 
 
-AUTO_SESSIONS = 30  # per placement: the first exercise sessions again, with `auto` and no device hint
+AUTO_SESSIONS = 30  # per placement: the first exercise sessions detected again, with `auto` and no device hint
 
 
-def auto_row(placement: str, sessions: int) -> tuple[dict[str, int], float, float]:
-    """What `auto` resolved to (sessions), and the % of sets counted exactly with auto and with the placement told."""
-    p_i = PLACEMENTS.index(placement)
-    resolved: dict[str, int] = {}
-    exact = {"auto": 0, placement: 0}
-    n = 0
-    for k in range(sessions):
-        segs, hz, jitter = exercise_session(placement, k)
-        sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter)  # type: ignore[arg-type]
-        for where in exact:
-            det = Detector(where)  # type: ignore[arg-type]
-            det.feed(sim.time_s, sim.acc_mg)
-            det.finish()
-            counts = set_counts(sim.reps, det.reps, len(sim.sets))
-            exact[where] += sum(a == b for a, b in counts)
-            if where == "auto":
-                resolved[det.resolved_placement] = resolved.get(det.resolved_placement, 0) + 1
-                n += len(counts)
-    return resolved, 100 * exact["auto"] / n, 100 * exact[placement] / n
+def auto_counts(sim: Simulation) -> tuple[str, list[tuple[int, int]]]:
+    """What `auto` with no device hint resolves a session to, and its (true, found) reps per set."""
+    det = Detector("auto")
+    det.feed(sim.time_s, sim.acc_mg)
+    det.finish()
+    return det.resolved_placement, set_counts(sim.reps, det.reps, len(sim.sets))
 
 
 def gap_session(placement: str, j: int) -> tuple[int, int, int, int]:
@@ -218,15 +242,16 @@ def main() -> None:
     lags: dict[str, list[float]] = {}  # placement -> emission lag of each rep found, streamed
     grouped: dict[str, list[bool]] = {}  # placement -> per true set: found as one set of its own
     walk_idle: dict[str, int] = {}  # placement -> false reps while walking or idle
-    for p_i, placement in enumerate(PLACEMENTS):
+    auto_resolved: dict[str, dict[str, int]] = {}  # placement -> what auto took it for -> sessions
+    auto_exact: dict[str, list[tuple[bool, bool]]] = {}  # placement -> per set: exact with auto, exact told
+    for placement in PLACEMENTS:
         tempo_exact: dict[str, list[bool]] = {name: [] for name in TEMPO_NAMES}
         kind_reps: dict[str, list[float]] = {kind: [0.0, 0.0] for kind in NON_EXERCISE}
         counts: list[tuple[int, int]] = []
         terr: list[float] = []
         herr: list[float] = []
         for k in range(args.sessions_per_placement):
-            segs, hz, jitter = exercise_session(placement, k)
-            sim = simulate(segs, placement, hz, seed=EVAL_SEED_BASE + 1000 * p_i + k, jitter=jitter)
+            sim = evaluation_sim(placement, k)
             found = detect(sim.time_s, sim.acc_mg, placement).reps
             session_counts = set_counts(sim.reps, found, len(sim.sets))
             counts += session_counts
@@ -237,9 +262,15 @@ def main() -> None:
             herr += [abs(r.height_cm - t.height_cm) for t, r in m.pairs if r.height_cm is not None]
             if k < LATENCY_SESSIONS:
                 lags.setdefault(placement, []).extend(emission_lags(sim, placement))
-        combos = list(itertools.product(NON_EXERCISE, NON_EXERCISE_RATES)) * NON_EXERCISE_REPEATS
-        for j, (kind, hz) in enumerate(combos):
-            sim = simulate(non_exercise_session(kind), placement, hz, seed=EVAL_SEED_BASE + 500 + 100 * p_i + j)
+            if k < AUTO_SESSIONS:
+                taken, guessed = auto_counts(sim)
+                resolved = auto_resolved.setdefault(placement, {})
+                resolved[taken] = resolved.get(taken, 0) + 1
+                auto_exact.setdefault(placement, []).extend(
+                    (a == b, t == f) for (a, b), (t, f) in zip(guessed, session_counts, strict=True)
+                )
+        for j in range(len(NON_EXERCISE_COMBOS)):
+            kind, sim = non_exercise_sim(placement, j)
             kind_reps[kind][0] += len(detect(sim.time_s, sim.acc_mg, placement).reps)
             kind_reps[kind][1] += float(sim.time_s[-1]) / 3600
         false_reps = sum(n for n, _ in kind_reps.values())
@@ -321,10 +352,10 @@ def main() -> None:
     print()
     print(f"placement auto, no device hint (an H10 is taken as a chest strap): the first {AUTO_SESSIONS} sessions")
     print(f"{'placement':<10}{'exact % auto':>14}{'told':>8}  resolved to (sessions)")
-    for where in PLACEMENTS:
-        resolved, auto_pct, told_pct = auto_row(where, AUTO_SESSIONS)
+    for where, resolved in auto_resolved.items():
         taken = ", ".join(f"{name} {n}" for name, n in sorted(resolved.items(), key=lambda kv: -kv[1]))
-        print(f"{where:<10}{auto_pct:>14.1f}{told_pct:>8.1f}  {taken}")
+        pct = 100 * np.mean(auto_exact[where], axis=0)
+        print(f"{where:<10}{pct[0]:>14.1f}{pct[1]:>8.1f}  {taken}")
     print()
     print("a 0.5-3 s radio gap inside a 15-rep set (50-100 Hz, every tempo): a rep the gap cuts may count or not")
     print(f"{'placement':<10}{'sets':>6}{'counted right %':>17}{'reps outside the gap':>22}{'missed':>8}{'false':>7}")
