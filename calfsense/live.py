@@ -206,7 +206,7 @@ class LiveCoach:
             if kind == "connected":
                 self._announce()
                 if not self.detector.ready:
-                    self._emit("note", "stand still a moment: counting starts once you have been seen at rest")
+                    self._emit("note", "hold still for half a second while the sensor settles, then start")
         elif state in ("reconnecting", "waiting"):
             self._emit(state, detail)
 
@@ -221,7 +221,7 @@ class LiveCoach:
         for rep in self.detector.feed(time_s, acc_mg):
             self._on_rep(rep)
         if not was_ready and self.detector.ready:
-            self._emit("note", "at rest: counting")
+            self._emit("note", "counting")
 
     def _continues_set(self, rep: Rep) -> bool:
         """A short break inside an unfinished set is the same prescribed set (as replay's matching)."""

@@ -70,22 +70,14 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     det.finish()
     found = det.session()
     warnings: list[str] = []
-    if not det.ready:
-        warnings.append("the sensor was never seen at rest, so nothing was counted: stand still a few seconds first")
-    else:
-        if det.counting_from_s is not None and len(t):
-            began = det.counting_from_s - float(t[0])
-            warnings.append(
-                f"the recording began while moving (perhaps mid-set): counting began {began:.0f} s in, once at rest"
-            )
-        if not found.reps:
-            warnings.append(_nothing_found(session, found.placement))
-        elif guessing and found.placement != "auto":
-            # bench/bench_accuracy.py: auto counts a chest strap's sets poorly and takes some shins for feet.
-            warnings.append(
-                f"where the sensor was worn was not given: taken as the {found.placement} from the first raise's tilt, "
-                "a guess a chest strap or a thigh can fool; pass --placement (foot, shin, chest or thigh)"
-            )
+    if not found.reps:
+        warnings.append(_nothing_found(session, found.placement))
+    elif guessing and found.placement != "auto":
+        # bench/bench_accuracy.py: auto takes some shins for feet and cannot tell a chest from a thigh.
+        warnings.append(
+            f"where the sensor was worn was not given: taken as the {found.placement} from the first reps' tilt, "
+            "a guess a chest strap or a thigh can fool; pass --placement (foot, shin, chest or thigh)"
+        )
     return found.placement, found.sets, warnings
 
 

@@ -67,7 +67,8 @@ def test_crash_cut_file_reads_everything_before_the_cut_with_one_warning(tmp_pat
     record_simulation(path, sim, H10)
     whole = read_raw(path)
     data = path.read_bytes()
-    cut = data[: int(len(data) * 0.6)]
+    at = int(len(data) * 0.6)
+    cut = data[: at if data[at - 1 : at] != b"\n" else at - 7]  # mid-line, as a crash leaves it
     assert not cut.endswith(b"\n")
     path.write_bytes(cut)
     raw = read_raw(path)

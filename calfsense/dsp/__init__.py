@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from calfsense.dsp.detect import Detector, Rep, RepSet, Session, detect
+from calfsense.dsp.detect import Detector, detect
+from calfsense.dsp.model import Rep, RepSet, Session
+from calfsense.dsp.params import PARAMS, DetectorParams
 
-__all__ = ["Detector", "Rep", "RepSet", "Session", "detect"]
+__all__ = ["PARAMS", "Detector", "DetectorParams", "Rep", "RepSet", "Session", "detect"]

@@ -24,14 +24,40 @@ from calfsense.routine import Tempo
 Placement = Literal["foot", "shin", "chest", "thigh"]
 Exercise = Literal["two-leg", "single-leg", "seated"]
 PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
-CONFUSERS = ("walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap")
+CONFUSERS = ("walk", "run", "stairs", "squat", "sway", "sit_down", "stand_up", "weight_shift", "strap")
 
 _INTERNAL_HZ = 400.0
 _SWAY_TOP_HZ = 1.5
-NOISE_MG = (3.0, 8.0)  # white sensor noise per axis and sample, drawn per session
-# The white noise measured on the one real Polar recording we have (fixtures: a Verity Sense at 52 Hz on a
-# forearm, its quietest one-second windows; docs/detection.md, sixth round). No still H10 recording exists.
-MEASURED_NOISE_MG, MEASURED_NOISE_HZ = (1.7, 2.4), 52.0
+NOISE_MG = (1.0, 6.0)  # white sensor noise per axis and sample, drawn per session (a real H10: 1.7-3.9)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRanges:
+    """Where every physical coupling of a simulated session is drawn from (uniformly, once per session).
+
+    The defaults span the real figures of ../shared/reference/real-signals.md with room on both sides: a
+    segment's tilt per rep as a fraction of the foot's pitch (real: shank 0.05-0.18, thigh 0.06-0.10,
+    chest 0.06-0.20), its rep-to-rep spread (real CV up to 40 %), accelerometer scale errors (real 6-10 %),
+    the posture after a set (real 2.5-3.4 degrees away), postural lean (real up to ~3.4 degrees) and breathing.
+    """
+
+    shank_k: tuple[float, float] = (0.03, 0.30)
+    thigh_k: tuple[float, float] = (0.03, 0.18)
+    trunk_k: tuple[float, float] = (0.03, 0.25)
+    tilt_cv: tuple[float, float] = (0.0, 0.5)  # rep-to-rep spread of a segment's tilt (the foot's is a fifth)
+    scale_err: tuple[float, float] = (0.0, 0.12)  # per-axis scale error, drawn within +-this
+    noise_mg: tuple[float, float] = NOISE_MG
+    bias_mg: float = 40.0
+    sway_deg: tuple[float, float] = (0.2, 0.8)
+    lean_deg: tuple[float, float] = (0.0, 4.0)  # slow postural lean of the trunk (half that at the legs)
+    breath_deg: tuple[float, float] = (0.05, 0.35)  # the chest wall's pitch with each breath
+    posture_after_deg: tuple[float, float] = (0.0, 4.5)  # the stance after a set differs by this much
+    pause_scale: tuple[float, float] = (0.0, 1.5)  # bottom pause as a multiple of the tempo's (0: reps flow)
+    tempo_scale: tuple[float, float] = (0.85, 1.2)  # a person's tempo against the prescribed one
+    strike_g: tuple[float, float] = (0.6, 1.4)  # heel-strike impulse as a multiple of the placement's typical
+
+
+NOMINAL = BodyRanges()
 
 
 TEMPOS: dict[str, Tempo] = {
@@ -176,6 +202,8 @@ class _Body:
     seated: NDArray[np.bool_] = field(init=False)
     lean_pitch: NDArray[np.float64] = field(init=False)
     mount_wobble: NDArray[np.float64] = field(init=False)  # (n, 3) small-angle rotation vector
+    tilt_gain: NDArray[np.float64] = field(init=False)  # this rep's segment tilt against the session's coupling
+    impulse: NDArray[np.float64] = field(init=False)  # (n, 3) world acceleration of foot strikes, m/s^2
 
     def __post_init__(self) -> None:
         n = self.n
@@ -188,16 +216,52 @@ class _Body:
         self.seated = np.zeros(n, dtype=bool)
         self.lean_pitch = np.zeros(n)
         self.mount_wobble = np.zeros((n, 3))
+        self.tilt_gain = np.ones(n)
+        self.impulse = np.zeros((n, 3))
+
+
+# Peak foot-strike acceleration (g) felt at each placement when walking: the impact travels up the leg
+# and is damped on the way (real walking clips a +-2 g foot, shank or thigh sensor at heel strike).
+_STRIKE_G = {"foot": 5.0, "shin": 3.0, "thigh": 1.5, "chest": 0.6}
+
+
+def _add_strikes(
+    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, times_s: NDArray[np.float64], gain: float
+) -> None:
+    """A damped 15 Hz ring at each foot strike, mostly vertical: what an accelerometer feels of an impact."""
+    base = sl.start or 0
+    ring = np.arange(int(0.15 * _INTERNAL_HZ)) / _INTERNAL_HZ
+    shape = np.exp(-ring / 0.03) * np.sin(2 * np.pi * 15.0 * ring)
+    amp = _STRIKE_G[placement] * gain * geo.G_MPS2
+    for k, ts in enumerate(times_s):
+        i0 = base + int(np.searchsorted(t, ts))
+        i1 = min(body.n, i0 + len(shape), base + len(t))
+        own = 1.0 if (placement == "chest" or k % 2 == 0) else 0.35  # the other leg's strike, felt through the body
+        body.impulse[i0:i1, 2] += own * amp * shape[: i1 - i0]
+        body.impulse[i0:i1, 0] += 0.4 * own * amp * shape[: i1 - i0]
 
 
 def _add_walk(
-    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, run: bool, rng: np.random.Generator
+    body: _Body,
+    sl: slice,
+    t: NDArray[np.float64],
+    placement: str,
+    run: bool,
+    rng: np.random.Generator,
+    strike_gain: float = 1.0,
+    stairs: bool = False,
 ) -> None:
     stride_s = (0.72 if run else 1.1) * rng.uniform(0.9, 1.1)
     phase = (t - t[0]) / stride_s
     w = 2 * np.pi * phase
     # Ease in and out over half a stride so the start and end are physical.
     env = _ramp((t - t[0]) / (0.5 * stride_s)) * _ramp((t[-1] - t) / (0.5 * stride_s))
+    strikes = t[0] + stride_s * (0.5 + np.arange(0.0, max(0.0, (t[-1] - t[0]) / stride_s - 1.0), 0.5))
+    _add_strikes(body, sl, t, placement, strikes, strike_gain * (1.8 if run else 0.8 if stairs else 1.0))
+    if stairs:
+        # Each step lifts the whole body 17 cm and it stays up: a lift that never comes back down.
+        steps = 2.0 * np.clip(phase - 0.25, 0.0, None)
+        body.pos[sl, 2] += 0.17 * (np.floor(steps) + _ramp(steps - np.floor(steps)))
     speed = (3.0 if run else 1.3) * rng.uniform(0.85, 1.15)
     k = 1.6 if run else 1.0
     if placement == "foot":
@@ -216,6 +280,27 @@ def _add_walk(
         body.pos[sl, 0] += env * (0.02 * np.sin(2 * w) + 0.01 * speed * np.sin(w))
         body.pos[sl, 1] += env * 0.02 * np.sin(w)
         body.pos[sl, 2] += env * (0.07 if run else 0.025) * (1 - np.cos(2 * w)) / 2
+
+
+def _add_squat(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator) -> None:
+    """Double-leg squats, 2.5-4 s each: knees forward, hips down and back, heels on the floor."""
+    period = rng.uniform(2.5, 4.0)
+    depth = rng.uniform(0.5, 1.0)
+    u = ((t - t[0]) / period) % 1.0
+    done = (t - t[0]) < period * np.floor((t[-1] - t[0]) / period)
+    prof = np.where(done, 0.5 - 0.5 * np.cos(2 * np.pi * u), 0.0) * depth
+    if placement == "chest":
+        body.seg_pitch[sl] += np.radians(30) * prof
+        body.pos[sl, 2] -= 0.40 * prof
+        body.pos[sl, 0] -= 0.10 * prof
+    elif placement == "thigh":
+        body.seg_pitch[sl] += np.radians(80) * prof
+        body.pos[sl, 2] -= 0.25 * prof
+    elif placement == "shin":
+        body.seg_pitch[sl] += np.radians(30) * prof
+        body.pos[sl, 2] -= 0.02 * prof
+    else:
+        body.foot_pitch_extra[sl] += np.radians(2) * prof
 
 
 def _add_posture_change(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, down: bool) -> None:
@@ -258,6 +343,49 @@ def _add_strap(body: _Body, sl: slice, t: NDArray[np.float64], rng: np.random.Ge
     body.pos[sl, :] += env[:, None] * 0.03 * np.stack([_smooth_noise(rng, n, fs, 3.0, 3.0) for _ in range(3)], -1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Physics:
+    """One session's draws from `BodyRanges`."""
+
+    heel_to_ball_m: float
+    ankle_dx_m: float
+    coupling: float  # the sensor segment's pitch per radian of foot pitch
+    tilt_cv: float
+    scale: NDArray[np.float64]
+    sway_deg: float
+    lean_deg: float
+    breath_deg: float
+    posture_after_deg: float
+    pause_k: float
+    tempo_k: float
+    strike_gain: float
+
+    @staticmethod
+    def draw(ranges: BodyRanges, placement: str, rng: np.random.Generator) -> _Physics:
+        """Draw every coupling once for the session."""
+
+        def u(r: tuple[float, float]) -> float:
+            return float(rng.uniform(r[0], r[1]))
+
+        coupling = {"shin": ranges.shank_k, "thigh": ranges.thigh_k, "chest": ranges.trunk_k}.get(placement, (1.0, 1.0))
+        scale_err = u(ranges.scale_err)
+        cv = u(ranges.tilt_cv)
+        return _Physics(
+            heel_to_ball_m=geo.HEEL_TO_BALL_M * float(rng.uniform(0.93, 1.07)),
+            ankle_dx_m=geo.ANKLE_BEHIND_BALL_M * float(rng.uniform(0.93, 1.07)),
+            coupling=u(coupling),
+            tilt_cv=cv / 5.0 if placement == "foot" else cv,  # a foot turns with the heel: real CV ~5 %
+            scale=1.0 + rng.uniform(-scale_err, scale_err, 3),
+            sway_deg=u(ranges.sway_deg),
+            lean_deg=u(ranges.lean_deg),
+            breath_deg=u(ranges.breath_deg),
+            posture_after_deg=u(ranges.posture_after_deg),
+            pause_k=u(ranges.pause_scale),
+            tempo_k=u(ranges.tempo_scale),
+            strike_gain=u(ranges.strike_g),
+        )
+
+
 def simulate(
     segments: list[Segment],
     placement: Placement,
@@ -268,28 +396,24 @@ def simulate(
     gaps: list[tuple[float, float]] | None = None,
     quantize: bool = True,
     bias_mg: float | None = None,
-    noise_range_mg: tuple[float, float] = NOISE_MG,
     noise_ref_hz: float | None = None,
+    ranges: BodyRanges = NOMINAL,
+    range_g: float = 8.0,
 ) -> Simulation:
     """Simulate a session; `jitter` (0-0.5) makes phone-like irregular sample times.
 
-    The white noise per axis and sample is `noise_mg`, else drawn from `noise_range_mg` per session. With
-    `noise_ref_hz` that is its level at that rate, and it scales as the square root of the rate (a fixed noise
-    density, the sensor filtering to its output rate); without, every rate is as noisy per sample (the worst case).
+    Every physical coupling is drawn once per session from `ranges`. The white noise per axis and sample is
+    `noise_mg`, else drawn from `ranges.noise_mg`. With `noise_ref_hz` that is its level at that rate, and it
+    scales as the square root of the rate (a fixed noise density). Samples clip at +-`range_g`.
     """
     rng = np.random.default_rng(seed)
-    total_s = sum(s.duration_s if s.kind != "set" else _set_duration(s.set_plan) for s in segments) + 1.0
+    phys = _Physics.draw(ranges, placement, rng)
+    total_s = sum(s.duration_s if s.kind != "set" else _set_duration(s.set_plan, phys) for s in segments) + 1.0
     fs = _INTERNAL_HZ
     n = int(total_s * fs)
     t = np.arange(n) / fs
     body = _Body(n)
-    # Per-person geometry differs from the average the estimators assume.
-    heel_to_ball = geo.HEEL_TO_BALL_M * rng.uniform(0.93, 1.07)
-    ankle_dx = geo.ANKLE_BEHIND_BALL_M * rng.uniform(0.93, 1.07)
-    # Shank and trunk pitch forward this fraction of the foot pitch; a public one-subject IMU data set
-    # of heel raises shows ~48 deg at the foot, ~8 deg at the shank and ~4 deg at the chest.
-    shank_k = rng.uniform(0.17, 0.33)
-    trunk_k = rng.uniform(0.08, 0.16)
+    heel_to_ball, ankle_dx = phys.heel_to_ball_m, phys.ankle_dx_m
     reps: list[TruthRep] = []
     sets: list[TruthSet] = []
     confusers: list[tuple[str, float, float]] = []
@@ -299,10 +423,11 @@ def simulate(
         if seg.kind == "set":
             assert seg.set_plan is not None
             plan = seg.set_plan
-            end = _add_set(body, t, now, plan, len(sets), rng, reps)
+            end = _add_set(body, t, now, plan, len(sets), rng, reps, phys)
             sets.append(TruthSet(len(sets), plan.exercise, plan.side, float(now), float(end), plan.reps))
             if plan.exercise == "seated":
                 body.seated[(t >= now) & (t < end)] = True
+            _shift_posture(body, t, end, placement, phys.posture_after_deg, rng)
             spans.append(("set", now, end))
             now = end
             continue
@@ -310,8 +435,10 @@ def simulate(
         sl = slice(i0, i1)
         ts = t[sl]
         if i1 - i0 > 4:
-            if seg.kind in ("walk", "run"):
-                _add_walk(body, sl, ts, placement, seg.kind == "run", rng)
+            if seg.kind in ("walk", "run", "stairs"):
+                _add_walk(body, sl, ts, placement, seg.kind == "run", rng, phys.strike_gain, seg.kind == "stairs")
+            elif seg.kind == "squat":
+                _add_squat(body, sl, ts, placement, rng)
             elif seg.kind in ("sit_down", "stand_up"):
                 _add_posture_change(body, sl, ts, placement, seg.kind == "sit_down")
             elif seg.kind == "weight_shift":
@@ -327,41 +454,45 @@ def simulate(
     # Segment kinematics for the sensor's placement.
     pitch_f = np.arcsin(np.clip(body.heel_m / heel_to_ball, 0, 1))
     rise = ankle_dx * np.sin(pitch_f) + geo.ANKLE_HEIGHT_M * (np.cos(pitch_f) - 1)
+    seg_k = phys.coupling * body.tilt_gain  # this rep's tilt of the sensor's segment per radian of foot pitch
     # Postural control's bandwidth is about 1.5 Hz; the chest's sway translation below is made of this angle.
-    sway_p = np.radians(0.5) * _smooth_noise(rng, n, fs, 0.15, _SWAY_TOP_HZ)
-    sway_r = np.radians(0.4) * _smooth_noise(rng, n, fs, 0.15)
+    sway_unit = _smooth_noise(rng, n, fs, 0.15, _SWAY_TOP_HZ)
+    sway_p = np.radians(phys.sway_deg) * sway_unit
+    sway_r = np.radians(0.8 * phys.sway_deg) * _smooth_noise(rng, n, fs, 0.15)
+    lean = np.radians(phys.lean_deg) * _smooth_noise(rng, n, fs, 0.03, 0.3)  # slow postural lean, over seconds
     breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * t + rng.uniform(0, 6))
     pos = body.pos.copy()
     if placement == "foot":
         # Sensor on the laces, ~9 cm ahead of the heel: rotates with the foot about the ball.
-        pitch = pitch_f + body.foot_pitch_extra
+        pitch_laces = pitch_f * body.tilt_gain
+        pitch = pitch_laces + body.foot_pitch_extra
         roll = body.foot_roll + body.seg_roll
         arm = heel_to_ball - 0.09
-        pos[:, 0] += arm * (1 - np.cos(pitch_f))
-        pos[:, 2] += arm * np.sin(pitch_f)
+        pos[:, 0] += arm * (1 - np.cos(pitch_laces))
+        pos[:, 2] += arm * np.sin(pitch_laces)
     elif placement == "shin":
-        pitch = shank_k * pitch_f + body.seg_pitch + 0.4 * sway_p + body.lean_pitch
+        pitch = seg_k * pitch_f + body.seg_pitch + 0.4 * sway_p + body.lean_pitch + 0.3 * lean
         roll = body.seg_roll + 0.4 * sway_r
         pos[:, 2] += rise
-        pos[:, 0] += 0.25 * np.sin(shank_k * pitch_f)
+        pos[:, 0] += 0.25 * np.sin(seg_k * pitch_f)
     elif placement == "thigh":
         knee_pitch = np.where(body.seated, np.arcsin(np.clip(rise / geo.THIGH_LENGTH_M, -1, 1)), 0.0)
-        pitch = body.seg_pitch + np.where(body.seated, knee_pitch, 0.6 * shank_k * pitch_f) + 0.5 * sway_p
+        pitch = body.seg_pitch + np.where(body.seated, knee_pitch, seg_k * pitch_f) + 0.5 * sway_p + 0.5 * lean
         roll = body.seg_roll + 0.5 * sway_r
         pos[:, 2] += np.where(body.seated, 0.5 * rise, rise)
     else:
         stand = ~body.seated
-        pitch = body.seg_pitch + np.where(stand, trunk_k * pitch_f, 0) + sway_p + np.radians(0.3) * breath
-        pitch = pitch + body.lean_pitch
+        pitch = body.seg_pitch + np.where(stand, seg_k * pitch_f, 0) + sway_p + np.radians(phys.breath_deg) * breath
+        pitch = pitch + body.lean_pitch + lean
         roll = body.seg_roll + sway_r
         pos[:, 2] += np.where(stand, rise, 0.0) + 0.002 * breath
-        pos[:, 0] += 0.004 * breath + 0.01 * sway_p / np.radians(0.5)
+        pos[:, 0] += 0.004 * breath + 0.02 * sway_unit * phys.sway_deg
     seg_rot = _rot_y(pitch) @ _rot_x(roll)
     wob = body.mount_wobble
     wobble_rot = _rot_x(wob[:, 0]) @ _rot_y(wob[:, 1]) @ _rot_x(wob[:, 2])
     mount = random_rotation(rng)
     rot = seg_rot @ wobble_rot @ mount
-    acc_w = np.gradient(np.gradient(pos, 1 / fs, axis=0), 1 / fs, axis=0)
+    acc_w = np.gradient(np.gradient(pos, 1 / fs, axis=0), 1 / fs, axis=0) + body.impulse
     acc_w[:, 2] += geo.G_MPS2
     f_sensor = np.einsum("nji,nj->ni", rot, acc_w)  # R^T f: world to sensor
     acc_mg_fine = f_sensor / geo.G_MPS2 * 1000.0
@@ -375,12 +506,12 @@ def simulate(
         times = np.cumsum(steps)
         times = times[times < total_s - 0.1]
     acc = np.stack([np.interp(times, t, acc_mg_fine[:, k]) for k in range(3)], -1)
-    sigma = noise_mg if noise_mg is not None else rng.uniform(*noise_range_mg)
+    sigma = noise_mg if noise_mg is not None else rng.uniform(*ranges.noise_mg)
     if noise_ref_hz is not None:
         sigma *= math.sqrt(rate_hz / noise_ref_hz)  # the same random draws, only the level differs
-    scale = 1 + rng.uniform(-0.01, 0.01, 3)
-    bias = rng.uniform(-1, 1, 3) * (25.0 if bias_mg is None else bias_mg)
-    acc = acc * scale + bias + rng.normal(0, sigma, acc.shape)
+    bias = rng.uniform(-1, 1, 3) * (ranges.bias_mg if bias_mg is None else bias_mg)
+    acc = acc * phys.scale + bias + rng.normal(0, sigma, acc.shape)
+    acc = np.clip(acc, -1000.0 * range_g, 1000.0 * range_g)
     if quantize:
         acc = np.round(acc)
     keep = np.ones(len(times), dtype=bool)
@@ -407,9 +538,23 @@ def simulate(
     )
 
 
-def _set_duration(plan: SetPlan | None) -> float:
+def _set_duration(plan: SetPlan | None, phys: _Physics) -> float:
     assert plan is not None
-    return plan.reps * plan.tempo.rep_s * 1.15 + 0.5
+    tp = plan.tempo
+    cycle = (tp.up_s + tp.hold_s + tp.down_s + tp.pause_s * phys.pause_k) * phys.tempo_k
+    return plan.reps * cycle * 1.15 + 0.5
+
+
+def _shift_posture(
+    body: _Body, t: NDArray[np.float64], end_s: float, placement: str, most_deg: float, rng: np.random.Generator
+) -> None:
+    """After a set a person stands differently: the segment settles up to `most_deg` away, in any direction."""
+    size = np.radians(rng.uniform(0.5, 1.0) * most_deg) * (0.3 if placement == "foot" else 1.0)
+    way = rng.uniform(0, 2 * np.pi)
+    i0 = int(np.searchsorted(t, end_s + 0.2))
+    settle = _ramp((t[i0:] - t[i0]) / 1.2)
+    body.seg_pitch[i0:] += size * math.cos(way) * settle
+    body.seg_roll[i0:] += size * math.sin(way) * settle
 
 
 def _add_set(
@@ -420,6 +565,7 @@ def _add_set(
     set_index: int,
     rng: np.random.Generator,
     out: list[TruthRep],
+    phys: _Physics,
 ) -> float:
     fs = _INTERNAL_HZ
     now = start
@@ -427,8 +573,9 @@ def _add_set(
     for k in range(plan.reps):
         jit = rng.uniform(0.9, 1.1, 4)
         tempo = plan.tempo
-        up, hold, down = tempo.up_s * jit[0], tempo.hold_s * jit[1], tempo.down_s * jit[2]
-        pause = tempo.pause_s * jit[3] if k < plan.reps - 1 else 0.0
+        tk = phys.tempo_k
+        up, hold, down = tempo.up_s * jit[0] * tk, tempo.hold_s * jit[1] * tk, tempo.down_s * jit[2] * tk
+        pause = tempo.pause_s * jit[3] * tk * phys.pause_k if k < plan.reps - 1 else 0.0
         fade = 1 - plan.fatigue * (k / max(1, plan.reps - 1))
         height = plan.height_cm * fade * rng.uniform(0.95, 1.05)
         partial = k >= 2 and rng.random() < plan.partial_prob
@@ -436,11 +583,13 @@ def _add_set(
             # A partial rep falls short of the set's height (45-65 %), it is not a twitch.
             height *= rng.uniform(0.45, 0.65)
         lean = rng.random() < plan.lean_prob
+        gain = float(np.clip(1.0 + phys.tilt_cv * rng.normal(), 0.3, 2.5))
         top, lower, end = now + up, now + up + hold, now + up + hold + down
         i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
         ts = t[i0:i1]
         prof = np.where(ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down)))
         body.heel_m[i0:i1] = np.maximum(body.heel_m[i0:i1], height / 100.0 * prof)
+        body.tilt_gain[i0:i1] = gain
         if lean:
             body.lean_pitch[i0:i1] += np.radians(rng.uniform(7, 12)) * prof
             body.foot_roll[i0:i1] += np.radians(rng.uniform(9, 14)) * prof

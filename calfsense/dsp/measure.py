@@ -1,0 +1,240 @@
+"""Measurement of one candidate rep from the grid around it: tilt, lift, phase times and height.
+
+Run once a candidate has ended, on a window of raw grid samples, so it can filter both ways (no delay):
+- tilt: the angle between gravity's direction in the sensor and its direction just before the rep;
+- lift: the vertical acceleration (|a| less what it reads at rest in that pose) integrated twice over the
+  rep, at rest and at the same height at both ends (the heel is down at both), which removes a constant
+  and a linearly drifting bias; its standard error comes from the window's own noise;
+- phases: from a progress curve (tilt and lift, each over its peak, weighted by the placement), the
+  10-90 % crossings of the rise and of the lowering, extended to the ramps' ends with a raised cosine.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from calfsense.dsp import geometry as geo
+from calfsense.dsp.orientation import ScaleModel
+from calfsense.dsp.params import DetectorParams
+
+_G_MPS2_PER_MG = 9.80665e-3
+_HI, _LO = 0.9, 0.1  # a ramp is timed between these fractions of its travel
+_REACH = 5  # grid samples the measured ends may lie outside the candidate's troughs
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What one candidate did. Times in seconds on the grid's clock."""
+
+    start_s: float
+    top_s: float
+    lower_s: float
+    end_s: float
+    peak_tilt_deg: float
+    end_tilt_deg: float  # how far from its starting pose it ended
+    side_tilt_deg: float  # the part of its peak tilt across the session's raise axis
+    tilt_dir: tuple[float, float, float]  # unit direction of its tilt at the peak, in the sensor's frame
+    lift_cm: float  # peak rise above the start
+    drop_cm: float  # deepest fall below the start during it
+    lift_se_cm: float  # standard error of the lift from the window's noise
+    rough_mg: float  # mean roughness during it
+
+    @property
+    def duration_s(self) -> float:
+        """Start to end."""
+        return self.end_s - self.start_s
+
+    def lift_trusted(self, snr: float) -> bool:
+        """Whether the double integration measured the lift well enough to tell its direction."""
+        return max(self.lift_cm, self.drop_cm) >= snr * self.lift_se_cm
+
+    def height_cm(self, params: DetectorParams, seated_thigh: bool) -> float:
+        """Heel height: from the foot's pitch, or from how far the ankle (and all above it) rose."""
+        if params.height_from_tilt:
+            return 100.0 * geo.heel_height_from_pitch_m(math.radians(self.peak_tilt_deg))
+        rise_m = self.lift_cm / 100.0 * (2.0 if seated_thigh else 1.0)  # seated, a mid-thigh rises half the knee
+        return 100.0 * geo.heel_height_from_ankle_rise_m(rise_m)
+
+
+def _ramp_u(level: float) -> float:
+    """Where a raised-cosine ramp 0 -> 1 reaches `level`, as a fraction of its length."""
+    return math.acos(1.0 - 2.0 * min(max(level, 0.0), 1.0)) / math.pi
+
+
+def measure(
+    acc_mg: NDArray[np.float64],
+    t0_s: float,
+    hz: float,
+    start: int,
+    peak: int,
+    end: int,
+    axis: NDArray[np.float64] | None,
+    scale: ScaleModel,
+    params: DetectorParams,
+) -> Measured:
+    """Measure a candidate whose trough, peak and end are at `start`, `peak`, `end` of the window `acc_mg`.
+
+    `axis` is the unit tilt direction (sensor frame) of the session's reps so far, for the sideways part.
+    """
+    dt = 1.0 / hz
+    n = len(acc_mg)
+    sos = signal.butter(2, params.lowpass_hz, fs=hz, output="sos")
+    lp = signal.sosfiltfilt(sos, acc_mg, axis=0, padlen=min(n - 1, 3 * 6))
+    wide_sos = signal.butter(2, min(params.rough_hz, 0.45 * hz), fs=hz, output="sos")
+    above = acc_mg - signal.sosfiltfilt(wide_sos, acc_mg, axis=0, padlen=min(n - 1, 3 * 6))
+    u = lp / np.maximum(np.linalg.norm(lp, axis=1), 1e-9)[:, None]
+    # The lift reads |a| up to `rough_hz`: a quick rep's acceleration lives above the pose's low-pass.
+    wide = acc_mg - above
+    mag = np.linalg.norm(wide, axis=1)
+    fitted = scale.level_mg(u)
+    level = np.full(n, float(mag[max(0, start - 5) : start + 1].mean())) if fitted is None else fitted
+    acc = (mag - level) * _G_MPS2_PER_MG
+    # White noise per axis and grid sample, from what the low-pass took out (all but lowpass/nyquist of it).
+    resid = np.sum((acc_mg - lp) ** 2, axis=1)
+    noise_mps2 = math.sqrt(float(resid.mean()) / 3.0 / max(0.5, 1.0 - 2.0 * params.lowpass_hz / hz)) * _G_MPS2_PER_MG
+    t = t0_s + np.arange(n) * dt
+    # First pass: the candidate from trough to trough; second: between the ends the first found (a few
+    # samples either side at most: the troughs bound the rep, and the next rep may follow at once).
+    i0, i1 = start, max(end, start + 2)
+    lo, hi = max(0, start - _REACH), min(n - 1, i1 + _REACH)
+    for _ in range(2):
+        tilt, u0 = _tilt_from(u, i0)
+        z, se = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
+        prog = _progress(tilt[i0 : i1 + 1], z, params, se)
+        kp = int(np.argmax(prog))
+        start_s, top_s = _rise_times(t[i0 : i1 + 1], prog, kp)
+        lower_s, end_s = _lower_times(t[i0 : i1 + 1], prog, kp)
+        j0 = min(max(lo, int(round((start_s - t0_s) / dt))), hi - 2)
+        j1 = min(max(j0 + 2, int(round((end_s - t0_s) / dt))), hi)
+        if (j0, j1) == (i0, i1):
+            break
+        i0, i1 = j0, j1
+    span = slice(i0, i1 + 1)
+    k_peak_tilt = i0 + int(np.argmax(tilt[span]))
+    peak_tilt = float(tilt[k_peak_tilt])
+    d = u[k_peak_tilt] - u0
+    d -= u0 * float(d @ u0)
+    side = 0.0 if axis is None else math.degrees(float(np.linalg.norm(d - axis * float(d @ axis))))
+    d_norm = float(np.linalg.norm(d))
+    direction = d / d_norm if d_norm > 0 else d
+    top_s = min(top_s, lower_s)
+    return Measured(
+        start_s=start_s,
+        top_s=top_s,
+        lower_s=max(lower_s, top_s),
+        end_s=end_s,
+        peak_tilt_deg=peak_tilt,
+        end_tilt_deg=float(tilt[i1]),
+        side_tilt_deg=side,
+        tilt_dir=(float(direction[0]), float(direction[1]), float(direction[2])),
+        lift_cm=float(z.max()),
+        drop_cm=float(-z.min()),
+        lift_se_cm=se,
+        rough_mg=float(np.linalg.norm(above[span], axis=1).mean()),
+    )
+
+
+def _tilt_from(u: NDArray[np.float64], i0: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Angle (deg) of each pose from the mean pose of the few samples up to i0, and that pose."""
+    u0 = u[max(0, i0 - 3) : i0 + 1].mean(axis=0)
+    u0 /= np.linalg.norm(u0)
+    return np.degrees(np.arccos(np.clip(u @ u0, -1.0, 1.0))), u0
+
+
+def _bridge(acc_mps2: NDArray[np.float64], dt: float) -> NDArray[np.float64]:
+    """Height (cm) from vertical acceleration, at rest and at the same height at both ends of the rep.
+
+    Those two facts of a raise fix a bias that is constant plus one that drifts linearly in time (the
+    level's error as the segment tips, a slow lean), so the ends need not be placed to the sample.
+    """
+    n = len(acc_mps2)
+    if n < 3:
+        return np.zeros(n)
+    t = np.arange(n) * dt
+    total = t[-1]
+
+    def twice(a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        v = np.concatenate(([0.0], np.cumsum(0.5 * (a[1:] + a[:-1])) * dt))
+        return v, np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) * dt))
+
+    v, z = twice(acc_mps2)
+    # A bias b0 + b1 t integrates to v = b0 t + b1 t^2 / 2 and z = b0 t^2 / 2 + b1 t^3 / 6: solve for zero v, z at the end.
+    m = np.array([[total, total**2 / 2.0], [total**2 / 2.0, total**3 / 6.0]])
+    b0, b1 = np.linalg.solve(m, np.array([v[-1], z[-1]]))
+    out: NDArray[np.float64] = 100.0 * (z - b0 * t**2 / 2.0 - b1 * t**3 / 6.0)
+    return out
+
+
+def _lift(
+    acc_mps2: NDArray[np.float64], tilt_deg: NDArray[np.float64], dt: float, noise_mps2: float, params: DetectorParams
+) -> tuple[NDArray[np.float64], float]:
+    """The rise (cm) over a rep, at rest and at the same height at both ends, and how far it can be off."""
+    dur = (len(acc_mps2) - 1) * dt
+    return _bridge(acc_mps2, dt), _lift_se_cm(noise_mps2, dt, dur, params.scale_err, float(tilt_deg.max()))
+
+
+def _twice(a: NDArray[np.float64], dt: float) -> NDArray[np.float64]:
+    """Integrate twice from rest (trapezoids)."""
+    v = np.concatenate(([0.0], np.cumsum(0.5 * (a[1:] + a[:-1])) * dt))
+    z: NDArray[np.float64] = np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) * dt))
+    return z
+
+
+def _lift_se_cm(noise_mps2: float, dt: float, duration_s: float, scale_err: float, tilt_deg: float) -> float:
+    """How far the lift can be off: white noise integrated twice and pinned at both ends, and the level's
+    error from unknown scale errors as the segment tips (half of it over half the rep, twice integrated)."""
+    dur = max(duration_s, dt)
+    noise = noise_mps2 * math.sqrt(dt) * dur**1.5 / math.sqrt(12.0)
+    level = scale_err * 9.80665 * math.sin(math.radians(min(tilt_deg, 90.0))) * 0.5 * (0.5 * dur) ** 2 / 2.0
+    return 100.0 * math.hypot(noise, level) + 0.05
+
+
+def _progress(tilt: NDArray[np.float64], z: NDArray[np.float64], params: DetectorParams, se: float) -> NDArray[np.float64]:
+    """Each channel over its peak, weighted by the placement; the lift only where it rose clear of its noise."""
+    lift = np.clip(z, 0.0, None)
+    top = float(lift.max())
+    wl = params.lift_weight if top > 2.0 * se else 0.0
+    prog = params.tilt_weight * tilt / max(float(tilt.max()), 1e-9) + wl * lift / max(top, 1e-9)
+    out: NDArray[np.float64] = prog / max(float(prog.max()), 1e-9)
+    return out
+
+
+def _crossing(t: NDArray[np.float64], p: NDArray[np.float64], i: int, level: float) -> float:
+    """Time where p crosses `level` between samples i and i + 1 (linear)."""
+    p0, p1 = p[i], p[i + 1]
+    f = 0.0 if p1 == p0 else min(1.0, max(0.0, (level - p0) / (p1 - p0)))
+    return float(t[i] + f * (t[i + 1] - t[i]))
+
+
+def _rise_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int) -> tuple[float, float]:
+    """Start and top of the rise before the progress peak at kp."""
+    first_hi = int(np.flatnonzero(p[: kp + 1] >= _HI)[0])
+    below = np.flatnonzero(p[:first_hi] < _LO)
+    lo_level = _LO if len(below) else float(p[: first_hi + 1].min())
+    i_lo = int(below[-1]) if len(below) else int(np.argmin(p[: first_hi + 1]))
+    t_lo = _crossing(t, p, i_lo, lo_level) if i_lo < first_hi else float(t[i_lo])
+    t_hi = _crossing(t, p, first_hi - 1, _HI) if first_hi > 0 else float(t[0])
+    u_lo, u_hi = _ramp_u(lo_level), _ramp_u(_HI)
+    length = max(t_hi - t_lo, 0.0) / max(u_hi - u_lo, 1e-3)
+    start = t_lo - u_lo * length
+    return max(start, float(t[0]) - 0.1), start + length
+
+
+def _lower_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int) -> tuple[float, float]:
+    """Start and end of the lowering after the progress peak at kp."""
+    last_hi = kp + int(np.flatnonzero(p[kp:] >= _HI)[-1])
+    after = np.flatnonzero(p[last_hi:] < _LO)
+    lo_level = _LO if len(after) else float(p[last_hi:].min())
+    i_lo = last_hi + (int(after[0]) if len(after) else int(np.argmin(p[last_hi:])))
+    t_hi = _crossing(t, p, last_hi, _HI) if last_hi + 1 < len(p) else float(t[-1])
+    t_lo = _crossing(t, p, i_lo - 1, lo_level) if i_lo > last_hi else float(t[i_lo])
+    # A lowering from 1 to 0 reaches level l where a rise would reach 1 - l.
+    u_hi, u_lo = _ramp_u(1.0 - _HI), _ramp_u(1.0 - lo_level)
+    length = max(t_lo - t_hi, 0.0) / max(u_lo - u_hi, 1e-3)
+    lower = t_hi - u_hi * length
+    return lower, lower + length

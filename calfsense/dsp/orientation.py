@@ -1,0 +1,64 @@
+"""The accelerometer's own scale, learned from the session: |a| at rest in every pose it has been in.
+
+Real sensors read |a| = 1.01-1.10 g at rest, and differently in different poses (per-axis scale errors
+of up to 10 %): then |a| changes as a segment tips, which a double integration would take for a lift.
+At rest |a| = sqrt(sum_i s_i^2 u_i^2) for gravity's unit direction u and per-axis scales s; squared, that
+is linear in s_i^2, so a least-squares fit over still seconds gives the level |a| should read in any pose.
+Axes the session never turned are pulled towards the mean scale (ridge), so one pose gives a flat level.
+Sums are kept per whole grid second, so any block split gives the same fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+_STILL_MG = 15.0  # a second whose low-passed acceleration stays within this of its mean is still (quasi-static)
+_RIDGE = 2.0  # pull of each axis's scale towards the mean, in seconds of still data
+
+
+@dataclass
+class ScaleModel:
+    """Per-axis scales fitted from the still seconds seen so far."""
+
+    hz: float
+    _gram: NDArray[np.float64] = field(default_factory=lambda: np.zeros((3, 3)), init=False)
+    _rhs: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)
+    _count: int = field(default=0, init=False)
+    _next: int = field(default=0, init=False)  # next whole second to look at
+
+    def update(self, lp_of: Callable[[int, int], NDArray[np.float64] | None], upto: int) -> None:
+        """Take every whole grid second before grid index `upto`; `lp_of(i0, i1)` gives its low-passed samples."""
+        per = int(self.hz)
+        self._next = max(self._next, 0)
+        while (self._next + 1) * per <= upto:
+            x = lp_of(self._next * per, (self._next + 1) * per)
+            self._next += 1
+            if x is not None:
+                self._add(x)
+
+    def skip_to(self, index: int) -> None:
+        """Seconds before this grid index are not looked at (the data resumed there)."""
+        self._next = max(self._next, -(-index // int(self.hz)))
+
+    def _add(self, x: NDArray[np.float64]) -> None:
+        mean = x.mean(axis=0)
+        if float(np.abs(x - mean).max()) > _STILL_MG:
+            return
+        g = float(np.linalg.norm(mean))
+        u2 = (mean / g) ** 2
+        self._gram += np.outer(u2, u2)
+        self._rhs += u2 * g * g
+        self._count += 1
+
+    def level_mg(self, u: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """What |a| reads at rest in each pose `u` (n, 3 unit vectors); None before any still second."""
+        if self._count == 0:
+            return None
+        mean_s2 = float(self._rhs.sum() / max(self._gram.sum(), 1e-12))
+        s2 = np.linalg.solve(self._gram + _RIDGE * np.eye(3), self._rhs + _RIDGE * mean_s2)
+        level: NDArray[np.float64] = np.sqrt(np.maximum((u**2) @ s2, 1.0))
+        return level

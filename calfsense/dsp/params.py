@@ -1,0 +1,150 @@
+"""Every tunable of the detector, one frozen object per placement, and what each placement can see.
+
+Placements differ only in these numbers (how much to trust tilt against lift, what a typical rep looks
+like before the session shows its own, what is physically possible there), never in code paths.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from calfsense.errors import PlacementError
+
+PlacementName = Literal["foot", "shin", "chest", "thigh", "auto"]
+PLACEMENT_NAMES: tuple[str, ...] = ("foot", "shin", "chest", "thigh", "auto")
+GRID_HZ = 50.0  # every input is resampled to this grid (box means), whatever its rate
+GAP_S = 0.35  # samples further apart than this are a gap: filters and the rep in flight restart
+DEFAULT_REST_S = 8.0  # no rep for this long ends a set
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorParams:
+    """The detector's parameters for one placement; see docs/detection.md for what each does."""
+
+    # Evidence: how much of the combined signal is the tilt along the raise axis and how much the lift.
+    tilt_weight: float
+    lift_weight: float
+    # A typical rep's tilt (deg) and band-passed lift (cm): before the session has shown its noise, each
+    # channel's noise is taken as this over `prior_snr`.
+    prior_tilt_deg: float
+    prior_lift_cm: float
+    # Physical plausibility: what no heel raise at this placement does.
+    max_tilt_deg: float
+    max_lift_cm: float = 20.0
+    min_height_cm: float = 1.5  # a heel that rises less was not raised (a weight shift, a wobble)
+    prior_snr: float = 20.0
+    # No sensor and no body is quieter than this (each channel's noise never counts as less).
+    tilt_noise_floor_deg: float = 0.05
+    lift_noise_floor_cm: float = 0.05
+    min_rep_s: float = 0.6  # two phases of at least 0.3 s
+    max_rep_s: float = 12.0
+    max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
+    rough_hz: float = 6.0  # a raise, however quick, has nothing above this
+    calm_after_s: float = 1.5  # and this long after it
+    # A raise that tilts a segment above the foot lifts it: at least this many cm per degree of tilt
+    # (a shank tips at most a third of the foot's pitch; a squat tips it 15-30 degrees and lowers it).
+    min_lift_per_deg: float = 0.35
+    height_from_tilt: bool = False  # the foot: heel height from its pitch about the ball of the foot
+    # Segmentation, on the evidence in units of its noise.
+    enter: float = 4.0  # rise from the last trough that opens a candidate (in standard deviations of the evidence)
+    quiet_s: float = 1.0  # the noise is learned once nothing has moved for this long
+    mean_tau_s: float = 3.0  # about a mean over this long (sway and lean over a rep's time are noise too)
+    noise_rise_s: float = 30.0  # noise is learned quickly when it falls and slowly when it rises
+    noise_fall_s: float = 3.0
+    drop: float = 0.3  # fall from the peak, as a fraction of the rise, that starts the lowering
+    end_level: float = 0.3  # back within this fraction of the rise above the trough: the lowering is done
+    turn: float = 0.5  # rising again by this fraction of the rise before that: the lowering ended at the turn
+    settle_s: float = 0.2  # judged this long after that (its measurement needs the data)
+    # Validation.
+    open_min: float = 10.0  # a set's first rep rises at least this far above its noise
+    in_set_min: float = 0.35  # a later rep peaks at least this fraction of its set's median
+    duration_spread: float = 3.0  # and lasts within this factor of its set's median rep
+    return_frac: float = 0.3  # a rep ends within this fraction of its peak tilt from where it began
+    tilt_floor_deg: float = 2.5  # ... or within this (sway and postural lean during a rep)
+    lift_snr: float = 3.0  # a lift measured at this many standard errors is trusted for its direction
+    # Per-axis scale errors of up to this make |a| change as a segment tips (real sensors: 6-10 %), a bias
+    # shaped like the tilt that the lift's double integration cannot tell from a rise: part of its error.
+    scale_err: float = 0.05
+    # Filters and learning.
+    lowpass_hz: float = 2.5  # the raise lives below this
+    lift_hp_hz: float = 0.15  # the lift forgets bias and posture changes within a few seconds
+    drift_tau_s: float = 10.0  # at the bottom, the pose a rep's tilt is measured from follows the segment this slowly
+    partial_frac: float = 0.7  # a rep under this fraction of its set's first reps' height is partial
+    lean_deg: float = 3.0  # sideways tilt beyond this (or beyond 0.3 of the rep's tilt) is a lean
+
+    def with_(self, **changes: float | bool | int) -> DetectorParams:
+        """A copy with some parameters changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+PARAMS: dict[str, DetectorParams] = {
+    # The foot pitches 20-50 degrees with a raise (real: 41-49 at a full fast raise): tilt is its evidence.
+    # Its lift is a small part: at such tilts |a| changes with the pose by more than the lift (scale errors).
+    "foot": DetectorParams(
+        tilt_weight=0.9,
+        lift_weight=0.1,
+        prior_tilt_deg=25.0,
+        prior_lift_cm=4.0,
+        max_tilt_deg=75.0,
+        min_lift_per_deg=0.0,
+        height_from_tilt=True,
+    ),
+    # The shank tips only 2-8 degrees, irregularly (real CV 40 %); it rides up 3-8 cm with the ankle.
+    # It tips at most a third of the foot's pitch, and a lean adds some (a squat tips it 15-30 degrees).
+    "shin": DetectorParams(tilt_weight=0.4, lift_weight=0.6, prior_tilt_deg=5.0, prior_lift_cm=4.0, max_tilt_deg=25.0),
+    # The thigh tips 2-5 degrees standing (and with the knee's rise seated) and rides up with the ankle.
+    "thigh": DetectorParams(tilt_weight=0.3, lift_weight=0.7, prior_tilt_deg=3.0, prior_lift_cm=4.0, max_tilt_deg=30.0),
+    # The trunk tips 3-9 degrees, amid breathing and postural lean of a few degrees (real: up to 3.4 over
+    # seconds, so a rep may end that far from where it began): the lift leads.
+    "chest": DetectorParams(
+        tilt_weight=0.3,
+        lift_weight=0.7,
+        prior_tilt_deg=4.0,
+        prior_lift_cm=4.0,
+        max_tilt_deg=20.0,
+        tilt_floor_deg=5.0,
+    ),
+    # Unknown: both, evenly, with the foot's tilt range allowed.
+    "auto": DetectorParams(
+        tilt_weight=0.5,
+        lift_weight=0.5,
+        prior_tilt_deg=8.0,
+        prior_lift_cm=4.0,
+        max_tilt_deg=75.0,
+        min_lift_per_deg=0.0,
+    ),
+}
+
+# Which exercises each placement can see at all.
+VISIBLE: dict[str, frozenset[str]] = {
+    "foot": frozenset({"two-leg", "single-leg", "seated"}),
+    "shin": frozenset({"two-leg", "single-leg", "seated"}),
+    "thigh": frozenset({"two-leg", "single-leg", "seated"}),
+    "chest": frozenset({"two-leg", "single-leg"}),
+}
+
+# Rises this slow or slower are often miscounted at a placement, though it sees them: a 2 s rise lifts a
+# chest strap at 2-5 mG, inside its breathing and sway (bench/bench_accuracy.py, by tempo).
+SLOW_RISE_S: dict[str, float] = {"chest": 2.0}
+
+# `auto`: a placement whose reps tip the segment this far is a foot (the foot pitches 20-50 degrees, a shank
+# at most a third of that).
+FOOT_TILT_DEG = 15.0
+
+
+def rise_too_slow(placement: str, up_s: float) -> bool:
+    """Whether a prescribed rise of `up_s` seconds is too slow for this placement to count reliably."""
+    return up_s >= SLOW_RISE_S.get(placement, math.inf)
+
+
+def check_visible(placement: str, exercise: str | None) -> None:
+    """Raise PlacementError when a placement cannot see an exercise (a chest strap, seated)."""
+    if exercise is None or placement == "auto":
+        return
+    if exercise not in VISIBLE.get(placement, frozenset()):
+        raise PlacementError(
+            f"a {placement} sensor cannot see a {exercise} calf raise",
+            "wear the sensor on the shin or the shoe for seated raises",
+        )

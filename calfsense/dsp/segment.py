@@ -1,0 +1,230 @@
+"""Segmentation: a causal zig-zag over the combined evidence finds rise-and-return candidates.
+
+The evidence is tilt (from the pose the segment stood in at the bottom, whichever way it tips: that pose
+is followed between reps and held during one) and lift, each over its own noise (learned while nothing moves: the session's sensor
+noise, sway and breathing), weighted by the placement: a signal-to-noise ratio, whatever the placement,
+the person or the sensor. A candidate opens when the evidence rises `enter` above its last trough, peaks,
+and is done once it is back within `end_level` of its rise above that trough (or, if it never comes back,
+when it has lasted as long as any rep can). Reps that flow
+into each other with no pause are split at the trough between them; nothing needs the segment at rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from calfsense.dsp.params import DetectorParams
+
+
+def _fall_u(level: float) -> float:
+    """Where a raised-cosine lowering 1 -> 0 reaches `level`, as a fraction of its length."""
+    return math.acos(2.0 * level - 1.0) / math.pi
+
+
+class Phase(Enum):
+    """Where the movement is, for the live pace guide."""
+
+    BOTTOM = "bottom"
+    RISING = "rising"
+    TOP = "top"
+    LOWERING = "lowering"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Grid indices of a rise-and-return: its trough, peak and end, and its rise in typical-rep units."""
+
+    start: int
+    peak: int
+    end: int
+    due: int  # judged once the grid reaches this index (its measurement needs data after the end)
+    rise: float
+
+
+@dataclass
+class Segmenter:
+    """The zig-zag state; `advance` runs it over a block until a candidate is due."""
+
+    params: DetectorParams
+    hz: float
+    _mode: int = field(default=0, init=False)  # 0 bottom, 1 rising, 2 lowering
+    _trough: float = field(default=0.0, init=False)
+    _trough_k: int = field(default=-1, init=False)
+    _peak: float = field(default=0.0, init=False)
+    _peak_k: int = field(default=-1, init=False)
+    _drop_k: int = field(default=-1, init=False)  # where the lowering began
+    _low: tuple[float, int] = field(default=(0.0, -1), init=False)  # the lowest point of the lowering so far
+    _quiet_k: int = field(default=-1, init=False)  # since when nothing has moved (bottom, calm)
+    _level: float = field(default=0.0, init=False)
+    # Each channel's slow mean and its variance about it while quiet: the session's own noise and sway.
+    _mean: list[float] = field(default_factory=lambda: [0.0, 0.0], init=False)
+    _var: list[float] = field(default_factory=list, init=False)
+    _anchor: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0), init=False)  # the pose tilt is measured from
+    pending: Candidate | None = field(default=None, init=False)
+    axis: tuple[float, float, float] | None = field(default=None, init=False)  # unit way the set's reps tip
+    axis_until: int = field(default=-1, init=False)  # grid index after which the set is over and `axis` forgotten
+
+    def __post_init__(self) -> None:
+        p = self.params
+        self._settle = max(1, round(p.settle_s * self.hz))
+        self._max_rise = round(0.5 * p.max_rep_s * self.hz)
+        self._max_rep = round(p.max_rep_s * self.hz)
+        self._quiet = round(p.quiet_s * self.hz)
+        self._a_mean = 1.0 / (p.mean_tau_s * self.hz)
+        self._a_up = 1.0 / (p.noise_rise_s * self.hz)
+        self._a_down = 1.0 / (p.noise_fall_s * self.hz)
+        self._a_drift = 1.0 - math.exp(-1.0 / (p.drift_tau_s * self.hz))
+        self._var = [(p.prior_tilt_deg / p.prior_snr) ** 2, (p.prior_lift_cm / p.prior_snr) ** 2]
+        u_drop, u_end = _fall_u(1.0 - p.drop), _fall_u(p.end_level)
+        self._finish_ratio = (1.0 - u_end) / max(u_end - u_drop, 1e-3)
+
+    def noise(self) -> tuple[float, float]:
+        """The tilt (deg) and lift (cm) that one unit of evidence stands for: each channel's noise, floored."""
+        p = self.params
+        return max(math.sqrt(self._var[0]), p.tilt_noise_floor_deg), max(math.sqrt(self._var[1]), p.lift_noise_floor_cm)
+
+    def take_pending(self) -> Candidate | None:
+        """End of input: the candidate waiting for its data, judged on what there is."""
+        pending, self.pending = self.pending, None
+        if pending is not None and self._mode == 0 and self._trough_k >= pending.end:
+            pending = replace(pending, end=self._trough_k)
+        return pending
+
+    def restart(self) -> None:
+        """Forget the movement in progress (after a gap)."""
+        self._mode, self._trough_k, self._quiet_k, self.pending = 0, -1, -1, None
+        self._anchor = (0.0, 0.0, 0.0)
+
+    def phase(self) -> Phase:
+        """The current phase of the movement."""
+        if self._mode == 1:
+            near_top = self._level - self._trough >= 0.85 * (self._peak - self._trough)
+            return Phase.TOP if near_top else Phase.RISING
+        return Phase.LOWERING if self._mode == 2 else Phase.BOTTOM
+
+    def advance(
+        self, up: list[list[float]], lift: list[float], busy: list[bool], first: int, i: int
+    ) -> tuple[int, Candidate | None]:
+        """Run from block position i; return where it stopped and the candidate due there, if any."""
+        p = self.params
+        enter, drop, end_level = p.enter, p.drop, p.end_level
+        mode, trough, trough_k, peak, peak_k = self._mode, self._trough, self._trough_k, self._peak, self._peak_k
+        quiet_k = self._quiet_k
+        low, low_k = self._low
+        mean_t, mean_l = self._mean
+        var_t, var_l = self._var
+        a_mean, a_up, a_down, quiet = self._a_mean, self._a_up, self._a_down, self._quiet
+        ax, ay, az = self._anchor
+        a_drift = self._a_drift
+        axis = self.axis
+        forget_k = self.axis_until
+        n_t, n_l = self.noise()
+        norm = math.hypot(p.tilt_weight, p.lift_weight)  # so that the evidence's own noise is 1
+        wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
+        pending = self.pending
+        n = len(lift)
+        e = self._level
+        cap = p.max_lift_cm
+        while i < n:
+            k = first + i
+            settled = mode == 0 and k - trough_k >= max(self._settle, (trough_k - pending.start) // 10) if pending else False
+            if pending is not None and (k >= pending.due or settled or mode == 1):
+                # Due once the lowering has stopped falling for a moment, or the next rep has begun.
+                # It ends at the lowest point since it came back down (where the next rep, if any, starts).
+                self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
+                self._anchor, self._low, self.axis = (ax, ay, az), (low, low_k), axis
+                self.pending = None
+                return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
+            ux, uy, uz = up[i]
+            # A lift beyond any rep's is a transient of the filters (after footsteps): held at that bound.
+            x_l = max(-cap, min(cap, lift[i]))
+            i += 1
+            if axis is not None and k > forget_k:  # the set is over: the next one may tip it another way
+                axis = None
+            if busy[i - 1] or ax == 0.0 == ay == az:  # walking or handling: no rep is in progress, and none waits
+                e = 0.0
+                mode, trough, trough_k, pending, quiet_k = 0, e, k, None, k
+                ax, ay, az = ux, uy, uz
+                mean_t, mean_l = 0.0, x_l
+                continue
+            if mode == 0 and pending is None:
+                # At the bottom the pose reps are measured from follows the segment, slowly: a posture that drifted
+                # (lean, a new stance) is caught up with in `drift_tau_s`, while even a slow rise keeps most of its tilt.
+                ax += a_drift * (ux - ax)
+                ay += a_drift * (uy - ay)
+                az += a_drift * (uz - az)
+            # Tilt from that pose, in degrees (the chord of the angle: within 0.1 % below 10 degrees): along the
+            # way the session's reps tip the segment once that is known (the way back down is then negative,
+            # so a pose still settling at the bottom is no rise), else whichever way.
+            if axis is None:
+                x_t = 57.29578 * math.sqrt((ux - ax) ** 2 + (uy - ay) ** 2 + (uz - az) ** 2)
+            else:
+                x_t = 57.29578 * ((ux - ax) * axis[0] + (uy - ay) * axis[1] + (uz - az) * axis[2])
+            mean_t += a_mean * (x_t - mean_t)
+            mean_l += a_mean * (x_l - mean_l)
+            if mode == 0 and k - quiet_k >= quiet:
+                # Quiet: learn the noise and sway the evidence is measured in (it changes only between reps).
+                # Quick to fall and slow to rise, so a set's reps do not pass for noise before one is seen.
+                # Beyond three of its own standard deviations a value is a movement, not noise: left out.
+                d = (x_t - mean_t) ** 2
+                if d < 9.0 * var_t:
+                    var_t += (a_up if d > var_t else a_down) * (d - var_t)
+                d = (x_l - mean_l) ** 2
+                if d < 9.0 * var_l:
+                    var_l += (a_up if d > var_l else a_down) * (d - var_l)
+                n_t = max(math.sqrt(var_t), p.tilt_noise_floor_deg)
+                n_l = max(math.sqrt(var_l), p.lift_noise_floor_cm)
+                wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
+            e = wt * x_t + wl * x_l
+            if mode == 0:
+                if trough_k < 0 or e < trough or k - trough_k > self._max_rise:
+                    trough, trough_k = e, k
+                elif e - trough >= enter:
+                    mode, peak, peak_k = 1, e, k
+            elif mode == 1:
+                if e > peak:
+                    peak, peak_k = e, k
+                elif e <= peak - drop * (peak - trough):
+                    mode, self._drop_k, low, low_k = 2, k, e, k
+                if k - trough_k > self._max_rep:
+                    mode, trough, trough_k, quiet_k = 0, e, k, k
+            else:
+                rise = peak - trough
+                if e < low:
+                    low, low_k = e, k
+                if e > peak:
+                    mode, peak, peak_k = 1, e, k
+                elif e - low >= max(enter, p.turn * rise) and low <= trough + p.turn * rise:
+                    # It came down at least part way and turned back up: a lowering is one way, so this one
+                    # ended at that turn (a partial rep's bottom, or a posture held there), and a new rise began.
+                    pending = Candidate(trough_k, peak_k, low_k, k, rise)
+                    mode, trough, trough_k, peak, peak_k, quiet_k = 1, low, low_k, e, k, k
+                elif e <= trough + end_level * rise or k - trough_k > self._max_rep:
+                    # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
+                    # the rest of the lowering, at the pace it came down so far, would be long over.
+                    rest_of_it = round(2.0 * self._finish_ratio * (k - self._drop_k))
+                    pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise)
+                    mode, trough, trough_k, quiet_k = 0, e, k, k
+        self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
+        self._anchor, self._low, self.axis = (ax, ay, az), (low, low_k), axis
+        self.pending = pending
+        return i, None
+
+    def _save(
+        self,
+        mode: int,
+        trough: float,
+        trough_k: int,
+        peak: float,
+        peak_k: int,
+        level: float,
+        quiet_k: int,
+        mean_t: float,
+        mean_l: float,
+        var_t: float,
+        var_l: float,
+    ) -> None:
+        self._mode, self._trough, self._trough_k, self._peak, self._peak_k = mode, trough, trough_k, peak, peak_k
+        self._level, self._quiet_k, self._mean, self._var = level, quiet_k, [mean_t, mean_l], [var_t, var_l]

@@ -1,0 +1,111 @@
+"""Evidence signals on the grid: gravity's direction (for tilt), the lift, and whether the segment is busy.
+
+All causal filters with carried state, so any block split gives the same values:
+- `up`: the direction of gravity in the sensor, the 3-axis acceleration low-passed at `lowpass_hz` and
+  normalised, so the accelerometer's own scale (never 1000 mG assumed) does not matter; the segmenter
+  measures tilt from it against the pose each rep starts in;
+- `lift_cm`: the band-passed double integral of |a|: how far the segment rose (the high-pass stages make
+  it forget bias and posture changes within a few seconds);
+- `busy`: footsteps, running or handling (smoothed content above `rough_hz` over `max_rough_mg`); the
+  lift restarts where it ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from calfsense.dsp.params import DetectorParams
+
+_G_MPS2_PER_MG = 9.80665e-3
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """One block of evidence, one value per grid sample."""
+
+    up: NDArray[np.float64]  # (n, 3) unit direction of gravity in the sensor's frame
+    lift_cm: NDArray[np.float64]
+    lowpass_mg: NDArray[np.float64]  # (n, 3) the acceleration below `lowpass_hz`
+    busy: NDArray[np.bool_]  # footsteps or handling: smoothed content above `lowpass_hz` over `max_rough_mg`
+
+
+def _first_order_lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    alpha = math.exp(-2 * math.pi * hz / fs)
+    return np.array([1.0 - alpha]), np.array([1.0, -alpha])
+
+
+@dataclass
+class SignalBank:
+    """Turns grid blocks into `Signals`; `restart()` after a gap (the learned raise axis is kept)."""
+
+    params: DetectorParams
+    hz: float
+    warm: int = 10  # a run's filters start from the mean of its first this many samples
+    _zi: dict[str, NDArray[np.float64]] = field(default_factory=dict, init=False)
+    _busy: bool = field(default=False, init=False)
+    _since: int = field(default=1 << 30, init=False)  # grid samples since the segment was last busy
+
+    def __post_init__(self) -> None:
+        p, fs = self.params, self.hz
+        self._lp = signal.butter(2, p.lowpass_hz, fs=fs)
+        self._lp_rough = signal.butter(2, p.rough_hz, fs=fs)
+        self._rough = _first_order_lowpass(1.0, fs)
+        # Lift: high-pass the level, then two leaky integrations, all at `lift_hp_hz`: one filter.
+        alpha = math.exp(-2 * math.pi * p.lift_hp_hz / fs)
+        dt = 1.0 / fs
+        hp_b, hp_a = np.array([1.0, -1.0]) * (1 + alpha) / 2, np.array([1.0, -alpha])
+        li_b, li_a = np.array([dt]), np.array([1.0, -alpha])
+        self._lift = (np.convolve(np.convolve(hp_b, li_b), li_b), np.convolve(np.convolve(hp_a, li_a), li_a))
+
+    def restart(self) -> None:
+        """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
+        self._zi, self._busy, self._since = {}, False, 1 << 30
+
+    def _run(
+        self, name: str, ba: tuple[NDArray[np.float64], NDArray[np.float64]], x: NDArray[np.float64], warm: int = 0
+    ) -> NDArray[np.float64]:
+        b, a = ba
+        zi = self._zi.get(name)
+        if zi is None:
+            # Start as if the first values' mean had always been there (no start-up transient from noise).
+            steady = signal.lfilter_zi(b, a)
+            start = x[: warm or self.warm].mean(axis=0)
+            zi = steady[:, None] * start[None, :] if x.ndim == 2 else steady * start
+        y, self._zi[name] = signal.lfilter(b, a, x, axis=0, zi=zi)
+        out: NDArray[np.float64] = y
+        return out
+
+    def process(self, acc_mg: NDArray[np.float64]) -> Signals:
+        """Evidence for one block of grid samples (n, 3) in mG."""
+        lp = self._run("lp", self._lp, acc_mg)
+        above = acc_mg - self._run("lp_rough", self._lp_rough, acc_mg)
+        rough = self._run("rough", self._rough, np.linalg.norm(above, axis=1))
+        busy = rough > self.params.max_rough_mg
+        # And for `calm_after_s` after (the low-pass and the lift settle): a walk's last step is not a rep.
+        hold = round(self.params.calm_after_s * self.hz)
+        since = np.arange(1, len(busy) + 1) - np.maximum.accumulate(np.where(busy, np.arange(1, len(busy) + 1), 0))
+        since = np.where(np.maximum.accumulate(busy), since, since + self._since)
+        busy = since < hold
+        self._since = int(since[-1])
+        mag = np.linalg.norm(lp, axis=1)
+        u = lp / np.maximum(mag, 1e-9)[:, None]
+        n = len(mag)
+        lift_cm = np.zeros(n)
+        # Where footsteps or handling end, the lift's integrators start afresh (they would otherwise carry the
+        # walk's swings for seconds).
+        was = np.concatenate(([self._busy], busy[:-1]))
+        cuts = [0, *np.flatnonzero(busy != was).tolist(), n]
+        for i0, i1 in itertools.pairwise(dict.fromkeys(cuts)):
+            if busy[i0]:
+                continue
+            if i0 > 0 or self._busy:
+                self._zi.pop("lift", None)
+            lift_cm[i0:i1] = 100.0 * _G_MPS2_PER_MG * self._run("lift", self._lift, mag[i0:i1], warm=1)
+        self._busy = bool(busy[-1])
+        return Signals(u, lift_cm, lp, busy)

@@ -1,0 +1,81 @@
+"""Validation: whether a measured candidate is a heel raise, by physics and by its set's other reps.
+
+Physics first (any placement, any person): a rep lasts `min_rep_s`-`max_rep_s`, tips the segment less
+than `max_tilt_deg` and lifts it less than `max_lift_cm`, is smooth, comes back to where it started (a
+posture change does not), and, where its lift was measured well enough to tell, goes up more than down, by
+at least `min_lift_per_deg` for every degree it tipped (a squat tips a shank far and lowers it). Then the
+set: an opener must stand out (`open_min` typical reps); a later rep must look like its set's reps
+(`in_set_min` of their median rise, within `duration_spread` of their duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from calfsense.dsp.measure import Measured
+from calfsense.dsp.params import DetectorParams
+from calfsense.dsp.segment import Candidate
+
+
+class Rejection(Enum):
+    """Why a candidate was not counted."""
+
+    DURATION = "too short or too long for a rep"
+    TILT = "tipped further than a raise can"
+    LIFT = "lifted further than a raise can"
+    ROUGH = "footsteps or handling"
+    NO_RETURN = "did not come back: a posture change"
+    NO_LIFT = "tipped without rising: not a raise"
+    LOW = "the heel hardly rose"
+    WEAK = "too faint to open a set"
+    UNLIKE_SET = "unlike its set's reps"
+
+
+@dataclass(frozen=True, slots=True)
+class SetContext:
+    """What the current set's reps so far look like (medians)."""
+
+    reps: int
+    rise: float
+    duration_s: float
+
+
+def judge(
+    m: Measured,
+    cand: Candidate,
+    ctx: SetContext | None,
+    params: DetectorParams,
+    height_cm: float,
+    tilt_noise_deg: float = 0.0,
+) -> Rejection | None:
+    """None if the candidate is a rep, else why not.
+
+    `height_cm` is the heel height it implies; `tilt_noise_deg` the session's tilt noise (sway) now.
+    """
+    p = params
+    if not p.min_rep_s <= m.duration_s <= p.max_rep_s:
+        return Rejection.DURATION
+    if m.peak_tilt_deg > p.max_tilt_deg:
+        return Rejection.TILT
+    if m.lift_cm - 2.0 * m.lift_se_cm > p.max_lift_cm:
+        return Rejection.LIFT
+    if m.rough_mg > p.max_rough_mg:
+        return Rejection.ROUGH
+    if m.end_tilt_deg > max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg):
+        return Rejection.NO_RETURN
+    if m.lift_cm + 2.0 * m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
+        return Rejection.NO_LIFT
+    if m.lift_trusted(p.lift_snr) and m.drop_cm > m.lift_cm:
+        return Rejection.NO_LIFT
+    if height_cm < p.min_height_cm and (p.height_from_tilt or m.lift_trusted(p.lift_snr)):
+        return Rejection.LOW
+    if ctx is None or ctx.reps < 2:  # one rep is no pattern yet: which of the two would be the odd one?
+        # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
+        shown = (m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm) or m.peak_tilt_deg >= p.open_min * tilt_noise_deg
+        return Rejection.WEAK if cand.rise < p.open_min or not shown else None
+    if cand.rise < p.in_set_min * ctx.rise:
+        return Rejection.UNLIKE_SET
+    if not ctx.duration_s / p.duration_spread <= m.duration_s <= ctx.duration_s * p.duration_spread:
+        return Rejection.UNLIKE_SET
+    return None
