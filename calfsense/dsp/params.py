@@ -59,6 +59,7 @@ class DetectorParams:
     settle_s: float = 0.2  # judged this long after that (its measurement needs the data)
     # Validation.
     open_min: float = 10.0  # a set's first rep rises at least this far above its noise
+    open_tilt_snr: float = 10.0  # and its measured lift is clear, or its tilt alone this many tilt noises
     in_set_min: float = 0.35  # a later rep peaks at least this fraction of its set's median
     duration_spread: float = 3.0  # and lasts within this factor of its set's median rep
     return_frac: float = 0.3  # a rep ends within this fraction of its peak tilt from where it began
@@ -105,6 +106,7 @@ PARAMS: dict[str, DetectorParams] = {
         prior_lift_cm=4.0,
         max_tilt_deg=20.0,
         tilt_floor_deg=5.0,
+        open_tilt_snr=15.0,  # breathing tips a chest nearly as far as a slow raise: a tilt alone must be clearer
     ),
     # Unknown: both, evenly, with the foot's tilt range allowed.
     "auto": DetectorParams(

@@ -72,7 +72,8 @@ def judge(
         return Rejection.LOW
     if ctx is None or ctx.reps < 2:  # one rep is no pattern yet: which of the two would be the odd one?
         # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
-        shown = (m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm) or m.peak_tilt_deg >= p.open_min * tilt_noise_deg
+        lifted = m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm
+        shown = lifted or m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
         return Rejection.WEAK if cand.rise < p.open_min or not shown else None
     if cand.rise < p.in_set_min * ctx.rise:
         return Rejection.UNLIKE_SET
