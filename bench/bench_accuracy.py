@@ -187,8 +187,10 @@ def pct(flags: list[bool]) -> float:
 def report(fam: Family, n: int, n_neg: int, n_lat: int, pool: multiprocessing.pool.Pool) -> None:
     """Run and print one family's tables."""
     print(f"\n== {fam.name}: {n} exercise and {n_neg} non-exercise sessions per placement (seeds from {fam.seed_base})")
-    print(f"{'placement':<10}{'sets':>6}{'exact %':>9}{'±1 %':>8}{'t med s':>9}{'t p90 s':>9}{'h med cm':>10}"
-          f"{'late %':>8}{'lag p99 s':>10}{'auto %':>8}  auto took it for")
+    print(
+        f"{'placement':<10}{'sets':>6}{'exact %':>9}{'±1 %':>8}{'t med s':>9}{'t p90 s':>9}{'h med cm':>10}"
+        f"{'late %':>8}{'lag p99 s':>10}{'auto %':>8}  auto took it for"
+    )
     tempo_rows = []
     neg_rows = []
     for placement in PLACEMENTS:

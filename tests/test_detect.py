@@ -71,10 +71,11 @@ def test_scale_model_learns_per_axis_scales_from_still_poses() -> None:
     model = ScaleModel(GRID_HZ)
     scales = np.array([1.08, 0.97, 1.02]) * 1000.0
     poses = [np.array(v, dtype=float) / np.linalg.norm(v) for v in ([0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0])]
-    data = np.concatenate([np.tile(p * scales, (50, 1)) for p in poses])
+    data = np.concatenate([np.tile(p * scales, (500, 1)) for p in poses])  # ten still seconds in each pose
     model.update(lambda i0, i1: data[i0:i1], len(data))
     for p in poses:
-        assert model.level_mg(p[None, :])[0] == pytest.approx(np.linalg.norm(p * scales), rel=0.01)
+        m = p * scales
+        assert model.level_mg((m / np.linalg.norm(m))[None, :])[0] == pytest.approx(np.linalg.norm(m), rel=0.005)
 
 
 def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> None:
@@ -103,9 +104,10 @@ def test_measure_times_phases_and_height_of_a_raised_cosine_rep() -> None:
     rise_m = 0.05 * prof
     acc_up = np.gradient(np.gradient(rise_m, 1 / hz), 1 / hz) / 9.80665 * 1000.0
     pitch = np.radians(5.0) * prof
-    acc = np.column_stack((1000.0 * np.sin(pitch), np.zeros_like(t), 1000.0 * np.cos(pitch))) * (
-        1.0 + acc_up / 1000.0
-    )[:, None]
+    acc = (
+        np.column_stack((1000.0 * np.sin(pitch), np.zeros_like(t), 1000.0 * np.cos(pitch)))
+        * (1.0 + acc_up / 1000.0)[:, None]
+    )
     m = measure(acc, 0.0, hz, int(1.4 * hz), int(2.6 * hz), int(4.3 * hz), None, ScaleModel(hz), PARAMS["shin"])
     assert (m.start_s, m.top_s, m.lower_s, m.end_s) == pytest.approx((1.5, 2.5, 3.0, 4.2), abs=0.08)
     assert m.peak_tilt_deg == pytest.approx(5.0, abs=0.3)
@@ -144,7 +146,8 @@ def test_validation_counts_a_raise_and_names_what_is_not_one() -> None:
 
 
 def test_parameters_are_passed_not_patched() -> None:
-    sim = simulate([Segment("idle", 3.0), Segment("set", set_plan=SetPlan("two-leg", 6, TEMPOS["hret"]))], "shin", 50.0)
+    plan = SetPlan("two-leg", 6, TEMPOS["hret"])
+    sim = simulate([Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 3.0)], "shin", 50.0)
     strict = PARAMS["shin"].with_(open_min=1e9)
     assert len(detect(sim.time_s, sim.acc_mg, "shin").reps) == 6
     assert detect(sim.time_s, sim.acc_mg, "shin", params=strict).reps == ()
@@ -194,7 +197,13 @@ def test_real_bodies_fast_flowing_raises_with_irregular_tilt(placement: str) -> 
 
 def test_real_bodies_shank_tilt_two_to_eight_degrees_rep_to_rep() -> None:
     plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=12.5)
-    sim = simulate([Segment("idle", 2.0), Segment("set", set_plan=plan), Segment("idle", 6.0)], "shin", 100.0, seed=7, ranges=REAL_BODY)
+    sim = simulate(
+        [Segment("idle", 2.0), Segment("set", set_plan=plan), Segment("idle", 6.0)],
+        "shin",
+        100.0,
+        seed=7,
+        ranges=REAL_BODY,
+    )
     found = detect(sim.time_s, sim.acc_mg, "shin").reps
     tilts = [r.peak_tilt_deg for r in found]
     assert len(found) == 10
@@ -203,7 +212,13 @@ def test_real_bodies_shank_tilt_two_to_eight_degrees_rep_to_rep() -> None:
 
 def test_real_bodies_a_set_with_no_rest_before_it() -> None:
     plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=12.0)
-    sim = simulate([Segment("idle", 0.6), Segment("set", set_plan=plan), Segment("idle", 5.0)], "thigh", 100.0, seed=3, ranges=REAL_BODY)
+    sim = simulate(
+        [Segment("idle", 0.6), Segment("set", set_plan=plan), Segment("idle", 5.0)],
+        "thigh",
+        100.0,
+        seed=3,
+        ranges=REAL_BODY,
+    )
     assert len(detect(sim.time_s, sim.acc_mg, "thigh").reps) >= 9
 
 
@@ -221,7 +236,9 @@ def test_real_bodies_rest_level_and_posture_differ_after_the_set() -> None:
     assert all(r.end_s < sim.sets[0].end_s + 1.0 for r in found)  # the new stance is not a rep
 
 
-@pytest.mark.parametrize(("kind", "placement"), [("walk", "shin"), ("run", "foot"), ("stairs", "thigh"), ("strap", "chest")])
+@pytest.mark.parametrize(
+    ("kind", "placement"), [("walk", "shin"), ("run", "foot"), ("stairs", "thigh"), ("strap", "chest")]
+)
 def test_no_reps_in_activity_that_is_not_exercise(kind: str, placement: str) -> None:
     segs = [Segment("idle", 3.0), Segment(kind, 40.0), Segment("idle", 5.0)]
     sim = simulate(segs, placement, 100.0, seed=5, range_g=2.0)  # type: ignore[arg-type]
@@ -230,7 +247,9 @@ def test_no_reps_in_activity_that_is_not_exercise(kind: str, placement: str) -> 
 
 def test_gap_drops_the_rep_in_flight_and_is_reported() -> None:
     plan = SetPlan("two-leg", 8, TEMPOS["hret"])
-    sim = simulate([Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 5.0)], "foot", 100.0, gaps=[(6.0, 6.6)])
+    sim = simulate(
+        [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 5.0)], "foot", 100.0, gaps=[(6.0, 6.6)]
+    )
     session = detect(sim.time_s, sim.acc_mg, "foot")
     assert len(session.gaps) == 1 and session.gaps[0][1] - session.gaps[0][0] > 0.5
     m = match_reps(sim.reps, session.reps)

@@ -16,6 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from calfsense.dsp.grid import Gap, GridRun, Resampler
 from calfsense.dsp.measure import Measured, measure
 from calfsense.dsp.model import Rep, RepSet, Session, group_sets
+from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import (
     DEFAULT_REST_S,
     FOOT_TILT_DEG,
@@ -31,7 +32,6 @@ from calfsense.dsp.params import (
 )
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
-from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.signals import SignalBank, Signals
 from calfsense.dsp.validate import judge
 from calfsense.errors import CalfsenseError
@@ -245,7 +245,15 @@ class Detector:
             return None  # its start fell before the data kept (or a gap)
         self._scale.update(self._hist.lowpass, until)
         m = measure(
-            acc, i0 / GRID_HZ, GRID_HZ, cand.start - i0, cand.peak - i0, cand.end - i0, self._sets.axis(), self._scale, self._p
+            acc,
+            i0 / GRID_HZ,
+            GRID_HZ,
+            cand.start - i0,
+            cand.peak - i0,
+            cand.end - i0,
+            self._sets.axis(),
+            self._scale,
+            self._p,
         )
         height = self._height_cm(m)
         why = judge(m, cand, self._sets.context(m.start_s), self._p, height, self._seg.noise()[0])

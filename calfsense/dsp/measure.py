@@ -11,6 +11,7 @@ Run once a candidate has ended, on a window of raw grid samples, so it can filte
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -83,10 +84,9 @@ def measure(
     """
     dt = 1.0 / hz
     n = len(acc_mg)
-    sos = signal.butter(2, params.lowpass_hz, fs=hz, output="sos")
-    lp = signal.sosfiltfilt(sos, acc_mg, axis=0, padlen=min(n - 1, 3 * 6))
-    wide_sos = signal.butter(2, min(params.rough_hz, 0.45 * hz), fs=hz, output="sos")
-    above = acc_mg - signal.sosfiltfilt(wide_sos, acc_mg, axis=0, padlen=min(n - 1, 3 * 6))
+    pad = min(n - 1, 18)
+    lp = signal.filtfilt(*_lowpass(params.lowpass_hz, hz), acc_mg, axis=0, padlen=pad)
+    above = acc_mg - signal.filtfilt(*_lowpass(min(params.rough_hz, 0.45 * hz), hz), acc_mg, axis=0, padlen=pad)
     u = lp / np.maximum(np.linalg.norm(lp, axis=1), 1e-9)[:, None]
     # The lift reads |a| up to `rough_hz`: a quick rep's acceleration lives above the pose's low-pass.
     wide = acc_mg - above
@@ -97,7 +97,7 @@ def measure(
     # White noise per axis and grid sample, from what the low-pass took out (all but lowpass/nyquist of it).
     resid = np.sum((acc_mg - lp) ** 2, axis=1)
     noise_mps2 = math.sqrt(float(resid.mean()) / 3.0 / max(0.5, 1.0 - 2.0 * params.lowpass_hz / hz)) * _G_MPS2_PER_MG
-    t = t0_s + np.arange(n) * dt
+    t: NDArray[np.float64] = t0_s + np.arange(n, dtype=np.float64) * dt
     # First pass: the candidate from trough to trough; second: between the ends the first found (a few
     # samples either side at most: the troughs bound the rep, and the next rep may follow at once).
     i0, i1 = start, max(end, start + 2)
@@ -139,6 +139,13 @@ def measure(
     )
 
 
+@functools.lru_cache(maxsize=16)
+def _lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A 2nd-order Butterworth low-pass (designed once per corner and rate)."""
+    b, a = signal.butter(2, hz, fs=fs)
+    return b, a
+
+
 def _tilt_from(u: NDArray[np.float64], i0: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Angle (deg) of each pose from the mean pose of the few samples up to i0, and that pose."""
     u0 = u[max(0, i0 - 3) : i0 + 1].mean(axis=0)
@@ -163,7 +170,7 @@ def _bridge(acc_mps2: NDArray[np.float64], dt: float) -> NDArray[np.float64]:
         return v, np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1])) * dt))
 
     v, z = twice(acc_mps2)
-    # A bias b0 + b1 t integrates to v = b0 t + b1 t^2 / 2 and z = b0 t^2 / 2 + b1 t^3 / 6: solve for zero v, z at the end.
+    # A bias b0 + b1 t integrates to v = b0 t + b1 t^2 / 2 and z = b0 t^2 / 2 + b1 t^3 / 6: zero v and z at the end.
     m = np.array([[total, total**2 / 2.0], [total**2 / 2.0, total**3 / 6.0]])
     b0, b1 = np.linalg.solve(m, np.array([v[-1], z[-1]]))
     out: NDArray[np.float64] = 100.0 * (z - b0 * t**2 / 2.0 - b1 * t**3 / 6.0)
@@ -194,7 +201,9 @@ def _lift_se_cm(noise_mps2: float, dt: float, duration_s: float, scale_err: floa
     return 100.0 * math.hypot(noise, level) + 0.05
 
 
-def _progress(tilt: NDArray[np.float64], z: NDArray[np.float64], params: DetectorParams, se: float) -> NDArray[np.float64]:
+def _progress(
+    tilt: NDArray[np.float64], z: NDArray[np.float64], params: DetectorParams, se: float
+) -> NDArray[np.float64]:
     """Each channel over its peak, weighted by the placement; the lift only where it rose clear of its noise."""
     lift = np.clip(z, 0.0, None)
     top = float(lift.max())

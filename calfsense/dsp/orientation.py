@@ -2,8 +2,9 @@
 
 Real sensors read |a| = 1.01-1.10 g at rest, and differently in different poses (per-axis scale errors
 of up to 10 %): then |a| changes as a segment tips, which a double integration would take for a lift.
-At rest |a| = sqrt(sum_i s_i^2 u_i^2) for gravity's unit direction u and per-axis scales s; squared, that
-is linear in s_i^2, so a least-squares fit over still seconds gives the level |a| should read in any pose.
+At rest the sensor reads m_i = s_i g p_i for gravity's true direction p and per-axis scales s, so in the
+direction it reports, u = m / |m|, 1 / |m|^2 = sum_i u_i^2 / (s_i g)^2: linear in w_i = 1 / (s_i g)^2, and a
+least-squares fit over still seconds gives the level |a| should read in any pose.
 Axes the session never turned are pulled towards the mean scale (ridge), so one pose gives a flat level.
 Sums are kept per whole grid second, so any block split gives the same fit.
 """
@@ -17,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 _STILL_MG = 15.0  # a second whose low-passed acceleration stays within this of its mean is still (quasi-static)
-_RIDGE = 2.0  # pull of each axis's scale towards the mean, in seconds of still data
+_RIDGE = 0.2  # pull of each axis towards the mean scale, in still seconds (an axis never turned has none)
 
 
 @dataclass
@@ -51,14 +52,14 @@ class ScaleModel:
         g = float(np.linalg.norm(mean))
         u2 = (mean / g) ** 2
         self._gram += np.outer(u2, u2)
-        self._rhs += u2 * g * g
+        self._rhs += u2 / (g * g)
         self._count += 1
 
     def level_mg(self, u: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """What |a| reads at rest in each pose `u` (n, 3 unit vectors); None before any still second."""
         if self._count == 0:
             return None
-        mean_s2 = float(self._rhs.sum() / max(self._gram.sum(), 1e-12))
-        s2 = np.linalg.solve(self._gram + _RIDGE * np.eye(3), self._rhs + _RIDGE * mean_s2)
-        level: NDArray[np.float64] = np.sqrt(np.maximum((u**2) @ s2, 1.0))
+        mean_w = float(self._rhs.sum() / max(self._gram.sum(), 1e-30))
+        w = np.linalg.solve(self._gram + _RIDGE * np.eye(3), self._rhs + _RIDGE * mean_w)
+        level: NDArray[np.float64] = 1.0 / np.sqrt(np.maximum((u**2) @ w, 1e-12))
         return level

@@ -1,12 +1,13 @@
 """Segmentation: a causal zig-zag over the combined evidence finds rise-and-return candidates.
 
 The evidence is tilt (from the pose the segment stood in at the bottom, whichever way it tips: that pose
-is followed between reps and held during one) and lift, each over its own noise (learned while nothing moves: the session's sensor
-noise, sway and breathing), weighted by the placement: a signal-to-noise ratio, whatever the placement,
-the person or the sensor. A candidate opens when the evidence rises `enter` above its last trough, peaks,
-and is done once it is back within `end_level` of its rise above that trough (or, if it never comes back,
-when it has lasted as long as any rep can). Reps that flow
-into each other with no pause are split at the trough between them; nothing needs the segment at rest.
+is followed slowly between reps and held during one) and lift, each over its own noise (learned while
+nothing moves: the session's sensor noise, sway and breathing), weighted by the placement: a
+signal-to-noise ratio, whatever the placement, the person or the sensor. A candidate opens when the
+evidence rises `enter` above its last trough, peaks, and is done once it is back within `end_level` of
+its rise above that trough (or, if it never comes back, when it has lasted as long as any rep can). Reps
+that flow into each other with no pause are split at the trough between them; nothing needs the segment
+at rest.
 """
 
 from __future__ import annotations
@@ -129,7 +130,9 @@ class Segmenter:
         cap = p.max_lift_cm
         while i < n:
             k = first + i
-            settled = mode == 0 and k - trough_k >= max(self._settle, (trough_k - pending.start) // 10) if pending else False
+            settled = (
+                mode == 0 and k - trough_k >= max(self._settle, (trough_k - pending.start) // 10) if pending else False
+            )
             if pending is not None and (k >= pending.due or settled or mode == 1):
                 # Due once the lowering has stopped falling for a moment, or the next rep has begun.
                 # It ends at the lowest point since it came back down (where the next rep, if any, starts).
@@ -150,8 +153,8 @@ class Segmenter:
                 mean_t, mean_l = 0.0, x_l
                 continue
             if mode == 0 and pending is None:
-                # At the bottom the pose reps are measured from follows the segment, slowly: a posture that drifted
-                # (lean, a new stance) is caught up with in `drift_tau_s`, while even a slow rise keeps most of its tilt.
+                # At the bottom the pose reps are measured from follows the segment, slowly: a posture that
+                # drifted (lean, a new stance) is caught up with in `drift_tau_s`; a slow rise keeps most of its tilt.
                 ax += a_drift * (ux - ax)
                 ay += a_drift * (uy - ay)
                 az += a_drift * (uz - az)
