@@ -25,7 +25,9 @@ from calfsense.dsp.params import DetectorParams
 
 _G_MPS2_PER_MG = 9.80665e-3
 _HI, _LO = 0.9, 0.1  # a ramp is timed between these fractions of its travel
-_REACH = 5  # grid samples the measured ends may lie outside the candidate's troughs
+_REACH = 5  # grid samples the measured ends may lie outside the bottoms
+_BOTTOM_REACH_S = 0.4  # how far from the candidate's troughs its bottoms are looked for
+_BOTTOM_HP_HZ = 0.1  # the height that finds them leaves out drift below this
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +100,18 @@ def measure(
     resid = np.sum((acc_mg - lp) ** 2, axis=1)
     noise_mps2 = math.sqrt(float(resid.mean()) / 3.0 / max(0.5, 1.0 - 2.0 * params.lowpass_hz / hz)) * _G_MPS2_PER_MG
     t: NDArray[np.float64] = t0_s + np.arange(n, dtype=np.float64) * dt
-    # First pass: the candidate from trough to trough; second: between the ends the first found (a few
-    # samples either side at most: the troughs bound the rep, and the next rep may follow at once).
-    i0, i1 = start, max(end, start + 2)
+    # The rep's bottoms: where the segment is tipped least the way it tipped at the peak, near the candidate's
+    # troughs (the causal evidence's troughs can be a quarter of a quick rep early or late). The lift is taken
+    # between them: the heel is down, at rest, at both (a span inside the rep would pin the rise to zero there).
+    end = max(end, start + 2)
+    i0, i1 = _bottoms(u, acc, start, min(max(peak, start + 1), end - 1), end, round(_BOTTOM_REACH_S * hz), dt, params)
+    tilt, u0 = _tilt_from(u, i0)
+    z, se = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
+    lift_cm, drop_cm = float(z.max()), float(-z.min())
+    # Phases: first on the candidate, then once more between the ends that found (a few samples either side
+    # of the troughs at most: the troughs bound the rep, and the next rep may follow at once).
     lo, hi = max(0, start - _REACH), min(n - 1, i1 + _REACH)
     for _ in range(2):
-        tilt, u0 = _tilt_from(u, i0)
-        z, se = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
         prog = _progress(tilt[i0 : i1 + 1], z, params, se)
         kp = int(np.argmax(prog))
         start_s, top_s = _rise_times(t[i0 : i1 + 1], prog, kp)
@@ -114,6 +121,8 @@ def measure(
         if (j0, j1) == (i0, i1):
             break
         i0, i1 = j0, j1
+        tilt, u0 = _tilt_from(u, i0)
+        z, _ = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
     span = slice(i0, i1 + 1)
     k_peak_tilt = i0 + int(np.argmax(tilt[span]))
     peak_tilt = float(tilt[k_peak_tilt])
@@ -132,8 +141,8 @@ def measure(
         end_tilt_deg=float(tilt[i1]),
         side_tilt_deg=side,
         tilt_dir=(float(direction[0]), float(direction[1]), float(direction[2])),
-        lift_cm=float(z.max()),
-        drop_cm=float(-z.min()),
+        lift_cm=lift_cm,
+        drop_cm=drop_cm,
         lift_se_cm=se,
         rough_mg=float(np.linalg.norm(above[span], axis=1).mean()),
     )
@@ -144,6 +153,43 @@ def _lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.floa
     """A 2nd-order Butterworth low-pass (designed once per corner and rate)."""
     b, a = signal.butter(2, hz, fs=fs)
     return b, a
+
+
+def _bottoms(
+    u: NDArray[np.float64],
+    acc_mps2: NDArray[np.float64],
+    start: int,
+    peak: int,
+    end: int,
+    reach: int,
+    dt: float,
+    params: DetectorParams,
+) -> tuple[int, int]:
+    """The rep's bottoms before and after its top, within `reach` of the candidate's troughs.
+
+    Found on the window filtered both ways: the height (the acceleration integrated twice in the frequency
+    domain, below `_BOTTOM_HP_HZ` left out) and the tilt along the way the window's pose varies most (signed
+    so that it grew from the candidate's trough to its peak), each over its spread, weighted by the
+    placement. The heel is down at both bottoms.
+    """
+    n = len(u)
+    spec = np.fft.rfft(acc_mps2 - acc_mps2.mean())
+    f = np.fft.rfftfreq(n, dt)
+    w = 2 * np.pi * np.maximum(f, 1e-9)
+    keep = 1.0 - np.exp(-((f / _BOTTOM_HP_HZ) ** 2))
+    height = np.fft.irfft(-spec * keep / w**2, n)
+    dev = u - u.mean(axis=0)
+    along = dev @ np.linalg.svd(dev, full_matrices=False)[2][0]
+    if along[peak] < along[start]:  # the way it tipped as it rose
+        along = -along
+    prog = params.tilt_weight * along / max(float(along.std()), 1e-12)
+    prog = prog + params.lift_weight * height / max(float(height.std()), 1e-12)
+    a0, a1 = max(0, start - reach), min(n - 2, start + reach + 1)
+    i0 = a0 + int(np.argmin(prog[a0:a1]))
+    b0, b1 = max(i0 + 2, end - reach), min(n, end + reach + 1)
+    if b1 <= b0:
+        return start, end
+    return i0, b0 + int(np.argmin(prog[b0:b1]))
 
 
 def _tilt_from(u: NDArray[np.float64], i0: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -34,7 +34,7 @@ class DetectorParams:
     max_tilt_deg: float
     max_lift_cm: float = 20.0
     min_height_cm: float = 1.5  # a heel that rises less was not raised (a weight shift, a wobble)
-    prior_snr: float = 20.0
+    prior_snr: float = 40.0
     # No sensor and no body is quieter than this (each channel's noise never counts as less).
     tilt_noise_floor_deg: float = 0.05
     lift_noise_floor_cm: float = 0.05
@@ -59,7 +59,7 @@ class DetectorParams:
     settle_s: float = 0.2  # judged this long after that (its measurement needs the data)
     # Validation.
     open_min: float = 10.0  # a set's first rep rises at least this far above its noise
-    open_tilt_snr: float = 10.0  # and its measured lift is clear, or its tilt alone this many tilt noises
+    open_tilt_snr: float = 15.0  # and its measured lift is clear, or its tilt alone this many tilt noises
     in_set_min: float = 0.35  # a later rep peaks at least this fraction of its set's median
     duration_spread: float = 3.0  # and lasts within this factor of its set's median rep
     return_frac: float = 0.3  # a rep ends within this fraction of its peak tilt from where it began
@@ -106,7 +106,7 @@ PARAMS: dict[str, DetectorParams] = {
         prior_lift_cm=4.0,
         max_tilt_deg=20.0,
         tilt_floor_deg=5.0,
-        open_tilt_snr=15.0,  # breathing tips a chest nearly as far as a slow raise: a tilt alone must be clearer
+        open_tilt_snr=20.0,  # breathing tips a chest nearly as far as a slow raise: a tilt alone must be clearer
     ),
     # Unknown: both, evenly, with the foot's tilt range allowed.
     "auto": DetectorParams(

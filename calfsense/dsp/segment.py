@@ -95,8 +95,8 @@ class Segmenter:
 
     def restart(self) -> None:
         """Forget the movement in progress (after a gap)."""
+        # The pose reps are measured from is kept: a gap in the data is no change of stance.
         self._mode, self._trough_k, self._quiet_k, self.pending = 0, -1, -1, None
-        self._anchor = (0.0, 0.0, 0.0)
 
     def phase(self) -> Phase:
         """The current phase of the movement."""

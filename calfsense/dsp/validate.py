@@ -64,7 +64,7 @@ def judge(
         return Rejection.ROUGH
     if m.end_tilt_deg > max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg):
         return Rejection.NO_RETURN
-    if m.lift_cm + 2.0 * m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
+    if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
     if m.lift_trusted(p.lift_snr) and m.drop_cm > m.lift_cm:
         return Rejection.NO_LIFT
