@@ -127,13 +127,14 @@ class Segmenter:
         pending = self.pending
         n = len(lift)
         e = self._level
-        cap = p.max_lift_cm
+        settle = self._settle
         while i < n:
             k = first + i
-            settled = (
-                mode == 0 and k - trough_k >= max(self._settle, (trough_k - pending.start) // 10) if pending else False
-            )
-            if pending is not None and (k >= pending.due or settled or mode == 1):
+            if pending is not None and (
+                k >= pending.due
+                or mode == 1
+                or (mode == 0 and k - trough_k >= settle and 10 * (k - trough_k) >= trough_k - pending.start)
+            ):
                 # Due once the lowering has stopped falling for a moment, or the next rep has begun.
                 # It ends at the lowest point since it came back down (where the next rep, if any, starts).
                 self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
@@ -141,8 +142,7 @@ class Segmenter:
                 self.pending = None
                 return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
             ux, uy, uz = up[i]
-            # A lift beyond any rep's is a transient of the filters (after footsteps): held at that bound.
-            x_l = max(-cap, min(cap, lift[i]))
+            x_l = lift[i]
             i += 1
             if axis is not None and k > forget_k:  # the set is over: the next one may tip it another way
                 axis = None
