@@ -43,9 +43,10 @@ class DetectorParams:
     max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
     rough_hz: float = 6.0  # a raise, however quick, has nothing above this
     calm_after_s: float = 1.5  # and this long after it
-    # A raise that tilts a segment above the foot lifts it: at least this many cm per degree of tilt
-    # (a shank tips at most a third of the foot's pitch; a squat tips it 15-30 degrees and lowers it).
-    min_lift_per_deg: float = 0.35
+    # A raise that tilts a segment above the foot lifts it: at least this many cm per degree of tilt (a shank
+    # tips at most a third of the foot's pitch, about 0.5 cm a degree, and a lean tips it without lifting;
+    # a squat tips it 15-30 degrees and lowers it).
+    min_lift_per_deg: float = 0.2
     height_from_tilt: bool = False  # the foot: heel height from its pitch about the ball of the foot
     # Segmentation, on the evidence in units of its noise.
     enter: float = 4.0  # rise from the last trough that opens a candidate (in standard deviations of the evidence)
@@ -92,9 +93,10 @@ PARAMS: dict[str, DetectorParams] = {
         min_lift_per_deg=0.0,
         height_from_tilt=True,
     ),
-    # The shank tips only 2-8 degrees, irregularly (real CV 40 %); it rides up 3-8 cm with the ankle.
+    # The shank tips only 2-8 degrees, irregularly (real CV 40 %); it rides up 3-8 cm with the ankle. Its tilt
+    # leads: a slow rep's lift is buried in scale errors, and a quick one is clear at any weight.
     # It tips at most a third of the foot's pitch, and a lean adds some (a squat tips it 15-30 degrees).
-    "shin": DetectorParams(tilt_weight=0.4, lift_weight=0.6, prior_tilt_deg=5.0, prior_lift_cm=4.0, max_tilt_deg=25.0),
+    "shin": DetectorParams(tilt_weight=0.6, lift_weight=0.4, prior_tilt_deg=5.0, prior_lift_cm=4.0, max_tilt_deg=25.0),
     # The thigh tips 2-5 degrees standing (and with the knee's rise seated) and rides up with the ankle.
     "thigh": DetectorParams(tilt_weight=0.3, lift_weight=0.7, prior_tilt_deg=3.0, prior_lift_cm=4.0, max_tilt_deg=30.0),
     # The trunk tips 3-9 degrees, amid breathing and postural lean of a few degrees (real: up to 3.4 over
