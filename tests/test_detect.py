@@ -14,7 +14,7 @@ from calfsense.dsp.measure import measure
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import GRID_HZ
 from calfsense.dsp.segment import Segmenter
-from calfsense.dsp.simulate import TEMPOS, BodyRanges, Segment, SetPlan, simulate
+from calfsense.dsp.simulate import TEMPOS, BodyRanges, Segment, SetPlan, Simulation, simulate
 from calfsense.dsp.validate import Rejection, SetContext, judge
 from calfsense.errors import CalfsenseError
 from calfsense.routine import Tempo
@@ -183,27 +183,25 @@ def test_same_reps_whole_sample_by_sample_and_in_random_blocks(placement: str, r
     assert tuple(single.reps) == whole
 
 
+def real_set(placement: str, seed: int, before_s: float = 2.0, height_cm: float = 12.0) -> Simulation:
+    """Ten fast raises as real bodies make them, after `before_s` of standing."""
+    plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=height_cm)
+    segs = [Segment("idle", before_s), Segment("set", set_plan=plan), Segment("idle", 6.0)]
+    return simulate(segs, placement, 100.0, seed=seed, ranges=REAL_BODY)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("placement", ["foot", "shin", "thigh", "chest"])
 def test_real_bodies_fast_flowing_raises_with_irregular_tilt(placement: str) -> None:
     """Ten fast raises that flow into each other, tilt varying 3x rep to rep, a new stance after: all counted."""
     counted = []
     for seed in range(6):
-        plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=12.0 + seed * 0.3)
-        segs = [Segment("idle", 2.0), Segment("set", set_plan=plan), Segment("idle", 6.0)]
-        sim = simulate(segs, placement, 100.0, seed=100 + seed, ranges=REAL_BODY)  # type: ignore[arg-type]
+        sim = real_set(placement, 100 + seed, height_cm=12.0 + seed * 0.3)
         counted.append(len(detect(sim.time_s, sim.acc_mg, placement).reps))  # type: ignore[arg-type]
     assert sum(c == 10 for c in counted) >= 5, counted
 
 
 def test_real_bodies_shank_tilt_two_to_eight_degrees_rep_to_rep() -> None:
-    plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=12.5)
-    sim = simulate(
-        [Segment("idle", 2.0), Segment("set", set_plan=plan), Segment("idle", 6.0)],
-        "shin",
-        100.0,
-        seed=7,
-        ranges=REAL_BODY,
-    )
+    sim = real_set("shin", 7, height_cm=12.5)
     found = detect(sim.time_s, sim.acc_mg, "shin").reps
     tilts = [r.peak_tilt_deg for r in found]
     assert len(found) == 10
@@ -211,14 +209,7 @@ def test_real_bodies_shank_tilt_two_to_eight_degrees_rep_to_rep() -> None:
 
 
 def test_real_bodies_a_set_with_no_rest_before_it() -> None:
-    plan = SetPlan("two-leg", 10, REAL_TEMPO, height_cm=12.0)
-    sim = simulate(
-        [Segment("idle", 0.6), Segment("set", set_plan=plan), Segment("idle", 5.0)],
-        "thigh",
-        100.0,
-        seed=3,
-        ranges=REAL_BODY,
-    )
+    sim = real_set("thigh", 3, before_s=0.6)
     assert len(detect(sim.time_s, sim.acc_mg, "thigh").reps) >= 9
 
 

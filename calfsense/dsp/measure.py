@@ -39,7 +39,7 @@ class Measured:
     lower_s: float
     end_s: float
     peak_tilt_deg: float
-    end_tilt_deg: float  # how far from its starting pose it ended
+    end_tilt_deg: float  # how far it ended from where it began
     side_tilt_deg: float  # the part of its peak tilt across the session's raise axis
     tilt_dir: tuple[float, float, float]  # unit direction of its tilt at the peak, in the sensor's frame
     lift_cm: float  # peak rise above the start
@@ -138,7 +138,8 @@ def measure(
         lower_s=max(lower_s, top_s),
         end_s=end_s,
         peak_tilt_deg=peak_tilt,
-        end_tilt_deg=float(tilt[i1]),
+        # Either way of seeing where it ended: a posture change is away by both, a rep back by one at least.
+        end_tilt_deg=min(float(tilt[i1]), _turned_deg(u, start, end)),
         side_tilt_deg=side,
         tilt_dir=(float(direction[0]), float(direction[1]), float(direction[2])),
         lift_cm=lift_cm,
@@ -190,6 +191,14 @@ def _bottoms(
     if b1 <= b0:
         return start, end
     return i0, b0 + int(np.argmin(prog[b0:b1]))
+
+
+def _turned_deg(u: NDArray[np.float64], start: int, end: int) -> float:
+    """How far the pose after the candidate is from the pose before it (a tenth of a second each)."""
+    before = u[max(0, start - 5) : start + 1].mean(axis=0)
+    after = u[end : end + 6].mean(axis=0)
+    cos = float(before @ after) / max(float(np.linalg.norm(before) * np.linalg.norm(after)), 1e-12)
+    return math.degrees(math.acos(min(1.0, max(-1.0, cos))))
 
 
 def _tilt_from(u: NDArray[np.float64], i0: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -38,7 +38,7 @@ class DetectorParams:
     # No sensor and no body is quieter than this (each channel's noise never counts as less).
     tilt_noise_floor_deg: float = 0.05
     lift_noise_floor_cm: float = 0.05
-    min_rep_s: float = 0.6  # two phases of at least 0.3 s
+    min_rep_s: float = 0.7  # two phases of 0.4 s at least, less what timing can be off (a walking step is 0.6 s)
     max_rep_s: float = 12.0
     max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
     rough_hz: float = 6.0  # a raise, however quick, has nothing above this
