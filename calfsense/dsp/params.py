@@ -51,7 +51,7 @@ class DetectorParams:
     # Segmentation, on the evidence in units of its noise.
     enter: float = 4.0  # rise from the last trough that opens a candidate (in standard deviations of the evidence)
     quiet_s: float = 1.0  # the noise is learned once nothing has moved for this long
-    mean_tau_s: float = 3.0  # about a mean over this long (sway and lean over a rep's time are noise too)
+    mean_tau_s: float = 6.0  # about a mean over this long (sway and lean over a rep's time are noise too)
     noise_rise_s: float = 30.0  # noise is learned quickly when it falls and slowly when it rises
     noise_fall_s: float = 3.0
     drop: float = 0.3  # fall from the peak, as a fraction of the rise, that starts the lowering
