@@ -140,11 +140,6 @@ class Detector:
         """Whether reps count yet (after half a second of data, once the filters have settled)."""
         return self._samples >= int(0.5 * GRID_HZ)
 
-    @property
-    def counting_from_s(self) -> float | None:
-        """Kept for callers: counting never starts late (a set may begin without a rest before it)."""
-        return None
-
     def phase(self) -> str:
         """Where the current movement is: rising, top, lowering or bottom (for the live pace guide)."""
         return self._seg.phase().value
