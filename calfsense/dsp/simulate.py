@@ -19,6 +19,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.dsp import geometry as geo
+from calfsense.dsp.motions import (
+    INTERNAL_HZ,
+    Body,
+    add_posture_change,
+    add_squat,
+    add_strap,
+    add_walk,
+    add_weight_shift,
+    hold_posture,
+    ramp,
+    shift_posture,
+    smooth_noise,
+)
 from calfsense.routine import Tempo
 
 Placement = Literal["foot", "shin", "chest", "thigh"]
@@ -26,7 +39,6 @@ Exercise = Literal["two-leg", "single-leg", "seated"]
 PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
 CONFUSERS = ("walk", "run", "stairs", "squat", "sway", "sit_down", "stand_up", "weight_shift", "strap")
 
-_INTERNAL_HZ = 400.0
 _SWAY_TOP_HZ = 1.5
 NOISE_MG = (1.0, 6.0)  # white sensor noise per axis and sample, drawn per session (a real H10: 1.7-3.9)
 
@@ -137,13 +149,6 @@ class Simulation:
     hr_bpm: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
-def _ramp(u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Raised-cosine ramp 0..1 over u in 0..1 (smooth start and stop, like a real raise)."""
-    c = np.clip(u, 0.0, 1.0)
-    result: NDArray[np.float64] = 0.5 - 0.5 * np.cos(np.pi * c)
-    return result
-
-
 def _rot_y(a: NDArray[np.float64]) -> NDArray[np.float64]:
     c, s = np.cos(a), np.sin(a)
     z, o = np.zeros_like(a), np.ones_like(a)
@@ -168,179 +173,6 @@ def random_rotation(rng: np.random.Generator) -> NDArray[np.float64]:
             [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
         ]
     )
-
-
-def _smooth_noise(
-    rng: np.random.Generator, n: int, fs: float, corner_hz: float, top_hz: float | None = None
-) -> NDArray[np.float64]:
-    """Unit-variance low-frequency noise (sway, drift, handling) by spectral shaping."""
-    white = rng.normal(size=n)
-    spec = np.fft.rfft(white)
-    f = np.fft.rfftfreq(n, 1 / fs)
-    spec /= 1 + (f / corner_hz) ** 2
-    if top_hz is not None:
-        # Two orders more from the body's (or the hand's) bandwidth: a position made of this noise is
-        # differentiated twice into an acceleration, which would otherwise be white up to 200 Hz.
-        spec /= 1 + (f / top_hz) ** 2
-    out = np.fft.irfft(spec, n)
-    sd = out.std()
-    result: NDArray[np.float64] = out / sd if sd > 0 else out
-    return result
-
-
-@dataclass
-class _Body:
-    """Per-time-step segment state on the internal grid (angles in rad, positions in m)."""
-
-    n: int
-    heel_m: NDArray[np.float64] = field(init=False)
-    foot_roll: NDArray[np.float64] = field(init=False)
-    foot_pitch_extra: NDArray[np.float64] = field(init=False)
-    seg_pitch: NDArray[np.float64] = field(init=False)  # extra pitch of the sensor segment
-    seg_roll: NDArray[np.float64] = field(init=False)
-    pos: NDArray[np.float64] = field(init=False)  # extra position of the sensor segment (n, 3)
-    seated: NDArray[np.bool_] = field(init=False)
-    lean_pitch: NDArray[np.float64] = field(init=False)
-    mount_wobble: NDArray[np.float64] = field(init=False)  # (n, 3) small-angle rotation vector
-    tilt_gain: NDArray[np.float64] = field(init=False)  # this rep's segment tilt against the session's coupling
-    impulse: NDArray[np.float64] = field(init=False)  # (n, 3) world acceleration of foot strikes, m/s^2
-
-    def __post_init__(self) -> None:
-        n = self.n
-        self.heel_m = np.zeros(n)
-        self.foot_roll = np.zeros(n)
-        self.foot_pitch_extra = np.zeros(n)
-        self.seg_pitch = np.zeros(n)
-        self.seg_roll = np.zeros(n)
-        self.pos = np.zeros((n, 3))
-        self.seated = np.zeros(n, dtype=bool)
-        self.lean_pitch = np.zeros(n)
-        self.mount_wobble = np.zeros((n, 3))
-        self.tilt_gain = np.ones(n)
-        self.impulse = np.zeros((n, 3))
-
-
-# Peak foot-strike acceleration (g) felt at each placement when walking: the impact travels up the leg
-# and is damped on the way (real walking clips a +-2 g foot, shank or thigh sensor at heel strike).
-_STRIKE_G = {"foot": 5.0, "shin": 3.0, "thigh": 1.5, "chest": 0.6}
-
-
-def _add_strikes(
-    body: _Body, sl: slice, t: NDArray[np.float64], placement: str, times_s: NDArray[np.float64], gain: float
-) -> None:
-    """A damped 15 Hz ring at each foot strike, mostly vertical: what an accelerometer feels of an impact."""
-    base = sl.start or 0
-    ring = np.arange(int(0.15 * _INTERNAL_HZ)) / _INTERNAL_HZ
-    shape = np.exp(-ring / 0.03) * np.sin(2 * np.pi * 15.0 * ring)
-    amp = _STRIKE_G[placement] * gain * geo.G_MPS2
-    for k, ts in enumerate(times_s):
-        i0 = base + int(np.searchsorted(t, ts))
-        i1 = min(body.n, i0 + len(shape), base + len(t))
-        own = 1.0 if (placement == "chest" or k % 2 == 0) else 0.35  # the other leg's strike, felt through the body
-        body.impulse[i0:i1, 2] += own * amp * shape[: i1 - i0]
-        body.impulse[i0:i1, 0] += 0.4 * own * amp * shape[: i1 - i0]
-
-
-def _add_walk(
-    body: _Body,
-    sl: slice,
-    t: NDArray[np.float64],
-    placement: str,
-    run: bool,
-    rng: np.random.Generator,
-    strike_gain: float = 1.0,
-    stairs: bool = False,
-) -> None:
-    stride_s = (0.72 if run else 1.1) * rng.uniform(0.9, 1.1)
-    phase = (t - t[0]) / stride_s
-    w = 2 * np.pi * phase
-    # Ease in and out over half a stride so the start and end are physical.
-    env = _ramp((t - t[0]) / (0.5 * stride_s)) * _ramp((t[-1] - t) / (0.5 * stride_s))
-    strikes = t[0] + stride_s * (0.5 + np.arange(0.0, max(0.0, (t[-1] - t[0]) / stride_s - 1.0), 0.5))
-    _add_strikes(body, sl, t, placement, strikes, strike_gain * (1.8 if run else 0.8 if stairs else 1.0))
-    if stairs:
-        # Each step lifts the whole body 17 cm and it stays up: a lift that never comes back down.
-        steps = 2.0 * np.clip(phase - 0.25, 0.0, None)
-        body.pos[sl, 2] += 0.17 * (np.floor(steps) + _ramp(steps - np.floor(steps)))
-    speed = (3.0 if run else 1.3) * rng.uniform(0.85, 1.15)
-    k = 1.6 if run else 1.0
-    if placement == "foot":
-        body.foot_pitch_extra[sl] += env * k * (np.radians(22) * np.sin(w) + np.radians(10) * np.sin(2 * w))
-        # Treadmill-like: the swing's forward surge without net travel keeps positions continuous.
-        body.pos[sl, 0] += env * speed * stride_s * 0.2 * np.sin(w)
-        body.pos[sl, 2] += env * k * 0.06 * (1 - np.cos(w))
-    elif placement in ("shin", "thigh"):
-        amp = np.radians(28 if placement == "shin" else 22) * k
-        body.seg_pitch[sl] += env * amp * np.sin(w)
-        body.pos[sl, 0] += env * speed * stride_s * 0.1 * np.sin(w)
-        body.pos[sl, 2] += env * k * 0.04 * (1 - np.cos(w))
-    else:
-        body.seg_pitch[sl] += env * (np.radians(2.5) * k * np.sin(2 * w) + np.radians(3) * (1 if run else 0.5))
-        body.seg_roll[sl] += env * np.radians(2) * np.sin(w)
-        body.pos[sl, 0] += env * (0.02 * np.sin(2 * w) + 0.01 * speed * np.sin(w))
-        body.pos[sl, 1] += env * 0.02 * np.sin(w)
-        body.pos[sl, 2] += env * (0.07 if run else 0.025) * (1 - np.cos(2 * w)) / 2
-
-
-def _add_squat(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator) -> None:
-    """Double-leg squats, 2.5-4 s each: knees forward, hips down and back, heels on the floor."""
-    period = rng.uniform(2.5, 4.0)
-    depth = rng.uniform(0.5, 1.0)
-    u = ((t - t[0]) / period) % 1.0
-    done = (t - t[0]) < period * np.floor((t[-1] - t[0]) / period)
-    prof = np.where(done, 0.5 - 0.5 * np.cos(2 * np.pi * u), 0.0) * depth
-    if placement == "chest":
-        body.seg_pitch[sl] += np.radians(30) * prof
-        body.pos[sl, 2] -= 0.40 * prof
-        body.pos[sl, 0] -= 0.10 * prof
-    elif placement == "thigh":
-        body.seg_pitch[sl] += np.radians(80) * prof
-        body.pos[sl, 2] -= 0.25 * prof
-    elif placement == "shin":
-        body.seg_pitch[sl] += np.radians(30) * prof
-        body.pos[sl, 2] -= 0.02 * prof
-    else:
-        body.foot_pitch_extra[sl] += np.radians(2) * prof
-
-
-def _add_posture_change(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, down: bool) -> None:
-    """Sit down (or stand up) over the segment; the seated flag flips at the end (or start)."""
-    u = _ramp((t - t[0]) / max(1e-6, t[-1] - t[0]))
-    bend = np.sin(np.pi * u)  # the trunk leans forward mid-movement, then comes back
-    s = u if down else 1 - u
-    if placement == "chest":
-        body.seg_pitch[sl] += np.radians(35) * bend + np.radians(8) * s
-        body.pos[sl, 2] += -0.45 * s
-        body.pos[sl, 0] += 0.15 * bend
-    elif placement == "thigh":
-        body.seg_pitch[sl] += np.radians(85) * s
-        body.pos[sl, 2] += -0.3 * s
-    elif placement == "shin":
-        body.seg_pitch[sl] += np.radians(12) * bend + np.radians(6) * s
-    else:
-        body.foot_pitch_extra[sl] += np.radians(4) * bend
-
-
-def _add_weight_shift(body: _Body, sl: slice, t: NDArray[np.float64], placement: str, rng: np.random.Generator) -> None:
-    period = rng.uniform(2.5, 5.0)
-    env = _ramp((t - t[0]) / 1.0) * _ramp((t[-1] - t) / 1.0)
-    wave = np.sin(2 * np.pi * (t - t[0]) / period) * env
-    if placement == "foot":
-        # The unloaded foot rolls a little and the heel barely unweights: no raise.
-        body.foot_roll[sl] += np.radians(3) * wave
-        body.foot_pitch_extra[sl] += np.radians(1.5) * np.clip(wave, 0, None)
-    else:
-        body.seg_roll[sl] += np.radians(4) * wave
-        body.pos[sl, 1] += 0.06 * wave
-
-
-def _add_strap(body: _Body, sl: slice, t: NDArray[np.float64], rng: np.random.Generator) -> None:
-    n = len(t)
-    fs = _INTERNAL_HZ
-    env = _ramp((t - t[0]) / 0.4) * _ramp((t[-1] - t) / 0.4)
-    for axis in range(3):
-        body.mount_wobble[sl, axis] += env * np.radians(25) * _smooth_noise(rng, n, fs, 1.5)
-    body.pos[sl, :] += env[:, None] * 0.03 * np.stack([_smooth_noise(rng, n, fs, 3.0, 3.0) for _ in range(3)], -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,10 +241,10 @@ def simulate(
     rng = np.random.default_rng(seed)
     phys = _Physics.draw(ranges, placement, rng)
     total_s = sum(s.duration_s if s.kind != "set" else _set_duration(s.set_plan, phys) for s in segments) + 1.0
-    fs = _INTERNAL_HZ
+    fs = INTERNAL_HZ
     n = int(total_s * fs)
     t = np.arange(n) / fs
-    body = _Body(n)
+    body = Body(n)
     heel_to_ball, ankle_dx = phys.heel_to_ball_m, phys.ankle_dx_m
     reps: list[TruthRep] = []
     sets: list[TruthSet] = []
@@ -427,7 +259,7 @@ def simulate(
             sets.append(TruthSet(len(sets), plan.exercise, plan.side, float(now), float(end), plan.reps))
             if plan.exercise == "seated":
                 body.seated[(t >= now) & (t < end)] = True
-            _shift_posture(body, t, end, placement, phys.posture_after_deg, rng)
+            shift_posture(body, t, end, placement, phys.posture_after_deg, rng)
             spans.append(("set", now, end))
             now = end
             continue
@@ -436,30 +268,30 @@ def simulate(
         ts = t[sl]
         if i1 - i0 > 4:
             if seg.kind in ("walk", "run", "stairs"):
-                _add_walk(body, sl, ts, placement, seg.kind == "run", rng, phys.strike_gain, seg.kind == "stairs")
+                add_walk(body, sl, ts, placement, seg.kind == "run", rng, phys.strike_gain, seg.kind == "stairs")
             elif seg.kind == "squat":
-                _add_squat(body, sl, ts, placement, rng)
+                add_squat(body, sl, ts, placement, rng)
             elif seg.kind in ("sit_down", "stand_up"):
-                _add_posture_change(body, sl, ts, placement, seg.kind == "sit_down")
+                add_posture_change(body, sl, ts, placement, seg.kind == "sit_down")
             elif seg.kind == "weight_shift":
-                _add_weight_shift(body, sl, ts, placement, rng)
+                add_weight_shift(body, sl, ts, placement, rng)
             elif seg.kind == "strap":
-                _add_strap(body, sl, ts, rng)
+                add_strap(body, sl, ts, rng)
         if seg.kind in CONFUSERS:
             confusers.append((seg.kind, float(now), float(now + seg.duration_s)))
         spans.append((seg.kind, now, now + seg.duration_s))
         now += seg.duration_s
-    _hold_posture(body, spans, placement, fs)
+    hold_posture(body, spans, placement, fs)
 
     # Segment kinematics for the sensor's placement.
     pitch_f = np.arcsin(np.clip(body.heel_m / heel_to_ball, 0, 1))
     rise = ankle_dx * np.sin(pitch_f) + geo.ANKLE_HEIGHT_M * (np.cos(pitch_f) - 1)
     seg_k = phys.coupling * body.tilt_gain  # this rep's tilt of the sensor's segment per radian of foot pitch
     # Postural control's bandwidth is about 1.5 Hz; the chest's sway translation below is made of this angle.
-    sway_unit = _smooth_noise(rng, n, fs, 0.15, _SWAY_TOP_HZ)
+    sway_unit = smooth_noise(rng, n, fs, 0.15, _SWAY_TOP_HZ)
     sway_p = np.radians(phys.sway_deg) * sway_unit
-    sway_r = np.radians(0.8 * phys.sway_deg) * _smooth_noise(rng, n, fs, 0.15)
-    lean = np.radians(phys.lean_deg) * _smooth_noise(rng, n, fs, 0.03, 0.3)  # slow postural lean, over seconds
+    sway_r = np.radians(0.8 * phys.sway_deg) * smooth_noise(rng, n, fs, 0.15)
+    lean = np.radians(phys.lean_deg) * smooth_noise(rng, n, fs, 0.03, 0.3)  # slow postural lean, over seconds
     breath = np.sin(2 * np.pi * rng.uniform(0.2, 0.33) * t + rng.uniform(0, 6))
     pos = body.pos.copy()
     if placement == "foot":
@@ -545,20 +377,8 @@ def _set_duration(plan: SetPlan | None, phys: _Physics) -> float:
     return plan.reps * cycle * 1.15 + 0.5
 
 
-def _shift_posture(
-    body: _Body, t: NDArray[np.float64], end_s: float, placement: str, most_deg: float, rng: np.random.Generator
-) -> None:
-    """After a set a person stands differently: the segment settles up to `most_deg` away, in any direction."""
-    size = np.radians(rng.uniform(0.5, 1.0) * most_deg) * (0.3 if placement == "foot" else 1.0)
-    way = rng.uniform(0, 2 * np.pi)
-    i0 = int(np.searchsorted(t, end_s + 0.2))
-    settle = _ramp((t[i0:] - t[i0]) / 1.2)
-    body.seg_pitch[i0:] += size * math.cos(way) * settle
-    body.seg_roll[i0:] += size * math.sin(way) * settle
-
-
 def _add_set(
-    body: _Body,
+    body: Body,
     t: NDArray[np.float64],
     start: float,
     plan: SetPlan,
@@ -567,7 +387,7 @@ def _add_set(
     out: list[TruthRep],
     phys: _Physics,
 ) -> float:
-    fs = _INTERNAL_HZ
+    fs = INTERNAL_HZ
     now = start
     ref: list[float] = []
     for k in range(plan.reps):
@@ -587,7 +407,7 @@ def _add_set(
         top, lower, end = now + up, now + up + hold, now + up + hold + down
         i0, i1 = int(now * fs), min(len(t), int(math.ceil(end * fs)) + 1)
         ts = t[i0:i1]
-        prof = np.where(ts < top, _ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - _ramp((ts - lower) / down)))
+        prof = np.where(ts < top, ramp((ts - now) / up), np.where(ts < lower, 1.0, 1 - ramp((ts - lower) / down)))
         body.heel_m[i0:i1] = np.maximum(body.heel_m[i0:i1], height / 100.0 * prof)
         body.tilt_gain[i0:i1] = gain
         if lean:
@@ -611,31 +431,6 @@ def _add_set(
         )
         now = end + pause
     return now + 0.5
-
-
-def _hold_posture(body: _Body, spans: list[tuple[str, float, float]], placement: str, fs: float) -> None:
-    """Keep the seated posture between `sit_down` and `stand_up` (seated sets happen there)."""
-    seated_since: float | None = None
-    for kind, start, end in spans:
-        if kind == "sit_down":
-            seated_since = end
-        elif kind == "stand_up" and seated_since is not None:
-            _apply_seated(body, slice(int(round(seated_since * fs)), int(round(start * fs))), placement)
-            seated_since = None
-    if seated_since is not None:
-        _apply_seated(body, slice(int(round(seated_since * fs)), body.n), placement)
-
-
-def _apply_seated(body: _Body, sl: slice, placement: str) -> None:
-    body.seated[sl] = True
-    if placement == "chest":
-        body.seg_pitch[sl] += np.radians(8)
-        body.pos[sl, 2] += -0.45
-    elif placement == "thigh":
-        body.seg_pitch[sl] += np.radians(85)
-        body.pos[sl, 2] += -0.3
-    elif placement == "shin":
-        body.seg_pitch[sl] += np.radians(6)
 
 
 def routine_session(
