@@ -28,8 +28,18 @@ import numpy as np
 
 from calfsense.dsp.detect import Detector, detect
 from calfsense.dsp.evaluate import match_reps, set_counts, timing_errors
-from calfsense.dsp.simulate import NOMINAL, PLACEMENTS, TEMPOS, BodyRanges, Segment, SetPlan, Simulation, simulate
-from calfsense.routine import Tempo
+from calfsense.dsp.simulate import (
+    NOMINAL,
+    PLACEMENTS,
+    REAL_BODY,
+    REAL_TEMPO,
+    TEMPOS,
+    BodyRanges,
+    Segment,
+    SetPlan,
+    Simulation,
+    simulate,
+)
 
 SHIFTED = BodyRanges(
     shank_k=(0.03, 0.07),
@@ -63,23 +73,6 @@ NOMINAL_FAMILY = Family("nominal", NOMINAL, (25.0, 50.0, 100.0, 200.0, 0.0), (5.
 SHIFTED_FAMILY = Family("shifted", SHIFTED, (30.0, 60.0, 150.0, 0.0), (4.0, 14.0), 50_000)
 TUNING_FAMILY = Family("tuning", NOMINAL, (25.0, 50.0, 100.0, 200.0, 0.0), (5.5, 10.0), 1_000)
 
-# What ../shared/reference/real-signals.md measured on real bodies: fast raises that flow into each other,
-# tilt varying threefold rep to rep, scale errors of 6-10 %, a new stance after the set.
-REAL_BODY = BodyRanges(
-    shank_k=(0.05, 0.18),
-    thigh_k=(0.06, 0.10),
-    trunk_k=(0.06, 0.20),
-    tilt_cv=(0.3, 0.45),
-    scale_err=(0.06, 0.10),
-    noise_mg=(1.7, 3.9),
-    sway_deg=(0.2, 0.6),
-    lean_deg=(1.0, 3.4),
-    breath_deg=(0.05, 0.3),
-    posture_after_deg=(2.5, 3.4),
-    pause_scale=(0.0, 0.0),
-    tempo_scale=(1.0, 1.0),
-)
-REAL_TEMPO = Tempo(0.58, 0.0, 0.6, 0.68)
 REAL_SESSIONS = 20
 
 TEMPO_NAMES = ("bouncy", "fast", "hret", "article", "hsr", "eccentric")

@@ -14,26 +14,9 @@ from calfsense.dsp.measure import measure
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import GRID_HZ
 from calfsense.dsp.segment import Segmenter
-from calfsense.dsp.simulate import TEMPOS, BodyRanges, Segment, SetPlan, Simulation, simulate
+from calfsense.dsp.simulate import REAL_BODY, REAL_TEMPO, TEMPOS, Segment, SetPlan, Simulation, simulate
 from calfsense.dsp.validate import Rejection, SetContext, judge
 from calfsense.errors import CalfsenseError
-from calfsense.routine import Tempo
-
-# What real bodies do (../shared/reference/real-signals.md): shank tilt 2.3-8.3 degrees with a 40 % spread,
-# reps that flow into each other, scale errors of 6-10 %, a different stance after the set.
-REAL_BODY = BodyRanges(
-    shank_k=(0.05, 0.18),
-    thigh_k=(0.06, 0.10),
-    trunk_k=(0.06, 0.20),
-    tilt_cv=(0.35, 0.45),
-    scale_err=(0.06, 0.10),
-    noise_mg=(1.7, 3.9),
-    lean_deg=(1.0, 3.4),
-    posture_after_deg=(2.5, 3.4),
-    pause_scale=(0.0, 0.0),
-    tempo_scale=(1.0, 1.0),
-)
-REAL_TEMPO = Tempo(0.58, 0.0, 0.6, 0.0)  # rise 0.52-0.65 s, lowering 0.48-0.73 s, no pause
 
 
 def raised_cosine_rep(t: np.ndarray, start: float, up: float, hold: float, down: float) -> np.ndarray:

@@ -35,7 +35,7 @@ class Phase(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """Grid indices of a rise-and-return: its trough, peak and end, and its rise in typical-rep units."""
+    """Grid indices of a rise-and-return: its trough, peak and end, and its rise over the evidence's noise."""
 
     start: int
     peak: int

@@ -70,6 +70,24 @@ class BodyRanges:
 
 
 NOMINAL = BodyRanges()
+# What ../shared/reference/real-signals.md measured on real bodies: fast raises that flow into each other
+# (rise 0.52-0.65 s, lowering 0.48-0.73 s), tilt varying threefold rep to rep, scale errors of 6-10 %, the
+# H10's noise, lean and breathing, and a new stance after the set.
+REAL_BODY = BodyRanges(
+    shank_k=(0.05, 0.18),
+    thigh_k=(0.06, 0.10),
+    trunk_k=(0.06, 0.20),
+    tilt_cv=(0.3, 0.45),
+    scale_err=(0.06, 0.10),
+    noise_mg=(1.7, 3.9),
+    sway_deg=(0.2, 0.6),
+    lean_deg=(1.0, 3.4),
+    breath_deg=(0.05, 0.3),
+    posture_after_deg=(2.5, 3.4),
+    pause_scale=(0.0, 0.0),
+    tempo_scale=(1.0, 1.0),
+)
+REAL_TEMPO = Tempo(0.58, 0.0, 0.6, 0.0)
 
 
 TEMPOS: dict[str, Tempo] = {
