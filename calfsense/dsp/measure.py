@@ -86,9 +86,8 @@ def measure(
     """
     dt = 1.0 / hz
     n = len(acc_mg)
-    pad = min(n - 1, 18)
-    lp = signal.filtfilt(*_lowpass(params.lowpass_hz, hz), acc_mg, axis=0, padlen=pad)
-    above = acc_mg - signal.filtfilt(*_lowpass(min(params.rough_hz, 0.45 * hz), hz), acc_mg, axis=0, padlen=pad)
+    lp = _filtfilt(_lowpass(params.lowpass_hz, hz), acc_mg)
+    above = acc_mg - _filtfilt(_lowpass(min(params.rough_hz, 0.45 * hz), hz), acc_mg)
     u = lp / np.maximum(np.linalg.norm(lp, axis=1), 1e-9)[:, None]
     # The lift reads |a| up to `rough_hz`: a quick rep's acceleration lives above the pose's low-pass.
     wide = acc_mg - above
@@ -150,10 +149,23 @@ def measure(
 
 
 @functools.lru_cache(maxsize=16)
-def _lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """A 2nd-order Butterworth low-pass (designed once per corner and rate)."""
+def _lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """A 2nd-order Butterworth low-pass and its step-response initial state (designed once per corner and rate)."""
     b, a = signal.butter(2, hz, fs=fs)
-    return b, a
+    return b, a, signal.lfilter_zi(b, a)
+
+
+def _filtfilt(
+    design: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], x: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Forward and backward filtering of (n, 3) samples with odd extension at both ends, as scipy's filtfilt."""
+    b, a, zi = design
+    pad = min(len(x) - 1, 18)
+    ext = np.concatenate((2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2 : -pad - 2 : -1]))
+    y, _ = signal.lfilter(b, a, ext, axis=0, zi=zi[:, None] * ext[:1])
+    y, _ = signal.lfilter(b, a, y[::-1], axis=0, zi=zi[:, None] * y[-1:])
+    out: NDArray[np.float64] = y[::-1][pad : pad + len(x)]
+    return out
 
 
 def _bottoms(
