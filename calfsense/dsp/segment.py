@@ -57,6 +57,7 @@ class Segmenter:
     _peak_k: int = field(default=-1, init=False)
     _drop_k: int = field(default=-1, init=False)  # where the lowering began
     _low: tuple[float, int] = field(default=(0.0, -1), init=False)  # the lowest point of the lowering so far
+    _fall: tuple[float, int] = field(default=(0.0, -1), init=False)  # where the evidence last fell by half a noise
     _quiet_k: int = field(default=-1, init=False)  # since when nothing has moved (bottom, calm)
     _level: float = field(default=0.0, init=False)
     # Each channel's slow mean and its variance about it while quiet: the session's own noise and sway.
@@ -114,6 +115,7 @@ class Segmenter:
         mode, trough, trough_k, peak, peak_k = self._mode, self._trough, self._trough_k, self._peak, self._peak_k
         quiet_k = self._quiet_k
         low, low_k = self._low
+        fall, fall_k = self._fall
         mean_t, mean_l = self._mean
         var_t, var_l = self._var
         a_mean, a_up, a_down, quiet = self._a_mean, self._a_up, self._a_down, self._quiet
@@ -130,15 +132,11 @@ class Segmenter:
         settle = self._settle
         while i < n:
             k = first + i
-            if pending is not None and (
-                k >= pending.due
-                or mode == 1
-                or (mode == 0 and k - trough_k >= settle and 10 * (k - trough_k) >= trough_k - pending.start)
-            ):
-                # Due once the lowering has stopped falling for a moment, or the next rep has begun.
+            if pending is not None and (k >= pending.due or mode == 1 or (mode == 0 and k - fall_k >= settle)):
+                # Due once the lowering has stopped falling (by half its noise) for a moment, or the next rep began.
                 # It ends at the lowest point since it came back down (where the next rep, if any, starts).
                 self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
-                self._anchor, self._low, self.axis = (ax, ay, az), (low, low_k), axis
+                self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
                 self.pending = None
                 return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
             ux, uy, uz = up[i]
@@ -182,6 +180,8 @@ class Segmenter:
                 wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
             e = wt * x_t + wl * x_l
             if mode == 0:
+                if e < fall - 0.5:
+                    fall, fall_k = e, k
                 if trough_k < 0 or e < trough or k - trough_k > self._max_rise:
                     trough, trough_k = e, k
                 elif e - trough >= enter:
@@ -204,14 +204,16 @@ class Segmenter:
                     # ended at that turn (a partial rep's bottom, or a posture held there), and a new rise began.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise)
                     mode, trough, trough_k, peak, peak_k, quiet_k = 1, low, low_k, e, k, k
+                    fall, fall_k = e, k
                 elif e <= trough + end_level * rise or k - trough_k > self._max_rep:
                     # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
                     # the rest of the lowering, at the pace it came down so far, would be long over.
                     rest_of_it = round(2.0 * self._finish_ratio * (k - self._drop_k))
                     pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise)
                     mode, trough, trough_k, quiet_k = 0, e, k, k
+                    fall, fall_k = e, k
         self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
-        self._anchor, self._low, self.axis = (ax, ay, az), (low, low_k), axis
+        self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
         self.pending = pending
         return i, None
 
