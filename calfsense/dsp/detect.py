@@ -276,8 +276,7 @@ class Detector:
             peak_tilt_deg=m.peak_tilt_deg,
             tilt_dir=m.tilt_dir,
         )
-        set_index = self._sets.add(stats, m.start_s)
-        index = 1 + sum(1 for r in self._reps if r.set_index == set_index)
+        set_index, index = self._sets.add(stats, m.start_s)
         rep = Rep(
             index=index,
             set_index=set_index,

@@ -87,10 +87,11 @@ def measure(
     dt = 1.0 / hz
     n = len(acc_mg)
     lp = _filtfilt(_lowpass(params.lowpass_hz, hz), acc_mg)
-    above = acc_mg - _filtfilt(_lowpass(min(params.rough_hz, 0.45 * hz), hz), acc_mg)
+    # The lift reads |a| up to `rough_hz` (a quick rep's acceleration lives above the pose's low-pass); above
+    # it is roughness.
+    wide = _filtfilt(_lowpass(min(params.rough_hz, 0.45 * hz), hz), acc_mg)
+    above = acc_mg - wide
     u = lp / np.maximum(np.linalg.norm(lp, axis=1), 1e-9)[:, None]
-    # The lift reads |a| up to `rough_hz`: a quick rep's acceleration lives above the pose's low-pass.
-    wide = acc_mg - above
     mag = np.linalg.norm(wide, axis=1)
     fitted = scale.level_mg(u)
     level = np.full(n, float(mag[max(0, start - 5) : start + 1].mean())) if fitted is None else fitted

@@ -61,14 +61,14 @@ class SetTracker:
         """Median peak tilt of the set's first five reps."""
         return median(r.peak_tilt_deg for r in self._set[:5]) if self._set else None
 
-    def add(self, stats: RepStats, start_s: float) -> int:
-        """Count a rep; return its set index (from 1)."""
+    def add(self, stats: RepStats, start_s: float) -> tuple[int, int]:
+        """Count a rep; return its set index and its index within the set (both from 1)."""
         if self.opens_set(start_s):
             self.set_index += 1
             self._set = []
             self._force_new = False
         self._set.append(stats)
-        return self.set_index
+        return self.set_index, len(self._set)
 
     def axis(self) -> NDArray[np.float64] | None:
         """Unit direction (sensor frame) the current set's reps tip the segment, once two have."""
