@@ -80,6 +80,30 @@ def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> Non
     assert np.allclose(peaks, [2.6 + 1.2 * k for k in range(6)], atol=0.15)
 
 
+def test_segmenter_takes_a_level_held_longer_than_any_phase_for_a_new_posture() -> None:
+    # A 3-degree lean held for 6 s, then six reps: without re-anchoring they would ride on the lean and the
+    # first would merge with it (the lean is longer than any rep's top hold, `max_phase_s`).
+    p = PARAMS["shin"]
+    seg = Segmenter(p, GRID_HZ)
+    t = np.arange(0, 24, 1 / GRID_HZ)
+    lean = np.clip((t - 2.0) / 0.5, 0.0, 1.0) * math.radians(3.0)
+    reps = sum(raised_cosine_rep(t, 8.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6))
+    tilt = lean + reps * math.radians(4.0)
+    up = np.column_stack((np.sin(tilt), np.zeros_like(t), np.cos(tilt))).tolist()
+    lift = (reps * 5.0).tolist()
+    found = []
+    i = 0
+    while True:
+        i, cand = seg.advance(up, lift, [False] * len(t), 0, i)
+        if cand is None:
+            break
+        found.append(cand)
+    peaks = [c.peak / GRID_HZ for c in found if c.peak / GRID_HZ > 7.5]
+    assert np.allclose(peaks, [8.6 + 1.2 * k for k in range(6)], atol=0.15)
+    # Each rep starts at its own bottom, not back where the lean began.
+    assert all(c.start / GRID_HZ > 7.5 for c in found if c.peak / GRID_HZ > 7.5)
+
+
 def test_measure_times_phases_and_height_of_a_raised_cosine_rep() -> None:
     hz = GRID_HZ
     t = np.arange(0, 6, 1 / hz)

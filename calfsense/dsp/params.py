@@ -40,6 +40,7 @@ class DetectorParams:
     lift_noise_floor_cm: float = 0.05
     min_rep_s: float = 0.7  # two phases of 0.4 s at least, less what timing can be off (a walking step is 0.6 s)
     max_rep_s: float = 12.0
+    max_phase_s: float = 5.0  # no top hold or part of a lowering lasts longer: a level held so long is a new posture
     max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
     rough_hz: float = 6.0  # a raise, however quick, has nothing above this
     calm_after_s: float = 1.5  # and this long after it
@@ -72,6 +73,7 @@ class DetectorParams:
     # Filters and learning.
     lowpass_hz: float = 2.5  # the raise lives below this
     lift_hp_hz: float = 0.15  # the lift forgets bias and posture changes within a few seconds
+    lift_settle_s: float = 2.0  # a lift started afresh (after footsteps, a gap) fades in over this
     drift_tau_s: float = 10.0  # at the bottom, the pose a rep's tilt is measured from follows the segment this slowly
     partial_frac: float = 0.7  # a rep under this fraction of its set's first reps' height is partial
     lean_deg: float = 3.0  # sideways tilt beyond this (or beyond 0.3 of the rep's tilt) is a lean

@@ -73,6 +73,7 @@ class Segmenter:
         self._settle = max(1, round(p.settle_s * self.hz))
         self._max_rise = round(0.5 * p.max_rep_s * self.hz)
         self._max_rep = round(p.max_rep_s * self.hz)
+        self._max_phase = round(p.max_phase_s * self.hz)
         self._quiet = round(p.quiet_s * self.hz)
         self._a_mean = 1.0 / (p.mean_tau_s * self.hz)
         self._a_up = 1.0 / (p.noise_rise_s * self.hz)
@@ -191,8 +192,13 @@ class Segmenter:
                     peak, peak_k = e, k
                 elif e <= peak - drop * (peak - trough):
                     mode, self._drop_k, low, low_k = 2, k, e, k
-                if k - trough_k > self._max_rep:
+                if k - trough_k > self._max_rep or k - peak_k > self._max_phase:
+                    # Held up longer than any top hold: a new posture (a lean, a new stance), not a rep. The
+                    # pose tilt is measured from moves there, or every later rep would ride on top of it.
+                    ax, ay, az = ux, uy, uz
+                    e = wl * x_l
                     mode, trough, trough_k, quiet_k = 0, e, k, k
+                    fall, fall_k = e, k
             else:
                 rise = peak - trough
                 if e < low:
@@ -210,6 +216,14 @@ class Segmenter:
                     # the rest of the lowering, at the pace it came down so far, would be long over.
                     rest_of_it = round(2.0 * self._finish_ratio * (k - self._drop_k))
                     pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise)
+                    mode, trough, trough_k, quiet_k = 0, e, k, k
+                    fall, fall_k = e, k
+                elif k - low_k > self._max_phase:
+                    # Stopped part way down for longer than any phase: it ended there, in a new posture (judged,
+                    # it did not come back); that posture is where tilt is measured from next.
+                    pending = Candidate(trough_k, peak_k, low_k, k, rise)
+                    ax, ay, az = ux, uy, uz
+                    e = wl * x_l
                     mode, trough, trough_k, quiet_k = 0, e, k, k
                     fall, fall_k = e, k
         self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)

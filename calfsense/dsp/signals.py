@@ -50,6 +50,7 @@ class SignalBank:
     _zi: dict[str, NDArray[np.float64]] = field(default_factory=dict, init=False)
     _busy: bool = field(default=False, init=False)
     _since: int = field(default=1 << 30, init=False)  # grid samples since the segment was last busy
+    _lift_age: int = field(default=0, init=False)  # grid samples since the lift's integrators last started
 
     def __post_init__(self) -> None:
         p, fs = self.params, self.hz
@@ -65,7 +66,7 @@ class SignalBank:
 
     def restart(self) -> None:
         """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
-        self._zi, self._busy, self._since = {}, False, 1 << 30
+        self._zi, self._busy, self._since, self._lift_age = {}, False, 1 << 30, 0
 
     def _run(
         self, name: str, ba: tuple[NDArray[np.float64], NDArray[np.float64]], x: NDArray[np.float64], warm: int = 0
@@ -106,6 +107,13 @@ class SignalBank:
                 continue
             if i0 > 0 or self._busy:
                 self._zi.pop("lift", None)
+            if "lift" not in self._zi:
+                self._lift_age = 0
             lift_cm[i0:i1] = 100.0 * _G_MPS2_PER_MG * self._run("lift", self._lift, mag[i0:i1], warm=1)
+            # Started mid-movement (a set begun as a walk ends), the integrators carry a wrong velocity until
+            # the high-pass forgets it: the lift fades in over `lift_settle_s`.
+            age = self._lift_age + np.arange(i1 - i0)
+            lift_cm[i0:i1] *= np.clip(age / (self.params.lift_settle_s * self.hz), 0.0, 1.0)
+            self._lift_age += i1 - i0
         self._busy = bool(busy[-1])
         return Signals(u, lift_cm, lp, busy)
