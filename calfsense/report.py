@@ -130,8 +130,9 @@ def slow_rise_warning(placement: str, prescribed: list[PrescribedSet]) -> str | 
     if not slow:
         return None
     return (
-        f"a {placement} sensor often miscounts rises as slow as {slow[0].tempo.up_s:g} s: "
-        f"{len(slow)} prescribed set(s) may be a rep or two off (wear it on the shin or the shoe for exact counts)"
+        f"a {placement} sensor cannot count rises as slow as {slow[0].tempo.up_s:g} s (their lift is too faint to "
+        f"tell from lean and breathing): {len(slow)} prescribed set(s) will count few reps or none "
+        "(wear it on the shin or the shoe)"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from calfsense.dsp.measure import measure
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import GRID_HZ
 from calfsense.dsp.segment import Segmenter
-from calfsense.dsp.simulate import REAL_BODY, REAL_TEMPO, TEMPOS, Segment, SetPlan, Simulation, simulate
+from calfsense.dsp.simulate import NOMINAL, REAL_BODY, REAL_TEMPO, TEMPOS, Segment, SetPlan, Simulation, simulate
 from calfsense.dsp.validate import Rejection, SetContext, judge
 from calfsense.errors import CalfsenseError
 
@@ -150,6 +151,13 @@ def test_validation_counts_a_raise_and_names_what_is_not_one() -> None:
     assert judge(replace(m, end_s=m.start_s + 0.2), cand, None, p, height) is Rejection.DURATION  # type: ignore[type-var]
     ctx = SetContext(reps=5, rise=80.0, duration_s=1.8)
     assert judge(m, cand, ctx, p, height) is Rejection.UNLIKE_SET  # type: ignore[arg-type]
+    # Its lift unmeasured (a slow rep): the tilt opens a set on the shin; on the chest it waits for a run.
+    slow = replace(m, lift_cm=1.0, lift_se_cm=2.0)  # type: ignore[type-var]
+    assert judge(slow, cand, None, p, height, 0.1) is None  # type: ignore[arg-type]
+    chest = PARAMS["chest"]
+    assert judge(slow, cand, None, chest, height, 0.1) is Rejection.UNSEEN_LIFT  # type: ignore[arg-type]
+    in_set = SetContext(reps=3, rise=20.0, duration_s=m.duration_s)  # type: ignore[attr-defined]
+    assert judge(slow, cand, in_set, chest, height, 0.1) is None  # type: ignore[arg-type]
 
 
 def test_parameters_are_passed_not_patched() -> None:
@@ -232,6 +240,15 @@ def test_real_bodies_rest_level_and_posture_differ_after_the_set() -> None:
     found = detect(sim.time_s, sim.acc_mg, "shin").reps
     assert len(found) == 10
     assert all(r.end_s < sim.sets[0].end_s + 1.0 for r in found)  # the new stance is not a rep
+
+
+def test_chest_counts_nothing_as_the_wearer_walks_then_stands() -> None:
+    # Real H10 (real-signals.md section 2): soft steps (nothing above 6 Hz to call it busy), then lean and breathing.
+    ranges = replace(NOMINAL, strike_g=(0.0, 0.0))
+    for seed in range(6):
+        segs = [Segment("idle", 2.0), Segment("walk", 20.0), Segment("idle", 40.0)]
+        sim = simulate(segs, "chest", 200.0, seed=seed, ranges=ranges)
+        assert detect(sim.time_s, sim.acc_mg, "chest").reps == ()
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ from calfsense.dsp.params import (
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
 from calfsense.dsp.signals import SignalBank, Signals
-from calfsense.dsp.validate import judge
+from calfsense.dsp.validate import Rejection, judge
 from calfsense.errors import CalfsenseError
 
 __all__ = [
@@ -161,12 +161,7 @@ class Detector:
         out = self._consume(self._grid.flush())
         cand = self._seg.take_pending()
         if cand is not None:
-            rep = self._judge(cand, self._hist.top)
-            if rep is not None:
-                out.append(rep)
-                axis = self._sets.axis()
-                self._seg.axis = None if axis is None else (float(axis[0]), float(axis[1]), float(axis[2]))
-                self._seg.axis_until = round((rep.end_s + self.rest_s) * GRID_HZ)
+            out += self._counted(self._judge(cand, self._hist.top))
         return out
 
     @property
@@ -226,18 +221,21 @@ class Detector:
             if cand is None:
                 self._scale.update(self._hist.lowpass, self._hist.top)
                 return out
-            rep = self._judge(cand, cand.due)
-            if rep is not None:
-                out.append(rep)
-                axis = self._sets.axis()
-                self._seg.axis = None if axis is None else (float(axis[0]), float(axis[1]), float(axis[2]))
-                self._seg.axis_until = round((rep.end_s + self.rest_s) * GRID_HZ)
+            out += self._counted(self._judge(cand, cand.due))
 
-    def _judge(self, cand: Candidate, until: int) -> Rep | None:
+    def _counted(self, reps: list[Rep]) -> list[Rep]:
+        """Reps just counted: the set's way of tipping, known from them, is where tilt is measured along."""
+        if reps:
+            axis = self._sets.axis()
+            self._seg.axis = None if axis is None else (float(axis[0]), float(axis[1]), float(axis[2]))
+            self._seg.axis_until = round((reps[-1].end_s + self.rest_s) * GRID_HZ)
+        return reps
+
+    def _judge(self, cand: Candidate, until: int) -> list[Rep]:
         """Measure, validate and, if it is a rep, count a candidate with the grid up to `until`."""
         i0, acc = self._hist.window(cand.start - int(_PAD_S * GRID_HZ), until)
         if cand.start < i0 or cand.end >= i0 + len(acc) or len(acc) < 8:
-            return None  # its start fell before the data kept (or a gap)
+            return []  # its start fell before the data kept (or a gap)
         self._scale.update(self._hist.lowpass, until)
         m = measure(
             acc,
@@ -254,8 +252,15 @@ class Detector:
         why = judge(m, cand, self._sets.context(m.start_s), self._p, height, self._seg.noise()[0])
         if why is not None:
             self.rejected = self.rejected[-199:] + [(m.start_s, cand.rise, why.value)]
-            return None
-        return self._count(cand, m, height)
+            if why is Rejection.NO_LIFT and m.lift_trusted(self._p.lift_snr) and m.drop_cm > m.lift_cm:
+                # It went down first: if the pose tilt was measured from was taken mid-movement, that was a
+                # top (a set begun as footsteps ended); its lowest pose is the bottom reps start from.
+                low = self._hist.lowpass(cand.peak, cand.peak + 1)
+                if low is not None and float(np.linalg.norm(low[0])) > 0.0:
+                    u = low[0] / np.linalg.norm(low[0])
+                    self._seg.reanchor((float(u[0]), float(u[1]), float(u[2])))
+            return []
+        return [self._count(cand, m, height)]
 
     def _height_cm(self, m: Measured) -> float:
         placement = self.resolved_placement

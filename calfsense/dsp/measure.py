@@ -96,9 +96,11 @@ def measure(
     fitted = scale.level_mg(u)
     level = np.full(n, float(mag[max(0, start - 5) : start + 1].mean())) if fitted is None else fitted
     acc = (mag - level) * _G_MPS2_PER_MG
-    # White noise per axis and grid sample, from what the low-pass took out (all but lowpass/nyquist of it).
-    resid = np.sum((acc_mg - lp) ** 2, axis=1)
-    noise_mps2 = math.sqrt(float(resid.mean()) / 3.0 / max(0.5, 1.0 - 2.0 * params.lowpass_hz / hz)) * _G_MPS2_PER_MG
+    # White noise per axis and grid sample, from the band above `rough_hz` (all but rough/nyquist of it): a raise
+    # has nothing there, so a quick rep's own sharp turns are not taken for noise.
+    resid = np.sum(above**2, axis=1)
+    band = 2.0 * min(params.rough_hz, 0.45 * hz) / hz
+    noise_mps2 = math.sqrt(float(resid.mean()) / 3.0 / max(0.1, 1.0 - band)) * _G_MPS2_PER_MG
     t: NDArray[np.float64] = t0_s + np.arange(n, dtype=np.float64) * dt
     # The rep's bottoms: where the segment is tipped least the way it tipped at the peak, near the candidate's
     # troughs (the causal evidence's troughs can be a quarter of a quick rep early or late). The lift is taken
@@ -122,7 +124,20 @@ def measure(
             break
         i0, i1 = j0, j1
         tilt, u0 = _tilt_from(u, i0)
-        z, _ = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
+        # The lift between the rep's own ends found (its rise starts and its lowering ends there, the heel down):
+        # a span reaching into the rest or the next rep around it only adds error.
+        z, se = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
+        lift_cm, drop_cm = float(z.max()), float(-z.min())
+    # The rise alone, from rest to the top (where it turns: still for an instant), is measured better when the
+    # lowering is slow (the error grows with the span's length): it stands in for a lift the whole span could not
+    # measure.
+    k_top = min(max(int(round((top_s - t0_s) / dt)), i0 + 2), i1)
+    rise_cm, rise_se = (
+        _rise_to_top(acc[i0 : k_top + 1], dt),
+        _lift_se_cm(noise_mps2, dt, 2.0 * (k_top - i0) * dt, params.scale_err, float(tilt[i0 : k_top + 1].max())),
+    )
+    if lift_cm < params.lift_snr * se and rise_cm >= params.lift_snr * rise_se:
+        lift_cm, se = rise_cm, rise_se
     span = slice(i0, i1 + 1)
     k_peak_tilt = i0 + int(np.argmax(tilt[span]))
     peak_tilt = float(tilt[k_peak_tilt])
@@ -243,6 +258,18 @@ def _bridge(acc_mps2: NDArray[np.float64], dt: float) -> NDArray[np.float64]:
     b0, b1 = np.linalg.solve(m, np.array([v[-1], z[-1]]))
     out: NDArray[np.float64] = 100.0 * (z - b0 * t**2 / 2.0 - b1 * t**3 / 6.0)
     return out
+
+
+def _rise_to_top(acc_mps2: NDArray[np.float64], dt: float) -> float:
+    """Height (cm) gained from rest to a still top: integrated twice with a constant bias that stops it there."""
+    n = len(acc_mps2)
+    if n < 3:
+        return 0.0
+    total = (n - 1) * dt
+    v = np.concatenate(([0.0], np.cumsum(0.5 * (acc_mps2[1:] + acc_mps2[:-1])) * dt))
+    z = float(np.sum(0.5 * (v[1:] + v[:-1])) * dt)
+    b0 = float(v[-1]) / total  # a bias b0 adds b0 t to the velocity and b0 t^2 / 2 to the height
+    return 100.0 * (z - b0 * total**2 / 2.0)
 
 
 def _lift(

@@ -67,6 +67,9 @@ class DetectorParams:
     return_frac: float = 0.3  # a rep ends within this fraction of its peak tilt from where it began
     tilt_floor_deg: float = 2.5  # ... or within this (sway and postural lean during a rep)
     lift_snr: float = 3.0  # a lift measured at this many standard errors is trusted for its direction
+    # Whether a rep may show itself by its tilt alone, its lift unmeasured (too slow for the double integration
+    # to tell from scale errors). Not on the chest: postural lean and breathing tip a trunk as far as a raise.
+    tilt_alone: bool = True
     # Per-axis scale errors of up to this make |a| change as a segment tips (real sensors: 6-10 %), a bias
     # shaped like the tilt that the lift's double integration cannot tell from a rise: part of its error.
     scale_err: float = 0.05
@@ -110,7 +113,7 @@ PARAMS: dict[str, DetectorParams] = {
         prior_lift_cm=4.0,
         max_tilt_deg=20.0,
         tilt_floor_deg=5.0,
-        open_tilt_snr=20.0,  # breathing tips a chest nearly as far as a slow raise: a tilt alone must be clearer
+        tilt_alone=False,
     ),
     # Unknown: both, evenly, with the foot's tilt range allowed.
     "auto": DetectorParams(
@@ -131,8 +134,9 @@ VISIBLE: dict[str, frozenset[str]] = {
     "chest": frozenset({"two-leg", "single-leg"}),
 }
 
-# Rises this slow or slower are often miscounted at a placement, though it sees them: a 2 s rise lifts a
-# chest strap at 2-5 mG, inside its breathing and sway (bench/bench_accuracy.py, by tempo).
+# Rises this slow or slower are not counted at a placement, though it sees them: a 2 s rise lifts a chest strap
+# at 2-5 mG, too little to measure its lift against scale errors, and its tilt alone is lean or breathing
+# (bench/bench_accuracy.py, by tempo).
 SLOW_RISE_S: dict[str, float] = {"chest": 2.0}
 
 # `auto`: a placement whose reps tip the segment this far is a foot (the foot pitches 20-50 degrees, a shank

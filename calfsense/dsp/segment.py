@@ -42,6 +42,7 @@ class Candidate:
     end: int
     due: int  # judged once the grid reaches this index (its measurement needs data after the end)
     rise: float
+    returned: bool = True  # False: it never came back down (it timed out part way): a posture change
 
 
 @dataclass
@@ -58,12 +59,16 @@ class Segmenter:
     _drop_k: int = field(default=-1, init=False)  # where the lowering began
     _low: tuple[float, int] = field(default=(0.0, -1), init=False)  # the lowest point of the lowering so far
     _fall: tuple[float, int] = field(default=(0.0, -1), init=False)  # where the evidence last fell by half a noise
+    _climb: tuple[float, int] = field(default=(0.0, -1), init=False)  # where it last climbed by `enter` while rising
     _quiet_k: int = field(default=-1, init=False)  # since when nothing has moved (bottom, calm)
     _level: float = field(default=0.0, init=False)
     # Each channel's slow mean and its variance about it while quiet: the session's own noise and sway.
     _mean: list[float] = field(default_factory=lambda: [0.0, 0.0], init=False)
     _var: list[float] = field(default_factory=list, init=False)
     _anchor: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0), init=False)  # the pose tilt is measured from
+    # Whether the segment has been still at that pose (or a rep counted from it). An anchor taken mid-movement
+    # (as footsteps end, after a gap, at a new posture) may be a top: see `reanchor`.
+    anchor_sure: bool = field(default=False, init=False)
     pending: Candidate | None = field(default=None, init=False)
     axis: tuple[float, float, float] | None = field(default=None, init=False)  # unit way the set's reps tip
     axis_until: int = field(default=-1, init=False)  # grid index after which the set is over and `axis` forgotten
@@ -74,6 +79,7 @@ class Segmenter:
         self._max_rise = round(0.5 * p.max_rep_s * self.hz)
         self._max_rep = round(p.max_rep_s * self.hz)
         self._max_phase = round(p.max_phase_s * self.hz)
+        self._max_fall = round((1.0 - p.drop - p.end_level) * p.max_phase_s * self.hz)
         self._quiet = round(p.quiet_s * self.hz)
         self._a_mean = 1.0 / (p.mean_tau_s * self.hz)
         self._a_up = 1.0 / (p.noise_rise_s * self.hz)
@@ -94,6 +100,12 @@ class Segmenter:
         if pending is not None and self._mode == 0 and self._trough_k >= pending.end:
             pending = replace(pending, end=self._trough_k)
         return pending
+
+    def reanchor(self, pose: tuple[float, float, float]) -> None:
+        """A candidate went down first, so an anchor not yet sure was a top: measure from its lowest pose."""
+        if not self.anchor_sure:
+            self._anchor, self.anchor_sure = pose, True
+            self._mode, self._trough_k = 0, -1  # the trough is found afresh from the next sample
 
     def restart(self) -> None:
         """Forget the movement in progress (after a gap)."""
@@ -117,10 +129,12 @@ class Segmenter:
         quiet_k = self._quiet_k
         low, low_k = self._low
         fall, fall_k = self._fall
+        climb, climb_k = self._climb
         mean_t, mean_l = self._mean
         var_t, var_l = self._var
         a_mean, a_up, a_down, quiet = self._a_mean, self._a_up, self._a_down, self._quiet
         ax, ay, az = self._anchor
+        sure = self.anchor_sure
         a_drift = self._a_drift
         axis = self.axis
         forget_k = self.axis_until
@@ -138,6 +152,8 @@ class Segmenter:
                 # It ends at the lowest point since it came back down (where the next rep, if any, starts).
                 self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
                 self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
+                self.anchor_sure = sure
+                self._climb = (climb, climb_k)
                 self.pending = None
                 return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
             ux, uy, uz = up[i]
@@ -145,10 +161,14 @@ class Segmenter:
             i += 1
             if axis is not None and k > forget_k:  # the set is over: the next one may tip it another way
                 axis = None
+                if mode == 0:
+                    # Tilt is measured another way from here: from the pose the segment is in now (a stance
+                    # that moved after the set would otherwise jump from below the old pose to above it).
+                    ax, ay, az, trough_k = ux, uy, uz, -1
             if busy[i - 1] or ax == 0.0 == ay == az:  # walking or handling: no rep is in progress, and none waits
                 e = 0.0
                 mode, trough, trough_k, pending, quiet_k = 0, e, k, None, k
-                ax, ay, az = ux, uy, uz
+                ax, ay, az, sure = ux, uy, uz, False
                 mean_t, mean_l = 0.0, x_l
                 continue
             if mode == 0 and pending is None:
@@ -167,6 +187,7 @@ class Segmenter:
             mean_t += a_mean * (x_t - mean_t)
             mean_l += a_mean * (x_l - mean_l)
             if mode == 0 and k - quiet_k >= quiet:
+                sure = True
                 # Quiet: learn the noise and sway the evidence is measured in (it changes only between reps).
                 # Quick to fall and slow to rise, so a set's reps do not pass for noise before one is seen.
                 # Beyond three of its own standard deviations a value is a movement, not noise: left out.
@@ -185,17 +206,21 @@ class Segmenter:
                     fall, fall_k = e, k
                 if trough_k < 0 or e < trough or k - trough_k > self._max_rise:
                     trough, trough_k = e, k
+                elif e - trough <= 1.0:
+                    trough_k = k  # still at the bottom (within its noise): the rise starts where it last left it
                 elif e - trough >= enter:
-                    mode, peak, peak_k = 1, e, k
+                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
             elif mode == 1:
                 if e > peak:
                     peak, peak_k = e, k
+                if e > climb + enter:
+                    climb, climb_k = e, k
                 elif e <= peak - drop * (peak - trough):
                     mode, self._drop_k, low, low_k = 2, k, e, k
-                if k - trough_k > self._max_rep or k - peak_k > self._max_phase:
-                    # Held up longer than any top hold: a new posture (a lean, a new stance), not a rep. The
-                    # pose tilt is measured from moves there, or every later rep would ride on top of it.
-                    ax, ay, az = ux, uy, uz
+                if k - trough_k > self._max_rep or k - climb_k > self._max_phase:
+                    # Held up (not climbing by `enter`) longer than any top hold: a new posture (a lean, a new
+                    # stance), not a rep. The pose tilt is measured from moves there, or later reps would ride on it.
+                    ax, ay, az, sure = ux, uy, uz, False
                     e = wl * x_l
                     mode, trough, trough_k, quiet_k = 0, e, k, k
                     fall, fall_k = e, k
@@ -204,30 +229,35 @@ class Segmenter:
                 if e < low:
                     low, low_k = e, k
                 if e > peak:
-                    mode, peak, peak_k = 1, e, k
+                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
                 elif e - low >= max(enter, p.turn * rise) and low <= trough + p.turn * rise:
                     # It came down at least part way and turned back up: a lowering is one way, so this one
                     # ended at that turn (a partial rep's bottom, or a posture held there), and a new rise began.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise)
                     mode, trough, trough_k, peak, peak_k, quiet_k = 1, low, low_k, e, k, k
+                    climb, climb_k = e, k
                     fall, fall_k = e, k
                 elif e <= trough + end_level * rise or k - trough_k > self._max_rep:
                     # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
                     # the rest of the lowering, at the pace it came down so far, would be long over.
                     rest_of_it = round(2.0 * self._finish_ratio * (k - self._drop_k))
-                    pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise)
+                    back = e <= trough + end_level * rise
+                    pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise, back)
                     mode, trough, trough_k, quiet_k = 0, e, k, k
                     fall, fall_k = e, k
-                elif k - low_k > self._max_phase:
-                    # Stopped part way down for longer than any phase: it ended there, in a new posture (judged,
-                    # it did not come back); that posture is where tilt is measured from next.
-                    pending = Candidate(trough_k, peak_k, low_k, k, rise)
-                    ax, ay, az = ux, uy, uz
+                elif k - self._drop_k > self._max_fall:
+                    # A lowering takes at most `max_phase_s`, so it covers the part between `drop` and `end_level` of
+                    # its fall in at most that part of it (even at an even pace): one that has not is over, at its
+                    # lowest point, in a new posture (judged: it did not come back), where tilt is measured from next.
+                    pending = Candidate(trough_k, peak_k, low_k, k, rise, returned=False)
+                    ax, ay, az, sure = ux, uy, uz, False
                     e = wl * x_l
                     mode, trough, trough_k, quiet_k = 0, e, k, k
                     fall, fall_k = e, k
         self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
         self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
+        self.anchor_sure = sure
+        self._climb = (climb, climb_k)
         self.pending = pending
         return i, None
 

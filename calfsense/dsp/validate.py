@@ -3,7 +3,8 @@
 Physics first (any placement, any person): a rep lasts `min_rep_s`-`max_rep_s`, tips the segment less
 than `max_tilt_deg` and lifts it less than `max_lift_cm`, is smooth, comes back to where it started (a
 posture change does not), and, where its lift was measured well enough to tell, goes up more than down, by
-at least `min_lift_per_deg` for every degree it tipped (a squat tips a shank far and lowers it). Then the
+at least `min_lift_per_deg` for every degree it tipped (a squat tips a shank far and lowers it), and, where
+tilt alone cannot tell a raise (`tilt_alone` off: the chest), an opener shows a measured lift. Then the
 set: an opener must stand out (`open_min` typical reps); a later rep must look like its set's reps
 (`in_set_min` of their median rise, within `duration_spread` of their duration.
 """
@@ -29,6 +30,7 @@ class Rejection(Enum):
     NO_LIFT = "tipped without rising: not a raise"
     LOW = "the heel hardly rose"
     WEAK = "too faint to open a set"
+    UNSEEN_LIFT = "its lift could not be measured, and tilt alone opens no set here"
     UNLIKE_SET = "unlike its set's reps"
 
 
@@ -62,7 +64,7 @@ def judge(
         return Rejection.LIFT
     if m.rough_mg > p.max_rough_mg:
         return Rejection.ROUGH
-    if m.end_tilt_deg > max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg):
+    if not cand.returned or m.end_tilt_deg > max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg):
         return Rejection.NO_RETURN
     if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
@@ -73,8 +75,11 @@ def judge(
     if ctx is None or ctx.reps < 2:  # one rep is no pattern yet: which of the two would be the odd one?
         # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
         lifted = m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm
-        shown = lifted or m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
-        return Rejection.WEAK if cand.rise < p.open_min or not shown else None
+        tipped = m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
+        if cand.rise < p.open_min or not (lifted or tipped):
+            return Rejection.WEAK
+        # Where tilt alone is no raise, a set opens with a lift measured (its later reps may be slower).
+        return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone) else None
     if cand.rise < p.in_set_min * ctx.rise:
         return Rejection.UNLIKE_SET
     if not ctx.duration_s / p.duration_spread <= m.duration_s <= ctx.duration_s * p.duration_spread:
