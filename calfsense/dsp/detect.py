@@ -57,6 +57,7 @@ _HISTORY_S = 40.0  # grid kept for measuring a candidate (the longest rep and it
 _PAD_S = 0.5  # rest before a candidate that its measurement reads
 _CHUNK = int(5 * GRID_HZ)  # grid samples written to the history at a time
 _AUTO_REPS = 3  # `auto` names the placement from this many reps' tilt
+_BATCH = 1 << 16  # input samples taken at a time from a long block (5 minutes at 200 Hz)
 
 
 @dataclass
@@ -154,7 +155,11 @@ class Detector:
         a = np.asarray(acc_mg, dtype=np.float64).reshape(-1, 3)
         if len(t) != len(a):
             raise CalfsenseError("time and acceleration blocks differ in length")
-        return self._consume(self._grid.push(t, a))
+        # A long block goes through a few minutes at a time: the same reps, in memory that stays flat.
+        out: list[Rep] = []
+        for i in range(0, len(t), _BATCH):
+            out += self._consume(self._grid.push(t[i : i + _BATCH], a[i : i + _BATCH]))
+        return out
 
     def finish(self) -> list[Rep]:
         """End of input: judge a rep waiting for its data; one still in progress is not counted."""
@@ -329,7 +334,7 @@ def detect(
     rest_s: float = DEFAULT_REST_S,
     params: DetectorParams | None = None,
 ) -> Session:
-    """Batch detection: the streaming detector fed one block."""
+    """Batch detection: the streaming detector fed the whole recording."""
     det = Detector(placement, exercise=exercise, device_model=device_model, rest_s=rest_s, params=params)
     det.feed(time_s, acc_mg)
     det.finish()

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 
+from calfsense.units import G_MPS2 as G_MPS2  # re-exported: the simulator reads it here
+
 HEEL_TO_BALL_M = 0.19
 ANKLE_BEHIND_BALL_M = 0.14
 ANKLE_HEIGHT_M = 0.08
 THIGH_LENGTH_M = 0.45
-G_MPS2 = 9.80665
 
 
 def heel_height_from_pitch_m(pitch_rad: float, heel_to_ball_m: float = HEEL_TO_BALL_M) -> float:
