@@ -83,10 +83,12 @@ def main() -> None:
         t, acc = long_sim(67.0)
         csv = tmp_dir / "Polar_H10_5A1F0C2B_20261207_060000_ACC.txt"
         write_psl(csv, t, acc)
-        print(f"67-minute export: {len(t):,} samples, {csv.stat().st_size / 1e6:.0f} MB (made in {time.perf_counter() - t0:.0f} s)")
+        size_mb = csv.stat().st_size / 1e6
+        print(f"67-minute export: {len(t):,} samples, {size_mb:.0f} MB (made in {time.perf_counter() - t0:.0f} s)")
         naive = tmp_dir / "naive.py"
         naive.write_text(NAIVE)
-        replay = [sys.executable, "-m", "calfsense.cli", "replay", str(csv), "--placement", "shin", "--json", "--no-save"]
+        replay = [sys.executable, "-m", "calfsense.cli", "replay", str(csv), "--placement", "shin", "--json"]
+        replay.append("--no-save")
         w_ours, m_ours, _ = best(replay)
         w_naive, m_naive, out = best([sys.executable, str(naive), str(csv)])
         print(f"{'whole process':<44}{'wall s':>8}{'peak MB':>9}   target")
@@ -99,7 +101,7 @@ def main() -> None:
             cut = tmp_dir / f"cut{minutes:.0f}_ACC.txt"
             n = int(np.searchsorted(t, 60 * minutes))
             write_psl(cut, t[:n], acc[:n])
-            w, m, _ = best([*replay[:4], str(cut), *replay[5:]], runs=1)
+            w, m, _ = best([*replay[:4], str(cut), *replay[5:]], runs=1)  # the same command on the cut file
             print(f"{minutes:>8.0f}{n:>10,}{w:>8.2f}{m:>9.0f}")
         print(f"{67:>8}{len(t):>10,}{w_ours:>8.2f}{m_ours:>9.0f}")
 
