@@ -129,6 +129,7 @@ async def test_pair_reads_information_features_and_settings() -> None:
     assert not sensor.connected
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 async def test_stream_counts_every_rep_and_records_losslessly(tmp_path: Path) -> None:
     sim = _sim()
     backend, sensor = _world(sim, speed=25.0)
@@ -146,6 +147,7 @@ async def test_stream_counts_every_rep_and_records_losslessly(tmp_path: Path) ->
     assert len(rec.time_s) == sink.samples
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 async def test_link_drop_reconnects_and_counts_each_rep_once(tmp_path: Path) -> None:
     sim = _sim()
     # The drop falls in the rest between the sets; the sensor keeps measuring, so the restart
@@ -174,6 +176,7 @@ async def test_start_refused_in_words() -> None:
     assert "charger" in exc.value.one_line()
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 async def test_no_first_frame_gives_up_with_advice() -> None:
     sim = _sim(reps=2)
     backend, _ = _world(sim, speed=1.0, faults=Faults(first_frame_delay_s=60.0))
@@ -182,6 +185,7 @@ async def test_no_first_frame_gives_up_with_advice() -> None:
     assert "15-30 s" in exc.value.one_line()
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 async def test_lost_frames_are_gaps_in_the_recording(tmp_path: Path) -> None:
     sim = _sim()
     backend, sensor = _world(sim, speed=25.0, faults=Faults(lose_frame_prob=0.05))
@@ -192,6 +196,7 @@ async def test_lost_frames_are_gaps_in_the_recording(tmp_path: Path) -> None:
     assert rec.frames_lost == sensor.frames_lost and len(rec.gaps) >= 1
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 def test_cli_scan_pair_devices_forget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALFSENSE_CONFIG_DIR", str(tmp_path))
     runner = CliRunner()

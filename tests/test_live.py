@@ -100,6 +100,7 @@ async def test_live_loop_events_report_and_same_reps_as_replay(tmp_path: Path) -
     assert [len(s["reps"]) for s in report["sets"]] == [6, 6] and report["summary"]["missing_sets"] == []
 
 
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) -> None:
     sim = _sim()
     # Drop right after the third rep of the first set ends, during its bottom pause.
@@ -130,6 +131,7 @@ def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+@pytest.mark.slow  # seconds of streaming in (scaled) time
 def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
     master, slave = pty.openpty()

@@ -80,3 +80,10 @@ def bluez() -> Iterator[str]:
             if proc.stdout is not None:
                 proc.stdout.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here runs bleak's real BlueZ backend against an emulated sensor: `-m "not e2e"` skips them."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.e2e)
