@@ -33,3 +33,20 @@ def test_reading_a_recording_does_not_load_the_detector() -> None:
     code = "import sys, calfsense.cli, calfsense.session.importers; print('scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_pure_core_imports_no_bleak_asyncio_or_click() -> None:
+    pure = [
+        "calfsense.protocol.pmd",
+        "calfsense.protocol.gatt",
+        "calfsense.dsp.detect",
+        "calfsense.dsp.simulate",
+        "calfsense.routine",
+        "calfsense.report",
+        "calfsense.session.importers",
+        "calfsense.session.recording",
+    ]
+    edge = {"bleak", "asyncio", "click"}
+    code = f"import sys; [__import__(m) for m in {pure!r}]; print(sorted({edge!r} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
