@@ -14,7 +14,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from calfsense import __version__
-from calfsense.errors import CalfsenseError
+from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
 
 EXIT_USAGE = 2
 
@@ -674,7 +674,7 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
         click.echo(json.dumps([f.as_dict() for f in found], indent=1))
         return
     if not found:
-        click.echo(f"no sensors found ({ble.SENSOR_NOT_FOUND_ADVICE})")
+        click.echo(f"no sensors found ({SENSOR_NOT_FOUND_ADVICE})")
         return
     click.echo(f"{'name':<26}{'identifier':<40}{'rssi':>6}  {'model':<22}streams")
     for f in found:

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+SENSOR_NOT_FOUND_ADVICE = (
+    "wear the strap and moisten its electrodes (an H10 sleeps off the body), close other apps holding the "
+    "sensor (Polar Beat, Flow, Elite HRV), allow two connections in Polar Flow, and move closer"
+)
+NO_ADAPTER_ADVICE = "turn Bluetooth on (and check the adapter: `bluetoothctl show` on Linux)"
+PAIR_FIRST_ADVICE = "pair the sensor first: `calfsense pair` (Windows needs bonding for the PMD service)"
+
 
 class CalfsenseError(Exception):
     """Root of every error calfsense raises on purpose."""
@@ -39,3 +46,39 @@ class RoutineError(CalfsenseError):
 
 class PlacementError(CalfsenseError):
     """The sensor placement cannot see the requested exercise."""
+
+
+# Links and files: what a live session meets at its edges.
+
+
+class SensorNotFoundError(CalfsenseError):
+    """No matching sensor answered the scan."""
+
+    advice = SENSOR_NOT_FOUND_ADVICE
+
+
+class BluetoothUnavailableError(CalfsenseError):
+    """No adapter, or Bluetooth is off."""
+
+    advice = NO_ADAPTER_ADVICE
+
+
+class ConnectionLostError(CalfsenseError):
+    """The sensor went away and could not be reached again in time."""
+
+    advice = "move closer and check the strap; the recording keeps everything received"
+
+
+class NoDataError(CalfsenseError):
+    """The measurement started but no frame arrived."""
+
+    advice = (
+        "some sensors take 15-30 s to send the first frame; if it never comes, take the sensor off and on "
+        "again (an H10 needs skin contact), then retry"
+    )
+
+
+class DiskFullError(CalfsenseError):
+    """The disk filled up while recording."""
+
+    advice = "free some space; everything received until now is in the recording"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from calfsense import errors
 from calfsense.cli import main
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
@@ -107,14 +108,14 @@ async def test_scan_finds_the_sensor_with_model_and_streams() -> None:
 async def test_bluetooth_off_is_a_clear_error() -> None:
     backend, _ = _world(_sim())
     backend.kwargs["world"].adapter_on = False
-    with pytest.raises(ble.BluetoothUnavailableError) as exc:
+    with pytest.raises(errors.BluetoothUnavailableError) as exc:
         await ble.scan(0.3, backend=backend)
     assert "turn Bluetooth on" in exc.value.one_line()
 
 
 async def test_unknown_sensor_is_not_found_with_advice() -> None:
     backend, _ = _world(_sim())
-    with pytest.raises(ble.SensorNotFoundError) as exc:
+    with pytest.raises(errors.SensorNotFoundError) as exc:
         await ble.pair("Polar OH1 12345678", "shin", backend=backend, timeout_s=0.5)
     assert "moisten" in exc.value.one_line() and "two connections" in exc.value.one_line()
 
@@ -180,7 +181,7 @@ async def test_start_refused_in_words() -> None:
 async def test_no_first_frame_gives_up_with_advice() -> None:
     sim = _sim(reps=2)
     backend, _ = _world(sim, speed=1.0, faults=Faults(first_frame_delay_s=60.0))
-    with pytest.raises(ble.NoDataError) as exc:
+    with pytest.raises(errors.NoDataError) as exc:
         await _stream(backend, sim, 1.0, config=ble.StreamConfig(target="Polar", first_frame_timeout_s=2.5))
     assert "15-30 s" in exc.value.one_line()
 
@@ -215,9 +216,20 @@ def test_cli_scan_pair_devices_forget(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_error_strings_have_advice() -> None:
     for exc in (
-        ble.SensorNotFoundError("x"),
-        ble.BluetoothUnavailableError("x"),
-        ble.NoDataError("x"),
-        ble.ConnectionLostError("x"),
+        errors.SensorNotFoundError("x"),
+        errors.BluetoothUnavailableError("x"),
+        errors.NoDataError("x"),
+        errors.ConnectionLostError("x"),
     ):
         assert isinstance(exc, CalfsenseError) and "(" in exc.one_line()
+
+
+def test_bleak_errors_become_ours_with_advice() -> None:
+    from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakGATTProtocolError
+
+    assert isinstance(ble._translate(BleakDeviceNotFoundError("A0:9E:1A:5A:1F:0C")), errors.SensorNotFoundError)
+    bonding = ble._translate(BleakGATTProtocolError(0x05))
+    assert bonding is not None and "bonding" in str(bonding) and bonding.advice == errors.PAIR_FIRST_ADVICE
+    busy = ble._translate(BleakDBusError("org.bluez.Error.Failed", ["Operation already in progress: device busy"]))
+    assert isinstance(busy, errors.SensorNotFoundError) and "another app" in str(busy)
+    assert ble._translate(ValueError("nothing of ours")) is None

@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from calfsense.cli import main
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
+from calfsense.errors import DiskFullError
 from calfsense.protocol.pmd import decode_frame
 from calfsense.session.recording import (
     CHAR_PMD_DATA,
-    DiskFullError,
     RecordingHeader,
     RecordingWriter,
     iter_notifications,

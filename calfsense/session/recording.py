@@ -23,7 +23,7 @@ from typing import IO, Any
 import numpy as np
 
 from calfsense import __version__
-from calfsense.errors import CalfsenseError, FrameError, InputFileError
+from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
 from calfsense.protocol.timestamps import ClockMap, FrameTimer
@@ -43,12 +43,6 @@ CHAR_BATTERY = "battery"
 EVENT_KINDS = frozenset(
     {"connected", "disconnected", "reconnected", "set_started", "set_ended", "marker", "note", "stopped"}
 )
-
-
-class DiskFullError(CalfsenseError):
-    """The disk filled up while recording."""
-
-    advice = "free some space; everything received until now is in the recording"
 
 
 @dataclass(frozen=True, slots=True)

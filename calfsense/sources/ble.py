@@ -18,46 +18,22 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from calfsense.errors import CalfsenseError, FrameError, PmdError
+from calfsense.errors import (
+    PAIR_FIRST_ADVICE,
+    BluetoothUnavailableError,
+    CalfsenseError,
+    ConnectionLostError,
+    FrameError,
+    NoDataError,
+    PmdError,
+    SensorNotFoundError,
+)
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import FrameTimer
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
 
-SENSOR_NOT_FOUND_ADVICE = (
-    "wear the strap and moisten its electrodes (an H10 sleeps off the body), close other apps holding the "
-    "sensor (Polar Beat, Flow, Elite HRV), allow two connections in Polar Flow, and move closer"
-)
-NO_ADAPTER_ADVICE = "turn Bluetooth on (and check the adapter: `bluetoothctl show` on Linux)"
-PAIR_FIRST_ADVICE = "pair the sensor first: `calfsense pair` (Windows needs bonding for the PMD service)"
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
-
-
-class SensorNotFoundError(CalfsenseError):
-    """No matching sensor answered the scan."""
-
-    advice = SENSOR_NOT_FOUND_ADVICE
-
-
-class BluetoothUnavailableError(CalfsenseError):
-    """No adapter, or Bluetooth is off."""
-
-    advice = NO_ADAPTER_ADVICE
-
-
-class ConnectionLostError(CalfsenseError):
-    """The sensor went away and could not be reached again in time."""
-
-    advice = "move closer and check the strap; the recording keeps everything received"
-
-
-class NoDataError(CalfsenseError):
-    """The measurement started but no frame arrived."""
-
-    advice = (
-        "some sensors take 15-30 s to send the first frame; if it never comes, take the sensor off and on "
-        "again (an H10 needs skin contact), then retry"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,11 +102,27 @@ def model_from_name(name: str | None) -> str:
 
 
 def _translate(exc: BaseException) -> CalfsenseError | None:
-    """Map bleak and OS errors to ours, with advice."""
-    from bleak.exc import BleakBluetoothNotAvailableError, BleakError
+    """Map bleak and OS errors to ours, with advice: bleak's typed errors first, then what BlueZ says."""
+    from bleak.exc import (
+        BleakBluetoothNotAvailableError,
+        BleakDeviceNotFoundError,
+        BleakError,
+        BleakGATTProtocolError,
+        BleakGATTProtocolErrorCode,
+    )
 
     if isinstance(exc, BleakBluetoothNotAvailableError):
         return BluetoothUnavailableError(f"Bluetooth is not available: {exc}")
+    if isinstance(exc, BleakDeviceNotFoundError):
+        return SensorNotFoundError(f"sensor not found: {exc.identifier}")
+    bonding = {
+        BleakGATTProtocolErrorCode.INSUFFICIENT_AUTHENTICATION,
+        BleakGATTProtocolErrorCode.INSUFFICIENT_ENCRYPTION,
+        BleakGATTProtocolErrorCode.INSUFFICIENT_ENCRYPTION_KEY_SIZE,
+    }
+    if isinstance(exc, BleakGATTProtocolError) and exc.code in bonding:
+        return CalfsenseError(f"the sensor needs bonding: {exc}", PAIR_FIRST_ADVICE)
+    # BlueZ reports these as D-Bus errors whose text is all there is (its ATT error 0x05 among them).
     text = str(exc)
     if "Insufficient Authentication" in text or "Insufficient Encryption" in text or "0x05" in text:
         return CalfsenseError(f"the sensor needs bonding: {text}", PAIR_FIRST_ADVICE)
