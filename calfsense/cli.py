@@ -15,6 +15,7 @@ import click
 
 from calfsense import __version__
 from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
+from calfsense.files import check_new, write_private
 
 EXIT_USAGE = 2
 
@@ -183,12 +184,10 @@ def _resolve_input(file: str | None) -> str:
     return str(default)
 
 
-def _check_new_file(path: str, force: bool) -> None:
-    p = Path(path)
-    if p.is_dir():
-        fail(f"{p} is a directory")
-    if p.exists() and not force:
-        fail(f"{p} exists (use --force to overwrite)")
+def _check_new_file(path: str | None, force: bool) -> None:
+    """Refuse an output before any side effect: it exists (without --force), is a directory, has no parent."""
+    if path is not None and path != "-":
+        check_new(Path(path), force)
 
 
 def _tempo_cell(tempo: dict[str, float] | None, phase: str, value: float) -> str:
@@ -252,11 +251,7 @@ def _write_text(path: str | None, text: str, force: bool) -> None:
         click.echo(text, nl=not text.endswith("\n"))
         return
     p = Path(path)
-    if p.is_dir():
-        fail(f"{p} is a directory")
-    if p.exists() and not force:
-        fail(f"{p} exists (use --force to overwrite)")
-    p.write_text(text, encoding="utf-8")
+    write_private(p, text, force)
     click.echo(f"wrote {p}", err=True)
 
 
@@ -288,8 +283,8 @@ def replay(
 
     if as_json and as_csv:
         fail("choose one of --json and --csv")
-    if plot_path:
-        _check_new_file(plot_path, force)
+    for out in (plot_path, output):
+        _check_new_file(out, force)
     path = _resolve_input(file)
     session = load(path)
     chosen = routine or session.routine
@@ -301,11 +296,6 @@ def replay(
 
         session_png(session, report, plot_path)
         click.echo(f"wrote {plot_path}", err=True)
-    if not no_save and Path(path).is_file():
-        from calfsense import history
-
-        with contextlib.closing(history.connect()) as db:
-            history.save(db, report, history.fingerprint(path))
     if as_json:
         _write_text(output, json.dumps(report, indent=1) + "\n", force)
     elif as_csv:
@@ -316,6 +306,12 @@ def replay(
         _print_rich_report(report)
     else:
         _write_text(output, format_table(report) + "\n", force)
+    # Saved last: a session is in the history only once every output asked for was written.
+    if not no_save and Path(path).is_file():
+        from calfsense import history
+
+        with contextlib.closing(history.connect()) as db:
+            history.save(db, report, history.fingerprint(path))
 
 
 @main.command()
@@ -462,8 +458,7 @@ def simulate(
     out = Path(output)
     truth_path = out.with_name(out.name + ".truth.json")
     for path in (out, truth_path):
-        if path.exists() and not force:
-            fail(f"{path} exists (use --force to overwrite)")
+        check_new(path, force)
     rng = np.random.default_rng(seed)
     profile = synthetic.PROFILES[device]
     if routine:
@@ -494,15 +489,16 @@ def simulate(
     )
     if fmt == "csv":
         rows = np.column_stack([result.time_s, result.acc_mg])
-        with open(out, "w", encoding="utf-8") as fh:
-            fh.write(f"# synthetic: calfsense simulate, seed {seed}, placement {placement}\n")
-            fh.write("time_s,ax_mg,ay_mg,az_mg\n")
-            np.savetxt(fh, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
+        buf = io.StringIO()
+        buf.write(f"# synthetic: calfsense simulate, seed {seed}, placement {placement}\n")
+        buf.write("time_s,ax_mg,ay_mg,az_mg\n")
+        np.savetxt(buf, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
+        write_private(out, buf.getvalue(), force)
         what = f"{len(rows)} samples"
     else:
         count = synthetic.record_simulation(out, result, profile, routine=routine, seed=seed, force=force)
         what = f"{count} {profile.model} notifications"
-    truth_path.write_text(json.dumps(synthetic.truth_json(result), indent=1) + "\n", encoding="utf-8")
+    write_private(truth_path, json.dumps(synthetic.truth_json(result), indent=1) + "\n", force)
     total = sum(s.reps for s in result.sets)
     click.echo(
         f"wrote {out} ({what}, {result.time_s[-1]:.0f} s, {total} reps in {len(result.sets)} sets) and {truth_path}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from calfsense.errors import CalfsenseError
+from calfsense.files import private_dir, write_private
 
 
 def config_path() -> Path:
@@ -56,7 +57,7 @@ def _toml_value(v: Any) -> str:
 def save_config(cfg: Config, path: Path | None = None) -> Path:
     """Write the config atomically (a crash never leaves half a file)."""
     p = path or config_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(p.parent)
     lines = ["# calfsense: paired sensors (calfsense pair / devices / forget)"]
     if cfg.default:
         lines.append(f"default = {_toml_value(cfg.default)}")
@@ -66,7 +67,4 @@ def save_config(cfg: Config, path: Path | None = None) -> Path:
         for key, value in values.items():
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")
-    tmp = p.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    return write_private(p, "\n".join(lines) + "\n", force=True)

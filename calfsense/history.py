@@ -7,9 +7,11 @@ version and `MIGRATIONS` bring any older file up to date.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from calfsense.errors import CalfsenseError
+from calfsense.files import open_private, private_dir, tighten
 
 
 def data_dir() -> Path:
@@ -88,7 +91,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 def connect(path: Path | None = None) -> sqlite3.Connection:
     """Open (creating and migrating) the history database."""
     p = path or default_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(p.parent)
+    # Created 0600 before SQLite opens it (its journal files take the database file's mode).
+    with contextlib.suppress(FileExistsError):
+        os.close(open_private(p))
+    for part in (p, p.with_name(p.name + "-wal"), p.with_name(p.name + "-shm")):
+        tighten(part)
     try:
         db = sqlite3.connect(p, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from calfsense.files import private_dir
 from calfsense.live import LiveCoach, LiveEvent
 from calfsense.report import on_tempo
 from calfsense.routine import Routine
@@ -35,7 +36,7 @@ class LiveOptions:
 
 def recording_path(record_dir: Path) -> Path:
     """A new file name per session: session-YYYYMMDD-HHMMSS.csrec.jsonl."""
-    record_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(record_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = record_dir / f"session-{stamp}.csrec.jsonl"
     n = 1

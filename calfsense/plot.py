@@ -29,6 +29,17 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(fig: Any, path: str | Path) -> None:
+    """The picture as a private file (0600), written whole (the caller checked the path first)."""
+    import io
+
+    from calfsense.files import write_private
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format="png")
+    write_private(Path(path), buf.getvalue(), force=True)
+
+
 def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path) -> None:
     """Signal with every rep shaded and numbered, tempo against the prescription per set, height per rep."""
     plt = _pyplot()
@@ -94,7 +105,7 @@ def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path
     ax_h.set_xlabel("rep (sets side by side; x: partial)")
     ax_h.set_ylabel("heel height (cm)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -117,5 +128,5 @@ def history_png(rows: list[SessionRow], path: str | Path) -> None:
     axes[0].set_title("calfsense history")
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)

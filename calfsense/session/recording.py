@@ -24,6 +24,7 @@ import numpy as np
 
 from calfsense import __version__
 from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
+from calfsense.files import open_private
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
 from calfsense.protocol.timestamps import ClockMap, FrameTimer
@@ -118,8 +119,13 @@ class RecordingWriter:
         self.path = Path(path)
         if self.path.exists() and not force:
             raise InputFileError(f"{self.path} already exists", "choose another name or pass --force")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        if not self.path.parent.is_dir():
+            raise InputFileError(f"{self.path.parent} does not exist", "create the directory first, or write elsewhere")
+        try:
+            fd = open_private(self.path, force)  # 0600: heart rate and movement are health data
+        except FileExistsError:
+            raise InputFileError(f"{self.path} already exists", "choose another name or pass --force") from None
+        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
         self._last_flush = time.monotonic()
         self.records = 0
         try:
