@@ -6,8 +6,9 @@ import contextlib
 import csv
 import io
 import json
+import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -45,8 +46,37 @@ def _parse_hex(text: str) -> bytes:
         fail(f"not hex bytes: {text[:40]!r} (use pairs of hex digits, spaces allowed)")
 
 
+class Finite(click.FloatRange):
+    """A float option that must be a finite number (NaN and inf are usage errors), within a range if given."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 class CalfsenseGroup(click.Group):
     """A group that turns calfsense errors into one line and exit status 2 (traceback with --debug)."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> NoReturn:
+        """Click's own usage errors as one line too, with where to look (not its three-line usage block)."""
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "calfsense"
+            fail(f"{exc.format_message()} (see {command} --help)")
+        except click.exceptions.Abort:
+            click.echo("calfsense: aborted", err=True)
+            sys.exit(1)
+        except click.ClickException as exc:
+            fail(exc.format_message())
+        sys.exit(code if isinstance(code, int) else 0)  # --help and --version return 0; ctx.exit(n) returns n
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -89,8 +119,8 @@ def debug() -> None:
 
 @debug.command("decode-pmd")
 @click.argument("hex_bytes", metavar="HEX", nargs=-1, required=True)
-@click.option("--rate", "rate_hz", type=float, default=None, help="Sample rate (Hz) to spread timestamps.")
-@click.option("--factor", type=float, default=1.0, show_default=True, help="FACTOR from the START answer.")
+@click.option("--rate", "rate_hz", type=Finite(), default=None, help="Sample rate (Hz) to spread timestamps.")
+@click.option("--factor", type=Finite(), default=1.0, show_default=True, help="FACTOR from the START answer.")
 @click.option("--resolution", "resolution_bits", type=int, default=16, show_default=True, help="Bits.")
 @click.option("--channels", type=int, default=3, show_default=True)
 def decode_pmd(
@@ -127,7 +157,7 @@ def decode_hr(hex_bytes: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True)
 @click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 def demo(placement: str, reps: int, seed: int) -> None:
     """Simulate a session (no sensor needed), count it, and compare with the simulator's truth."""
     import numpy as np
@@ -411,7 +441,7 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
     default=None,
     help="Tempo preset (default: the article's 2-1-2, 2-1-3 seated).",
 )
-@click.option("--rest", "rest_s", type=click.FloatRange(0, 600), default=30.0, show_default=True)
+@click.option("--rest", "rest_s", type=Finite(0, 600), default=30.0, show_default=True)
 @click.option(
     "--confuser",
     type=click.Choice(["walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap"]),
@@ -423,13 +453,13 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
 @click.option(
     "--rate",
     "rate_hz",
-    type=click.FloatRange(10, 1000),
+    type=Finite(10, 1000),
     default=100.0,
     show_default=True,
     help="Sample rate of --format csv (native uses the device's).",
 )
-@click.option("--jitter", type=click.FloatRange(0, 0.5), default=0.0, help="Phone-like timing jitter (csv).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--jitter", type=Finite(0, 0.5), default=0.0, help="Phone-like timing jitter (csv).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 def simulate(
     output: str,
@@ -656,7 +686,7 @@ def _run_async(coro: Any) -> Any:
 
 
 @main.command()
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0.5, 120), default=5.0, show_default=True)
+@click.option("--timeout", "timeout_s", type=Finite(0.5, 120), default=5.0, show_default=True)
 @click.option("--all", "show_all", is_flag=True, help="Show every device, not only heart-rate and Polar sensors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.option("--simulate", is_flag=True, help="Scan a virtual sensor instead of the radio.")
@@ -767,7 +797,7 @@ BUNDLED = "__bundled__"
 )
 @click.option(
     "--speed",
-    type=click.FloatRange(0.1, 200),
+    type=Finite(0.1, 200),
     default=None,
     help="Virtual sensor speed (default: 30x with --simulate).",
 )

@@ -102,3 +102,22 @@ def test_simulate_native_recording_replays_to_its_truth(tmp_path: Path) -> None:
     code, out, _ = run("replay", str(target), "--json")
     report = json.loads(out)
     assert [len(s["reps"]) for s in report["sets"]] == [s["reps"] for s in truth["sets"]]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["live", "--simulate", "--speed", "nan"],
+        ["live", "--simulate", "--speed", "inf"],
+        ["simulate", "-o", "x.csrec.jsonl", "--rest", "nan"],
+        ["simulate", "-o", "x.csrec.jsonl", "--seed", "-1"],
+        ["scan", "--timeout", "nan"],
+        ["debug", "decode-pmd", "--factor", "inf", "00"],
+        ["replay", "--no-such-option"],
+        ["no-such-command"],
+    ],
+)
+def test_bad_values_and_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
+    code, _, err = run(*args)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("calfsense: error: ") and "--help" in err, err
