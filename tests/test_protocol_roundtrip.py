@@ -164,3 +164,19 @@ def test_clock_map_recovers_offset_and_drift_despite_latency() -> None:
     mapped = cmap.to_host_ns(dev[-1])
     truth = (dev[-1] - dev[0]) * (1 + drift) + dev[0] + offset_ns + 8_000_000
     assert abs(float(mapped) - truth) < 5_000_000  # within 5 ms of the true offset + minimum latency
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), -1.0, 0.0])
+def test_a_factor_that_is_no_scale_is_a_frame_error(bad: float) -> None:
+    import struct
+
+    from calfsense.errors import FrameError
+    from calfsense.protocol import pmd
+
+    data = bytes((pmd.SettingType.FACTOR, 1)) + struct.pack("<f", bad)
+    with pytest.raises(FrameError):
+        pmd.parse_settings_options(data)
+    answer = pmd.ControlPointResponse(
+        op_code=2, measurement=2, status=pmd.PmdStatus.SUCCESS, more=False, parameters=b"\x00" + data
+    )
+    assert answer.factor() == 1.0  # the SDK's default, never NaN scaling every sample

@@ -6,6 +6,7 @@ nothing else escapes a decoder. Facts and vectors: polar-ble-sdk (see firmware_n
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -343,7 +344,11 @@ def parse_settings(data: bytes) -> dict[SettingType, tuple[float | int, ...]]:
         for k in range(count):
             raw = data[i + 2 + k * width : i + 2 + (k + 1) * width]
             if setting is SettingType.FACTOR:
-                values.append(struct.unpack("<f", raw)[0])
+                factor = struct.unpack("<f", raw)[0]
+                # A scale of samples to mG: positive and finite, or every sample would come out absurd.
+                if not (math.isfinite(factor) and factor > 0.0):
+                    raise FrameError(f"setting FACTOR is {factor}, not a positive finite scale")
+                values.append(factor)
             elif setting is SettingType.RANGE_MILLIUNIT:
                 values.append(int.from_bytes(raw, "little", signed=True))
             elif setting is SettingType.SECURITY:
