@@ -57,6 +57,18 @@ class SensorNotFoundError(CalfsenseError):
     advice = SENSOR_NOT_FOUND_ADVICE
 
 
+class NoAccelerationError(CalfsenseError):
+    """The sensor offers no acceleration stream (an H9 or any plain heart-rate strap)."""
+
+    advice = "use a Polar H10, Verity Sense or OH1 for rep counting"
+
+
+class SensorBusyError(CalfsenseError):
+    """Another app holds the sensor's connection."""
+
+    advice = "close other apps holding the sensor (Polar Beat, Flow, Elite HRV), or allow two connections in Polar Flow"
+
+
 class BluetoothUnavailableError(CalfsenseError):
     """No adapter, or Bluetooth is off."""
 

@@ -55,6 +55,7 @@ __all__ = [
 
 _HISTORY_S = 40.0  # grid kept for measuring a candidate (the longest rep and its padding)
 _PAD_S = 0.5  # rest before a candidate that its measurement reads
+_RESUMED_S = 0.5  # a candidate starting this soon after data resumed from a gap was already under way
 _CHUNK = int(5 * GRID_HZ)  # grid samples written to the history at a time
 _AUTO_REPS = 3  # `auto` names the placement from this many reps' tilt
 _BATCH = 1 << 16  # input samples taken at a time from a long block (5 minutes at 200 Hz)
@@ -241,6 +242,11 @@ class Detector:
         i0, acc = self._hist.window(cand.start - int(_PAD_S * GRID_HZ), until)
         if cand.start < i0 or cand.end >= i0 + len(acc) or len(acc) < 8:
             return []  # its start fell before the data kept (or a gap)
+        if cand.start - self._hist.run_first < round(_RESUMED_S * GRID_HZ) and self._hist.run_first > 0:
+            # It was already under way when the data resumed after a gap: its start is unseen, and what is
+            # seen is the end of one rep and the start of the next.
+            self.rejected = self.rejected[-199:] + [(cand.start / GRID_HZ, cand.rise, Rejection.CUT.value)]
+            return []
         self._scale.update(self._hist.lowpass, until)
         m = measure(
             acc,

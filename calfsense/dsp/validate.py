@@ -30,6 +30,7 @@ class Rejection(Enum):
     NO_LIFT = "tipped without rising: not a raise"
     LOW = "the heel hardly rose"
     WEAK = "too faint to open a set"
+    CUT = "already under way when the data resumed after a gap"
     UNSEEN_LIFT = "its lift could not be measured, and tilt alone opens no set here"
     UNLIKE_SET = "unlike its set's reps"
 

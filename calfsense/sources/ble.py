@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from calfsense.errors import (
     CalfsenseError,
     ConnectionLostError,
     FrameError,
+    NoAccelerationError,
     NoDataError,
     PmdError,
+    SensorBusyError,
     SensorNotFoundError,
 )
 from calfsense.protocol import gatt, pmd
@@ -34,6 +37,8 @@ from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
+QUICK_RETRY_S = 0.25  # after the link was lost again during the handshake, a D-Bus or GATT timeout
+QUICK_RETRIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +106,58 @@ def model_from_name(name: str | None) -> str:
     return "heart-rate sensor" if name else "unknown"
 
 
+# Everyday BlueZ failures while (re)connecting, the link lost again during the handshake: worth a quick retry
+# (the classes bleak-retry-connector retries; ../shared/reference/user-pain-points.md sections 1 and 6).
+_TRANSIENT_TEXT = (
+    "le-connection-abort-by-local",
+    "br-connection-canceled",
+    "Software caused connection abort",
+    "Not connected",
+    "In Progress",
+    "InProgress",
+    "connection slot",
+    "available connection",
+)
+
+
+def retry_after_s(exc: BaseException, attempt: int) -> float | None:
+    """How long to wait before reconnect attempt `attempt + 1` after `exc`; None: permanent, give up now.
+
+    Gone out of range or not advertising yet: back off from 0.5 s to 30 s. The link lost again during the
+    handshake, a D-Bus or GATT timeout, the measurement refused while the sensor settles: retry within
+    a second or two, then slower. Bonding refused, another app holding the sensor, no adapter, a sensor
+    that cannot stream: no retry helps; its advice is the answer.
+    """
+    from bleak.exc import BleakError
+
+    if isinstance(exc, SensorBusyError | BluetoothUnavailableError | NoDataError | NoAccelerationError):
+        return None
+    if isinstance(exc, CalfsenseError) and exc.advice == PAIR_FIRST_ADVICE:
+        return None
+    growing = min(BACKOFF_MAX_S, BACKOFF_START_S * 2.0 ** max(attempt - 1, 0))
+    if isinstance(exc, SensorNotFoundError):
+        return growing
+    # A run of these is retried every quarter second (as bleak-retry-connector does, up to 9), then slower.
+    quick = (
+        QUICK_RETRY_S
+        if attempt <= QUICK_RETRIES
+        else min(BACKOFF_MAX_S, QUICK_RETRY_S * 2.0 ** (attempt - QUICK_RETRIES))
+    )
+    if isinstance(exc, TimeoutError | EOFError | ConnectionError | PmdError | FrameError):
+        return quick
+    if isinstance(exc, BleakError | OSError):
+        return quick if any(t in str(exc) for t in _TRANSIENT_TEXT) else growing
+    if isinstance(exc, CalfsenseError):
+        return growing
+    return None  # not a link problem: a bug, reported as one
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error in a few words for the status line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _translate(exc: BaseException) -> CalfsenseError | None:
     """Map bleak and OS errors to ours, with advice: bleak's typed errors first, then what BlueZ says."""
     from bleak.exc import (
@@ -129,7 +186,7 @@ def _translate(exc: BaseException) -> CalfsenseError | None:
     if isinstance(exc, BleakError) and ("not found" in text or "was not found" in text):
         return SensorNotFoundError(f"sensor not found: {text}")
     if isinstance(exc, BleakError) and "busy" in text:
-        return SensorNotFoundError(f"the sensor is busy with another app: {text}")
+        return SensorBusyError(f"the sensor is busy with another app: {text}")
     if isinstance(exc, FileNotFoundError | ConnectionRefusedError) or "ServiceUnknown" in text:
         return BluetoothUnavailableError(f"no Bluetooth service: {text}")
     return None
@@ -358,7 +415,7 @@ class StreamConfig:
     range_g: int = 8
     scan_timeout_s: float = 10.0
     first_frame_timeout_s: float = 30.0  # the known start delay, then give up
-    give_up_after_s: float = 300.0  # total reconnect time before the session ends
+    give_up_after_s: float = math.inf  # reconnect time before the session ends (never: the user quits)
     queue_size: int = 2048
 
 
@@ -475,10 +532,7 @@ class StreamSession:
                 if self.recorder is not None:
                     self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
             if not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
-                raise CalfsenseError(
-                    f"{dev.name} cannot stream acceleration (it offers heart rate only)",
-                    "use a Polar H10, Verity Sense or OH1 for rep counting",
-                )
+                raise NoAccelerationError(f"{dev.name} cannot stream acceleration (it offers heart rate only)")
             cp = ControlPoint(client)
             self._cp = cp
             record_cp = self._enqueue(CHAR_PMD_CP)
@@ -536,27 +590,31 @@ class StreamSession:
         self._ctx = pmd.DecodeContext(settings.resolution_bits, settings.channels or 3, result.factor())
 
     async def _reconnect(self) -> None:
-        """Backoff from 0.5 s to 30 s, each try a fresh scan and a fresh client (BlueZ forgets the device)."""
+        """Try again until it works or the user quits: each try a fresh scan and a fresh client (BlueZ forgets
+        the device), after a pause chosen by what failed last (`retry_after_s`); a permanent error ends it."""
         self._event("disconnected")
         await self._close_client()
         self.stats.reconnects += 1
-        delay = BACKOFF_START_S
+        attempt, delay, last = 0, BACKOFF_START_S, "the link dropped"
         deadline = time.monotonic() + self.config.give_up_after_s
         while not self._stop.is_set():
-            self.sink.on_state("reconnecting", f"next try in {delay:.1f} s")
+            self.sink.on_state("reconnecting", f"attempt {attempt + 1} in {delay:.1f} s (last error: {last})")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
             if self._stop.is_set():
                 return
+            attempt += 1
             try:
                 await self._connect_and_start(first=False)
                 return
-            except (SensorNotFoundError, PmdError) as exc:
+            except Exception as exc:
+                pause = retry_after_s(exc, attempt)
+                if pause is None:
+                    raise
                 if time.monotonic() > deadline:
-                    raise ConnectionLostError(f"could not reconnect: {exc}") from exc
-            except CalfsenseError:
-                raise
-            delay = min(BACKOFF_MAX_S, delay * 2)
+                    raise ConnectionLostError(f"could not reconnect in {attempt} attempts: {exc}") from exc
+                last = _one_line(exc)
+                delay = pause
 
     async def _close_client(self) -> None:
         client, self._client = self._client, None

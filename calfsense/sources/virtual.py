@@ -81,6 +81,28 @@ class Faults:
     refuse_start: int | None = None  # status code for every START, e.g. 13 (in the charger)
     refuse_start_once: int | None = None  # status code for the first START only
     keep_streaming_after_drop: bool = True  # an H10 keeps measuring: a restart answers ALREADY_IN_STATE
+    # How the next connect attempts fail, one each, in order (then they succeed): the everyday BlueZ errors.
+    connect_errors: list[str] = field(default_factory=list)  # names in CONNECT_ERRORS
+
+
+def _connect_error(name: str) -> BaseException:
+    """The exception BlueZ (through bleak) raises for a failed connect attempt of this kind."""
+    from bleak.exc import BleakDBusError
+
+    errors: dict[str, Callable[[], BaseException]] = {
+        "timeout": lambda: TimeoutError("connect timed out"),
+        "abort": lambda: BleakDBusError("org.bluez.Error.Failed", ["le-connection-abort-by-local"]),
+        "software-abort": lambda: BleakDBusError("org.bluez.Error.Failed", ["Software caused connection abort"]),
+        "not-connected": lambda: BleakError("Not connected"),
+        "eof": lambda: EOFError("D-Bus connection closed"),
+        "busy": lambda: BleakError("device is busy: already connected to another client"),
+    }
+    if name not in errors:
+        raise ValueError(f"unknown connect error {name!r} (one of {', '.join(errors)})")
+    return errors[name]()
+
+
+CONNECT_ERRORS = ("timeout", "abort", "software-abort", "not-connected", "eof", "busy")
 
 
 @dataclass
@@ -427,6 +449,8 @@ class VirtualClient(BaseBleakClient):
         sensor = self._world.find(self.address)
         if sensor is None or not sensor.reachable:
             raise BleakError(f"Device with address {self.address} was not found")
+        if sensor.faults.connect_errors and sensor._starts > 0:  # the first connect works; reconnects fail first
+            raise _connect_error(sensor.faults.connect_errors.pop(0))
         if sensor.connected:
             raise BleakError("device is busy: already connected to another client")
         await asyncio.sleep(0.01)
