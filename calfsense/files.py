@@ -9,10 +9,12 @@ never leaves half a report, and a symlink at the target is replaced, never follo
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from calfsense.errors import CalfsenseError
 
@@ -73,3 +75,33 @@ def open_private(path: Path, force: bool = False) -> int:
     fd = os.open(path, flags, FILE_MODE)
     os.fchmod(fd, FILE_MODE)
     return fd
+
+
+class PrivateLog(logging.Handler):
+    """A session's log file (tracebacks the screen only summarises), created 0600 on its first record."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(logging.INFO)
+        self.path = path
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self._fh: IO[str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Append one record (the file appears only when there is something to say)."""
+        try:
+            if self._fh is None:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+                fd = os.open(self.path, flags, FILE_MODE)
+                os.fchmod(fd, FILE_MODE)
+                self._fh = os.fdopen(fd, "a", encoding="utf-8")
+            self._fh.write(self.format(record) + "\n")
+            self._fh.flush()
+        except OSError:
+            self.handleError(record)
+
+    def close(self) -> None:
+        """Close the file, if it was ever opened."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        super().close()

@@ -195,7 +195,10 @@ class LiveCoach:
     # -- StreamSink --------------------------------------------------------------------------
 
     def on_state(self, state: str, detail: str) -> None:
-        """Link state from the stream session."""
+        """Link state from the stream session (a "warning" is news, not a change of the link)."""
+        if state == "warning":
+            self._emit("note", detail)
+            return
         previous = self.link
         self.link, self.link_detail = state, detail
         if state == "streaming":

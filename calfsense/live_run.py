@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from calfsense.files import private_dir
+from calfsense.files import PrivateLog, private_dir
 from calfsense.live import LiveCoach, LiveEvent
 from calfsense.report import on_tempo
 from calfsense.routine import Routine
@@ -182,6 +183,11 @@ async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | 
     coach = LiveCoach(opts.routine, opts.placement, emit=emit)
     record_path = recording_path(opts.record_dir)
     written: list[Path] = []
+    # Tracebacks of what went wrong mid-session go beside the recording, not over the live screen.
+    log = PrivateLog(record_path.with_name(record_path.name + ".log"))
+    logger = logging.getLogger("calfsense")
+    logger.addHandler(log)
+    logger.propagate = False
 
     def make_recorder(session: ble.StreamSession) -> RecordingWriter:
         wall, zone = now_wall()
@@ -278,6 +284,9 @@ async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | 
             session.recorder.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
+        logger.removeHandler(log)
+        logger.propagate = True
+        log.close()
     emit(
         LiveEvent(
             coach.last_t, "finished", f"{len(coach.reps)} reps" + (f", recording {written[0]}" if written else "")

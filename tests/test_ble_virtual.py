@@ -295,3 +295,38 @@ async def test_a_sensor_taken_by_another_app_ends_the_session_with_advice(tmp_pa
         await _stream(backend, sim, 10.0, tmp_path / "s.csrec.jsonl")
     assert "Polar Beat" in exc.value.one_line()
     assert load_native(tmp_path / "s.csrec.jsonl").frames_total > 0  # what came before is kept
+
+
+class _Flaky(Sink):
+    """A sink whose counting raises on every 25th block of samples (a bug somewhere downstream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks = 0
+
+    def on_samples(self, t, a) -> None:  # type: ignore[no-untyped-def]
+        self.blocks += 1
+        if self.blocks % 25 == 0:
+            raise ZeroDivisionError("a bug in counting")
+        super().on_samples(t, a)
+
+
+async def test_a_failing_sink_neither_stops_recording_nor_counting(tmp_path: Path) -> None:
+    sim = _sim()
+    backend, sensor = _world(sim, speed=20.0)
+    sink = _Flaky()
+    path = tmp_path / "s.csrec.jsonl"
+
+    def factory(session: ble.StreamSession) -> RecordingWriter:
+        return RecordingWriter(path, RecordingHeader(device_name=session.device_name, model="H10"))
+
+    session = ble.StreamSession(ble.StreamConfig(target="Polar"), sink, backend, factory)
+    task = asyncio.create_task(session.run())
+    await asyncio.sleep(float(sim.time_s[-1]) / 20.0 + 1.0)
+    session.stop()
+    await asyncio.wait_for(task, 2.0)  # stops promptly
+    assert session.recorder is not None
+    session.recorder.close()
+    assert session.stats.sink_errors == sensor.frames_sent // 25 and "warning" in sink.states
+    assert load_native(path).frames_total == sensor.frames_sent  # every frame recorded all the same
+    assert len(sink.reps) + len(sink.det.finish()) >= len(sim.reps) - 2  # counting went on

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from calfsense.errors import (
     BluetoothUnavailableError,
     CalfsenseError,
     ConnectionLostError,
+    DiskFullError,
     FrameError,
     NoAccelerationError,
     NoDataError,
@@ -35,6 +37,7 @@ from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import FrameTimer
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
 
+_log = logging.getLogger(__name__)
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 QUICK_RETRY_S = 0.25  # after the link was lost again during the handshake, a D-Bus or GATT timeout
@@ -404,6 +407,7 @@ class StreamStats:
     dropped: int = 0  # notifications lost because the queue was full
     corrupt: int = 0
     reconnects: int = 0
+    sink_errors: int = 0  # frames whose counting or coaching raised (recorded all the same)
 
 
 @dataclass
@@ -435,6 +439,7 @@ class StreamSession:
         self.recorder: RecordingWriter | None = None
         self._recorder_factory = recorder_factory
         self._unrecorded: list[tuple[int, int, str, bytes]] = []  # arrived before the recording started
+        self._fatal: CalfsenseError | None = None  # what ended the session from inside (a full disk)
         self._reset_at_mono: int | None = None
         self.stats = StreamStats()
         self.settings: pmd.MeasurementSettings | None = None
@@ -499,6 +504,8 @@ class StreamSession:
         finally:
             await self._shutdown()
             await self._drain(consumer)
+        if self._fatal is not None:
+            raise self._fatal
 
     async def _watch_first_frame(self) -> None:
         start = time.monotonic()
@@ -653,22 +660,40 @@ class StreamSession:
             mono, char, data = await self._queue.get()
             if not char:
                 return
-            if self.recorder is not None:
-                for held in self._unrecorded:
-                    self.recorder.notification(held[2], held[3], held[0], held[1])
-                self._unrecorded.clear()
-                self.recorder.notification(char, data, mono, time.time_ns())
-            elif self._recorder_factory is not None:
-                self._unrecorded.append((mono, time.time_ns(), char, data))
-            if char == CHAR_PMD_DATA:
-                self._on_frame(mono, data)
-            elif char == CHAR_HR:
-                with contextlib.suppress(FrameError):
-                    hr = gatt.decode_heart_rate(data)
-                    self.sink.on_heart_rate(hr.heart_rate_bpm, hr.rr_ms)
-            elif char == CHAR_BATTERY:
-                with contextlib.suppress(FrameError):
-                    self.sink.on_battery(gatt.decode_battery_level(data))
+            try:
+                self._record(mono, char, data)
+            except DiskFullError as exc:
+                # Recording comes first: with no room for it the session ends, and what was written stays readable.
+                self._fatal, self.recorder = exc, None
+                self._stop.set()
+                continue
+            try:
+                self._deliver(mono, char, data)
+            except Exception as exc:  # counting or coaching failed on this frame: say so once, go on with the next
+                self.stats.sink_errors += 1
+                if self.stats.sink_errors == 1:
+                    self.sink.on_state("warning", f"counting failed on a frame ({_one_line(exc)}); recording goes on")
+                    _log.exception("the stream's sink raised; counting resumes on the next frame")
+
+    def _record(self, mono: int, char: str, data: bytes) -> None:
+        if self.recorder is not None:
+            for held in self._unrecorded:
+                self.recorder.notification(held[2], held[3], held[0], held[1])
+            self._unrecorded.clear()
+            self.recorder.notification(char, data, mono, time.time_ns())
+        elif self._recorder_factory is not None:
+            self._unrecorded.append((mono, time.time_ns(), char, data))
+
+    def _deliver(self, mono: int, char: str, data: bytes) -> None:
+        if char == CHAR_PMD_DATA:
+            self._on_frame(mono, data)
+        elif char == CHAR_HR:
+            with contextlib.suppress(FrameError):
+                hr = gatt.decode_heart_rate(data)
+                self.sink.on_heart_rate(hr.heart_rate_bpm, hr.rr_ms)
+        elif char == CHAR_BATTERY:
+            with contextlib.suppress(FrameError):
+                self.sink.on_battery(gatt.decode_battery_level(data))
 
     def _on_frame(self, mono: int, data: bytes) -> None:
         try:
