@@ -308,7 +308,7 @@ def replay(
 ) -> None:
     """Analyse a recording (ours or another app's) through the live pipeline."""
     from calfsense.report import analyze, build_report, csv_rows, format_table
-    from calfsense.routine import load_routine
+    from calfsense.routine import BUILTIN, load_routine
     from calfsense.session.importers import load
 
     if as_json and as_csv:
@@ -317,8 +317,18 @@ def replay(
         _check_new_file(out, force)
     path = _resolve_input(file)
     session = load(path)
-    chosen = routine or session.routine
-    plan = load_routine(chosen) if chosen else None
+    plan = load_routine(routine) if routine else None
+    if plan is None and session.routine:
+        # A recording names its routine; only a built-in one is taken from it (a file is never opened on a
+        # recording's say-so: a path there could be anything, a FIFO or /dev/zero).
+        if session.routine in BUILTIN:
+            plan = load_routine(session.routine)
+        else:
+            click.echo(
+                f"calfsense: warning: the recording names the routine {session.routine[:60]!r}, which is not built "
+                "in: pass --routine FILE to report against it",
+                err=True,
+            )
     analysis = analyze(session, placement, plan)
     report = build_report(session, analysis, plan)
     if plot_path:

@@ -183,3 +183,73 @@ def test_csv_and_info_on_the_bundled_recording() -> None:
     info = json.loads(result.stdout)
     assert info["synthetic"] is True and info["nominal_rate_hz"] == 52
     assert abs(info["sample_rate_hz"] - 52) < 0.05 and info["frames_lost"] == 0
+
+
+def _fields(obj: dict, path: tuple[str, ...], value: object) -> dict | None:
+    """A copy of a record with the field at `path` set to `value` (None if a parent is not an object)."""
+    import copy
+
+    out = copy.deepcopy(obj)
+    node = out
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return None
+    node[path[-1]] = value
+    return out
+
+
+WRONG = [None, [], {}, "x", -1, 1e308, True, "nan", 2**70, [1, 2]]
+HEADER_FIELDS = [
+    ("device",),
+    ("device", "name"),
+    ("placement",),
+    ("settings",),
+    ("settings", "acc"),
+    ("settings", "acc", "sample_rate_hz"),
+    ("settings", "acc", "resolution_bits"),
+    ("settings", "acc", "channels"),
+    ("settings", "acc", "factor"),
+    ("routine",),
+    ("start_wall",),
+    ("synthetic",),
+    ("version",),
+]
+
+
+def test_wrongly_typed_header_and_record_fields_are_one_line_never_internal(tmp_path: Path) -> None:
+    src = (RECORDINGS / "two-sets-verity-foot-dropout.csrec.jsonl").read_text().splitlines()
+    header, event = json.loads(src[0]), json.loads(src[1])
+    k_note = next(i for i, line in enumerate(src) if '"c":"pmd_data"' in line)
+    note = json.loads(src[k_note])
+    variants: list[tuple[str, list[str]]] = []
+    for path in HEADER_FIELDS:
+        for value in WRONG:
+            h = _fields(header, path, value)
+            if h is not None:
+                variants.append((f"header {'.'.join(path)}={value!r}", [json.dumps(h), *src[1:]]))
+    for key in ("m", "w", "e", "text", "t_s"):
+        for value in WRONG:
+            variants.append((f"event {key}={value!r}", [src[0], json.dumps({**event, key: value}), *src[2:]]))
+    for key in ("m", "w", "c", "d"):
+        for value in WRONG:
+            lines = list(src)
+            lines[k_note] = json.dumps({**note, key: value})
+            variants.append((f"notification {key}={value!r}", lines))
+    path = tmp_path / "r.csrec.jsonl"
+    for what, lines in variants:
+        path.write_text("\n".join(lines) + "\n")
+        result = CliRunner().invoke(main, ["replay", str(path), "--json", "--no-save", "--placement", "foot"])
+        assert result.exit_code in (0, 2), (what, result.stderr)
+        if result.exit_code == 2:
+            assert result.stderr.count("\n") == 1 and result.stderr.startswith("calfsense: error: "), what
+
+
+def test_a_recording_s_routine_is_a_built_in_name_never_a_path(tmp_path: Path) -> None:
+    src = (RECORDINGS / "two-sets-verity-foot-dropout.csrec.jsonl").read_text().splitlines()
+    header = {**json.loads(src[0]), "routine": "/dev/zero"}  # opened, it would never end
+    path = tmp_path / "r.csrec.jsonl"
+    path.write_text("\n".join([json.dumps(header), *src[1:]]) + "\n")
+    result = CliRunner().invoke(main, ["replay", str(path), "--json", "--no-save"])
+    assert result.exit_code == 0 and "not built in" in result.stderr
+    assert json.loads(result.stdout)["summary"]["reps"] > 0

@@ -13,6 +13,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -220,6 +221,68 @@ def is_native(path: Path) -> bool:
     return first.lstrip().startswith("{") and f'"{FORMAT}"' in first
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
+
+
+_TEXT_FIELDS = ("placement", "routine", "start_wall", "timezone", "note")
+_DEVICE_FIELDS = ("name", "model", "address", "firmware", "serial")
+# The acceleration settings a header may carry, each with the range a sensor could really have.
+_ACC_LIMITS = {"sample_rate_hz": (1, 10_000), "resolution_bits": (1, 32), "channels": (1, 16), "range": (1, 1000)}
+
+
+def header_problem(obj: dict[str, Any]) -> str | None:
+    """What is wrong with a header record's fields (name and what was found), or None."""
+    version = obj.get("version", 0)
+    if not _is_int(version) or version < 0:
+        return f"version is {version!r}, not a whole number"
+    for key in _TEXT_FIELDS:
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            return f"{key} is {obj[key]!r}, not text"
+    if obj.get("synthetic") is not None and not isinstance(obj["synthetic"], bool):
+        return f"synthetic is {obj['synthetic']!r}, not true or false"
+    device = obj.get("device")
+    if device is not None and not isinstance(device, dict):
+        return f"device is {device!r}, not an object"
+    for key in _DEVICE_FIELDS:
+        value = (device or {}).get(key)
+        if value is not None and not isinstance(value, str):
+            return f"device.{key} is {value!r}, not text"
+    settings = obj.get("settings")
+    if settings is not None and not isinstance(settings, dict):
+        return f"settings is {settings!r}, not an object"
+    acc = (settings or {}).get("acc")
+    if acc is not None and not isinstance(acc, dict):
+        return f"settings.acc is {acc!r}, not an object"
+    for key, (lo, hi) in _ACC_LIMITS.items():
+        value = (acc or {}).get(key)
+        if value is not None and not (_is_int(value) and lo <= value <= hi):
+            return f"settings.acc.{key} is {value!r}, not a whole number from {lo} to {hi}"
+    factor = (acc or {}).get("factor")
+    if factor is not None and not (_is_number(factor) and factor > 0):
+        return f"settings.acc.factor is {factor!r}, not a positive number"
+    return None
+
+
+def record_ok(obj: dict[str, Any]) -> bool:
+    """Whether a notification or event record has its fields of the right types."""
+    kind = obj.get("k")
+    if not (_is_int(obj.get("m")) and _is_int(obj.get("w", 0))):
+        return kind not in ("n", "e")  # records of kinds this version does not know are kept, unread
+    if kind == "n":
+        return isinstance(obj.get("c"), str) and isinstance(obj.get("d"), str)
+    if kind == "e":
+        t_s = obj.get("t_s")
+        return (
+            isinstance(obj.get("e"), str) and isinstance(obj.get("text", ""), str) and (t_s is None or _is_number(t_s))
+        )
+    return True
+
+
 def read_raw(path: str | Path) -> RawRecording:
     """Read a native recording; a line cut off by a crash is dropped with one warning."""
     p = Path(path)
@@ -250,9 +313,15 @@ def read_raw(path: str | Path) -> RawRecording:
         if header is None:
             if obj.get("k") != "header" or obj.get("format") != FORMAT:
                 raise InputFileError(f"{p}: not a calfsense recording (no header line)")
-            if int(obj.get("version", 0)) > FORMAT_VERSION:
+            problem = header_problem(obj)
+            if problem is not None:
+                raise InputFileError(f"{p}, line {i + 1}: header field {problem}", "the recording's header is damaged")
+            if obj.get("version", 0) > FORMAT_VERSION:
                 warnings.append(f"recording format {obj.get('version')} is newer than this calfsense; update it")
             header = RecordingHeader.from_json(obj)
+            continue
+        if not record_ok(obj):
+            bad += 1  # a record with a field of the wrong type is as damaged as a garbled line
             continue
         records.append(obj)
     if header is None:
