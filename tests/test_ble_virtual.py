@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -330,3 +332,25 @@ async def test_a_failing_sink_neither_stops_recording_nor_counting(tmp_path: Pat
     assert session.stats.sink_errors == sensor.frames_sent // 25 and "warning" in sink.states
     assert load_native(path).frames_total == sensor.frames_sent  # every frame recorded all the same
     assert len(sink.reps) + len(sink.det.finish()) >= len(sim.reps) - 2  # counting went on
+
+
+@pytest.mark.slow  # seconds of streaming in (scaled) time
+async def test_a_sensor_clock_reset_across_a_reconnect_loses_no_rep(tmp_path: Path) -> None:
+    # An H10 that shut down while the link was down comes back with its clock at 2019-01-01.
+    sim = _sim()
+    rest_mid = (sim.sets[0].end_s + sim.sets[1].start_s) / 2 - 3.0
+    faults = Faults(drop_link_at_s=[rest_mid], link_down_s=0.2, clock_reset_on_drop=True)
+    backend, _ = _world(sim, speed=10.0, faults=faults)
+    path = tmp_path / "s.csrec.jsonl"
+    sink, session = await _stream(backend, sim, 10.0, path)
+    assert session.stats.reconnects == 1
+    # The drop fell in the rest: every rep, in both sets. (After the reset the timeline follows the host's
+    # clock, which at 10x speed is a tenth of the sensor's time across the gap: counts, not times, compare.)
+    assert len(sink.reps) == len(sim.reps)
+    assert sorted(Counter(r.set_index for r in sink.reps).values()) == sorted(s.reps for s in sim.sets)
+    rec = load_native(path)
+    assert np.all(np.diff(rec.time_s) > 0) and any("clock jumped" in w for w in rec.warnings)
+    replayed = Detector("foot")
+    replayed.feed(rec.time_s, rec.acc_mg)
+    replayed.finish()
+    assert len(replayed.reps) == len(sink.reps)  # replay agrees rep for rep

@@ -98,6 +98,38 @@ class FrameTimer:
 
 
 @dataclass
+class ClockContinuity:
+    """Keeps the sensor's clock continuous across resets: a jump that host time does not show is undone.
+
+    An H10 that shuts down (about a minute off the strap) restarts its clock at 2019-01-01; a sensor may
+    also resume at any other time after a reconnect. Between two frames the sensor's clock must advance
+    as the host's does, within drift and delivery delay (`tolerance_ns`, plus a tenth of the time
+    between them); otherwise the sensor's times from here on are shifted so that it did, and the reset is
+    counted. Frames out of order (a little backwards) are left to the timer.
+    """
+
+    tolerance_ns: int = 30_000_000_000
+    offset_ns: int = 0
+    resets: list[tuple[int, int]] = field(default_factory=list)  # (host ns, shift ns) of each jump undone
+    _last: tuple[int, int] | None = None  # (device ns after offset, host ns) of the previous frame
+
+    def device_ns(self, device_ns: int, host_ns: int) -> int:
+        """The frame's device time on the continuous timeline."""
+        t = device_ns + self.offset_ns
+        if self._last is not None:
+            last_dev, last_host = self._last
+            host_step = max(0, host_ns - last_host)
+            slack = self.tolerance_ns + host_step // 10
+            if abs((t - last_dev) - host_step) > slack:
+                shift = last_dev + host_step - t
+                self.offset_ns += shift
+                self.resets.append((host_ns, shift))
+                t += shift
+        self._last = (t, host_ns)
+        return t
+
+
+@dataclass
 class ClockMap:
     """Map device time to host time: offset from the fastest-arriving frames, drift by regression.
 

@@ -28,7 +28,7 @@ from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFil
 from calfsense.files import open_private
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
-from calfsense.protocol.timestamps import ClockMap, FrameTimer
+from calfsense.protocol.timestamps import ClockContinuity, ClockMap, FrameTimer
 from calfsense.session.model import Event, LoadedSession
 
 FORMAT = "calfsense.recording"
@@ -357,6 +357,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     frames: list[tuple[int, int, np.ndarray]] = []  # (host ns, device last ns, samples)
     corrupt = 0
     total = 0
+    continuity = ClockContinuity()  # a sensor clock reset (an H10 that shut down) is undone, as live mode does
     for mono, _wall, data in iter_notifications(raw, CHAR_PMD_DATA):
         total += 1
         try:
@@ -366,7 +367,12 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             continue
         if frame.measurement is not MeasurementType.ACC:
             continue
-        frames.append((mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64)))
+        frame_ns = continuity.device_ns(frame.timestamp_ns, mono)
+        frames.append((mono, frame_ns, np.asarray(frame.samples, dtype=np.float64)))
+    if continuity.resets:
+        warnings.append(
+            f"the sensor's clock jumped {len(continuity.resets)} time(s) (it restarted): re-anchored to the host's"
+        )
     if corrupt:
         warnings.append(f"{corrupt} corrupt frame(s) skipped")
     if not frames:

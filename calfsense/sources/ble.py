@@ -34,7 +34,7 @@ from calfsense.errors import (
     SensorNotFoundError,
 )
 from calfsense.protocol import gatt, pmd
-from calfsense.protocol.timestamps import FrameTimer
+from calfsense.protocol.timestamps import ClockContinuity, FrameTimer
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
 
 _log = logging.getLogger(__name__)
@@ -440,6 +440,7 @@ class StreamSession:
         self._recorder_factory = recorder_factory
         self._unrecorded: list[tuple[int, int, str, bytes]] = []  # arrived before the recording started
         self._fatal: CalfsenseError | None = None  # what ended the session from inside (a full disk)
+        self._continuity = ClockContinuity()  # the sensor's clock reset (an H10 that shut down) is undone
         self._reset_at_mono: int | None = None
         self.stats = StreamStats()
         self.settings: pmd.MeasurementSettings | None = None
@@ -708,7 +709,7 @@ class StreamSession:
             self._reset_at_mono = None
         self.stats.frames += 1
         try:
-            st = self._timer.times(frame.timestamp_ns, len(frame))
+            st = self._timer.times(self._continuity.device_ns(frame.timestamp_ns, mono), len(frame))
         except FrameError:
             self.stats.corrupt += 1
             return

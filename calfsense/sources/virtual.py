@@ -81,6 +81,8 @@ class Faults:
     refuse_start: int | None = None  # status code for every START, e.g. 13 (in the charger)
     refuse_start_once: int | None = None  # status code for the first START only
     keep_streaming_after_drop: bool = True  # an H10 keeps measuring: a restart answers ALREADY_IN_STATE
+    # The sensor shut down while the link was down, so its clock restarted at the H10's default 2019-01-01.
+    clock_reset_on_drop: bool = False
     # How the next connect attempts fail, one each, in order (then they succeed): the everyday BlueZ errors.
     connect_errors: list[str] = field(default_factory=list)  # names in CONNECT_ERRORS
 
@@ -336,6 +338,8 @@ class VirtualSensor:
         self.notify.clear()
         if not self.faults.keep_streaming_after_drop:
             self.measuring = False
+        if self.faults.clock_reset_on_drop:
+            self.device_epoch_ns = pmd.H10_DEFAULT_CLOCK_NS - int(round(self.sensor_time_s() * 1e9))
         cb, self.on_disconnect = self.on_disconnect, None
         loop = asyncio.get_running_loop()
         if cb is not None:
