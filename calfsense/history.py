@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,15 +100,34 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
         tighten(part)
     try:
         db = sqlite3.connect(p, timeout=30.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=30000")
+        _use_wal(db)
+        db.execute("PRAGMA foreign_keys=ON")
         migrate(db)
     except sqlite3.DatabaseError as exc:
         raise CalfsenseError(
             f"cannot open the history database {p}: {exc}", "move the file away to start afresh"
         ) from exc
     return db
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch a database to WAL once; processes opening a fresh one at once take turns.
+
+    Changing the journal mode needs the database to itself and SQLite answers "locked" at once, without
+    the busy handler, when another connection holds it: so wait and retry (once WAL, the mode persists
+    in the file and every later open finds it set).
+    """
+    for attempt in range(200):
+        try:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        time.sleep(min(0.2, 0.005 * (attempt + 1)))
+    raise sqlite3.OperationalError("could not switch the history database to WAL: it stayed locked")
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +280,39 @@ def _writer(args: tuple[str, int]) -> int:
         saved += history.save(db, report, f"fp-{worker}-{i}", started=f"2026-11-{1 + i % 28:02d}T10:00:00")
     db.close()
     return saved
+
+
+def _fresh_writer(args: tuple[str, int, float]) -> int:
+    """50 rounds of open, save, close against a database that may not exist yet, all starting together."""
+    import time
+
+    path, worker, start_at = args
+    time.sleep(max(0.0, start_at - time.time()))  # the processes took a while to start: now all at once
+    saved = 0
+    for i in range(50):
+        db = history.connect(Path(path))
+        report = {
+            "source": {"path": f"w{worker}-{i}", "device": None, "placement": "shin", "start_wall": None},
+            "summary": {"routine": None, "compliance": None},
+            "sets": [{"index": 1, "exercise": "two-leg", "side": None, "verdict": None, "reps": [{"height_cm": 7.0}]}],
+        }
+        saved += history.save(db, report, f"fp-{worker}-{i}", started="2026-11-01T10:00:00")
+        db.close()
+    return saved
+
+
+@pytest.mark.slow
+def test_eight_processes_on_a_fresh_history_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "h.sqlite3"  # neither the file nor its directory exists yet
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(8) as pool:
+        start_at = time.time() + 4.0
+        saved = pool.map(_fresh_writer, [(str(path), w, start_at) for w in range(8)])
+    assert saved == [50] * 8
+    db = history.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM session").fetchone()[0] == 400
+    db.close()
 
 
 def test_history_with_two_concurrent_writers(tmp_path: Path) -> None:
