@@ -17,6 +17,7 @@ import click
 from calfsense import __version__
 from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
 from calfsense.files import check_new, write_private
+from calfsense.text import markup_safe, printable
 
 EXIT_USAGE = 2
 
@@ -238,12 +239,14 @@ def _print_rich_report(report: dict[str, Any]) -> None:
     console = Console()
     src, summ = report["source"], report["summary"]
     console.print(
-        f"[bold]{src['path']}[/]  {src['format']}, {src['device'] or 'unknown device'}, "
+        f"[bold]{markup_safe(src['path'])}[/]  {src['format']}, {markup_safe(src['device'] or 'unknown device')}, "
         f"{src['placement']}, {src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s"
     )
     if summ["routine"] and summ["compliance"] is not None:
         colour = "green" if summ["compliance"] >= 80 else "yellow" if summ["compliance"] >= 60 else "red"
-        console.print(f"routine [bold]{summ['routine']}[/], compliance [{colour}]{summ['compliance']:.0f}/100[/]")
+        console.print(
+            f"routine [bold]{markup_safe(summ['routine'])}[/], compliance [{colour}]{summ['compliance']:.0f}/100[/]"
+        )
     for s in report["sets"]:
         v = s["verdict"]
         what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"
@@ -267,11 +270,11 @@ def _print_rich_report(report: dict[str, Any]) -> None:
         console.print(table)
         if v:
             for line in v["coaching"]:
-                console.print(f"  [cyan]- {line}[/]")
+                console.print(f"  [cyan]- {markup_safe(line)}[/]")
     for m in summ["missing_sets"]:
         console.print(f"[yellow]missing: set {m['index']} {m['exercise']}{' ' + m['side'] if m['side'] else ''}[/]")
     for w in summ["warnings"]:
-        console.print(f"[yellow]warning: {w}[/]")
+        console.print(f"[yellow]warning: {markup_safe(w)}[/]")
     console.print(f"[bold]total: {summ['reps']} reps in {summ['sets']} sets[/]")
 
 
@@ -389,7 +392,7 @@ def info(file: str | None, as_json: bool) -> None:
         return
     for key in ("path", "format", "device", "model", "placement", "routine", "start_wall"):
         if data[key]:
-            click.echo(f"{key:<16}{data[key]}")
+            click.echo(f"{key:<16}{printable(data[key])}")
     if s.synthetic:
         click.echo(f"{'synthetic':<16}yes (made by the simulator)")
     if s.settings:
@@ -402,9 +405,9 @@ def info(file: str | None, as_json: bool) -> None:
     click.echo(f"{'gaps':<16}{len(s.gaps)}" + "".join(f"  [{a:.1f}-{b:.1f} s]" for a, b in s.gaps[:5]))
     click.echo(f"{'heart rate':<16}{len(s.hr_bpm)} readings")
     for e in s.events:
-        click.echo(f"{'event':<16}{e.time_s:8.1f} s  {e.kind} {e.text}".rstrip())
+        click.echo(f"{'event':<16}{e.time_s:8.1f} s  {printable(e.kind)} {printable(e.text)}".rstrip())
     for w in s.warnings:
-        click.echo(f"{'warning':<16}{w}")
+        click.echo(f"{'warning':<16}{printable(w)}")
 
 
 @main.command()
@@ -714,7 +717,7 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
         return
     click.echo(f"{'name':<26}{'identifier':<40}{'rssi':>6}  {'model':<22}streams")
     for f in found:
-        click.echo(f"{f.name:<26}{f.address:<40}{f.rssi:>6}  {f.model:<22}{', '.join(f.streams)}")
+        click.echo(f"{printable(f.name):<26}{f.address:<40}{f.rssi:>6}  {f.model:<22}{', '.join(f.streams)}")
 
 
 @main.command()
@@ -744,7 +747,9 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     cfg.default = paired.name
     path = save_config(cfg)
     battery = f", battery {paired.battery}%" if paired.battery is not None else ""
-    click.echo(f"paired {paired.name} ({paired.model}, firmware {paired.firmware or '?'}{battery})")
+    click.echo(
+        f"paired {printable(paired.name)} ({paired.model}, firmware {printable(paired.firmware or '?')}{battery})"
+    )
     click.echo(
         f"  streams: {', '.join(paired.features) or 'heart rate only'}; acceleration at "
         f"{', '.join(map(str, paired.acc_rates_hz)) or '-'} Hz, "
@@ -769,7 +774,8 @@ def devices() -> None:
     for name, s in cfg.sensors.items():
         mark = "*" if name == cfg.default else " "
         sim = " (virtual)" if s.get("simulated") else ""
-        click.echo(f"{mark} {name:<26}{s.get('address', ''):<20}{s.get('model', ''):<14}{s.get('placement', '')}{sim}")
+        fields = (printable(s.get("address", "")), printable(s.get("model", "")), printable(s.get("placement", "")))
+        click.echo(f"{mark} {printable(name):<26}{fields[0]:<20}{fields[1]:<14}{fields[2]}{sim}")
 
 
 @main.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -51,7 +50,26 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    return _toml_string(str(v))
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: any Unicode as itself, quotes, backslashes and control characters escaped.
+
+    (JSON's escapes are not all TOML's: it writes an emoji as a surrogate pair TOML refuses.)
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")  # a lone surrogate is no character at all (not even in UTF-8)
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def save_config(cfg: Config, path: Path | None = None) -> Path:
@@ -63,7 +81,7 @@ def save_config(cfg: Config, path: Path | None = None) -> Path:
         lines.append(f"default = {_toml_value(cfg.default)}")
     for name, values in cfg.sensors.items():
         lines.append("")
-        lines.append(f"[sensors.{json.dumps(name)}]")
+        lines.append(f"[sensors.{_toml_string(name)}]")
         for key, value in values.items():
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")

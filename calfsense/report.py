@@ -15,6 +15,7 @@ import numpy as np
 from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet, rise_too_slow
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
+from calfsense.text import printable
 
 SCHEMA = "calfsense.report/1"
 # A phase is on tempo within 0.25 s + 25 % of its prescription (a metronome beat is hard to hit closer
@@ -359,13 +360,14 @@ def format_table(report: dict[str, Any]) -> str:
     """A plain-text report for the terminal."""
     src = report["source"]
     lines = [
-        f"{src['path']}  ({src['format']}, {src['device'] or 'unknown device'}, {src['placement']}, "
+        f"{printable(src['path'])}  ({src['format']}, {printable(src['device'] or 'unknown device')}, "
+        f"{src['placement']}, "
         f"{src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s)",
     ]
     summ = report["summary"]
     if summ["routine"]:
         comp = f", compliance {summ['compliance']:.0f}/100" if summ["compliance"] is not None else ""
-        lines.append(f"routine {summ['routine']}{comp}")
+        lines.append(f"routine {printable(summ['routine'])}{comp}")
     for s in report["sets"]:
         v = s["verdict"]
         what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"

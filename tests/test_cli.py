@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -121,3 +122,21 @@ def test_bad_values_and_usage_errors_are_one_line_exit_2(args: list[str]) -> Non
     code, _, err = run(*args)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("calfsense: error: ") and "--help" in err, err
+
+
+def test_names_of_any_unicode_round_trip_and_print_escaped(tmp_path: Path) -> None:
+    from calfsense.config import Config, load_config, save_config
+    from calfsense.text import markup_safe, printable
+
+    path = tmp_path / "config.toml"
+    for name in ["Polar H10 😀", "日本語 𝄞", 'quote"back\\slash', "[/bold]red", "bell\x07esc\x1b[31m", "tab\tnl\n"]:
+        save_config(Config(default=name, sensors={name: {"address": "A0:9E", "model": "H10"}}), path)
+        back = load_config(path)
+        assert back.default == name and list(back.sensors) == [name]
+    assert printable("esc\x1b[31m\u202e") == "esc\\x1b[31m\\u202e"  # no colour change, no reversed text
+    assert printable("Polar H10 😀 日本語") == "Polar H10 😀 日本語"
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), force_terminal=False)
+    console.print(f"[bold]{markup_safe('[/bold]x')}[/]")  # a name that closes a tag is shown, not applied
+    assert "[/bold]x" in console.file.getvalue()  # type: ignore[attr-defined]
