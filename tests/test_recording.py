@@ -253,3 +253,19 @@ def test_a_recording_s_routine_is_a_built_in_name_never_a_path(tmp_path: Path) -
     result = CliRunner().invoke(main, ["replay", str(path), "--json", "--no-save"])
     assert result.exit_code == 0 and "not built in" in result.stderr
     assert json.loads(result.stdout)["summary"]["reps"] > 0
+
+
+@pytest.mark.slow
+def test_a_compressed_file_that_expands_without_end_is_refused_in_bounded_memory(tmp_path: Path) -> None:
+    import resource
+
+    bomb = tmp_path / "bomb.csrec.jsonl.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as fh:
+        fh.write(b'{"k":"header","format":"calfsense.recording","version":1}\n')
+        for _ in range(5):
+            fh.write(b"\n" * (16 << 20))  # 80 MB of blank lines in under 100 kB
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = CliRunner().invoke(main, ["replay", str(bomb), "--no-save"])
+    grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert result.exit_code == 2 and "expands to more than" in result.stderr
+    assert grew_mb < 100  # the blank lines were never all held (they were 80 MB of text, 5 GB as lines)

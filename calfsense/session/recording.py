@@ -16,6 +16,7 @@ import json
 import math
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,10 @@ class RawRecording:
     warnings: list[str]
 
 
+_MAX_EXPANSION = 30
+_MIN_EXPANDED_BYTES = 64_000_000
+
+
 def _open_text(path: Path) -> IO[str]:
     with open(path, "rb") as raw:
         magic = raw.read(2)
@@ -290,23 +295,37 @@ def read_raw(path: str | Path) -> RawRecording:
     records: list[dict[str, Any]] = []
     header: RecordingHeader | None = None
     bad = 0
+    # Bounded before it is read: a compressed recording expands at most this far (real ones 3-6x), so a
+    # small file of blank lines cannot take all the memory there is.
+    limit = max(_MIN_EXPANDED_BYTES, _MAX_EXPANSION * p.stat().st_size)
+    read = 0
+    lines: list[str] = []
     try:
-        fh = _open_text(p)
-        with fh:
-            lines = fh.read().split("\n")
-    except (EOFError, gzip.BadGzipFile):
+        with _open_text(p) as fh:
+            pending = ""
+            while chunk := fh.read(1 << 20):
+                read += len(chunk)
+                if read > limit:
+                    raise InputFileError(
+                        f"{p}: expands to more than {limit / 1e6:.0f} MB, far more than any recording",
+                        "it is not a calfsense recording (or it is damaged)",
+                    )
+                parts = (pending + chunk).split("\n")
+                pending = parts.pop()
+                lines.extend(part + "\n" for part in parts if part.strip())
+            if pending.strip():
+                lines.append(pending)  # no newline at its end: cut off by a crash
+    except (EOFError, gzip.BadGzipFile, zlib.error):
         raise InputFileError(f"{p}: the compressed recording is damaged", "use the uncompressed original") from None
-    trailing_cut = bool(lines) and lines[-1] != ""
+    trailing_cut = bool(lines) and not lines[-1].endswith("\n")
     for i, line in enumerate(lines):
-        if not line.strip():
-            continue
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not an object")
         except ValueError:
             if i == len(lines) - 1 and trailing_cut:
-                warnings.append(f"the last line was cut off (line {i + 1}); everything before it was read")
+                warnings.append(f"the last line was cut off (record {i + 1}); everything before it was read")
             else:
                 bad += 1
             continue
