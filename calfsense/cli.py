@@ -667,8 +667,9 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
     click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
 
 
-def _virtual_backend(recording: str | None = None, speed: float = 1.0) -> Any:
-    """A virtual sensor: the sensor model that made RECORDING playing it, or an H10 playing the simulator."""
+def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: str | None = None) -> Any:
+    """A virtual sensor: the sensor model that made RECORDING playing it, or an H10 playing the simulator;
+    `faults` is a --faults spec (what goes wrong with it)."""
     import numpy as np
 
     from calfsense.dsp.simulate import simulate as run_sim
@@ -687,7 +688,8 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0) -> Any:
     else:
         plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
         motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
-    sensor = virtual.VirtualSensor(motion, synthetic.PROFILES[model], speed=speed)
+    chosen = virtual.parse_faults(faults, motion.duration_s) if faults else None
+    sensor = virtual.VirtualSensor(motion, synthetic.PROFILES[model], speed=speed, faults=chosen)
     world = virtual.VirtualWorld([sensor])
     return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor, placement
 
@@ -817,6 +819,13 @@ BUNDLED = "__bundled__"
     default=None,
     help="Virtual sensor speed (default: 30x with --simulate).",
 )
+@click.option(
+    "--faults",
+    default=None,
+    metavar="SPEC",
+    help="With --simulate: what goes wrong with the virtual sensor, e.g. drop-every=60,down=5,"
+    "connect-errors=timeout+abort,clock-reset (see docs/faults.md).",
+)
 @click.option("--plain", is_flag=True, help="One line per event (also when the output is not a terminal).")
 @click.option("--sound", is_flag=True, help="Ring the terminal bell on every rep.")
 @click.option(
@@ -832,6 +841,7 @@ def live(
     placement: str | None,
     simulate: str | None,
     speed: float | None,
+    faults: str | None,
     plain: bool,
     sound: bool,
     record_dir: str | None,
@@ -851,11 +861,13 @@ def live(
     plan = load_routine(routine or DEFAULT_ROUTINE)
     target = device
     where = placement
+    if faults is not None and simulate is None:
+        fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
     if simulate is not None:
         source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
         if not Path(source).exists():
             fail(f"{source}: no such recording")
-        backend, sensor, recorded_placement = _virtual_backend(source, speed or 30.0)
+        backend, sensor, recorded_placement = _virtual_backend(source, speed or 30.0, faults)
         target = sensor.name
         where = where or recorded_placement or "auto"
         click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)

@@ -354,3 +354,26 @@ async def test_a_sensor_clock_reset_across_a_reconnect_loses_no_rep(tmp_path: Pa
     replayed.feed(rec.time_s, rec.acc_mg)
     replayed.finish()
     assert len(replayed.reps) == len(sink.reps)  # replay agrees rep for rep
+
+
+def test_fault_specs_parse_and_bad_ones_say_what_is_accepted() -> None:
+    from calfsense.sources.virtual import parse_faults
+
+    f = parse_faults("drop-every=60,down=2.5,connect-errors=timeout+abort,clock-reset,lose=0.01", 200.0)
+    assert f.drop_link_at_s == [60.0, 120.0, 180.0] and f.link_down_s == 2.5
+    assert f.connect_errors == ["timeout", "abort"] and f.clock_reset_on_drop and f.lose_frame_prob == 0.01
+    for bad in ["drop-every=nan", "down=-1", "connect-errors=gremlins", "lose=2", "sparkles"]:
+        with pytest.raises(CalfsenseError) as exc:
+            parse_faults(bad, 200.0)
+        assert "drop-every=S" in exc.value.one_line()
+
+
+@pytest.mark.slow  # seconds of streaming in (scaled) time
+def test_live_simulate_with_faults_reconnects_and_reports(tmp_path: Path) -> None:
+    sample = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    spec = "drop-at=100,down=1,connect-errors=timeout+eof"
+    args = ["live", "--simulate", str(sample), "--speed", "60", "--plain", "--no-save", "--faults", spec]
+    result = CliRunner().invoke(main, [*args, "--record-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("reconnecting:") == 3 and "reconnected" in result.stdout
+    assert "last error: connect timed out" in result.stdout and "D-Bus connection closed" in result.stdout

@@ -14,6 +14,7 @@ world=world)`; nothing else in calfsense knows it is not talking to a radio.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 from numpy.typing import NDArray
 
+from calfsense.errors import CalfsenseError
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
 from calfsense.sources.synthetic import H10, DeviceProfile
@@ -105,6 +107,56 @@ def _connect_error(name: str) -> BaseException:
 
 
 CONNECT_ERRORS = ("timeout", "abort", "software-abort", "not-connected", "eof", "busy")
+
+FAULTS_HELP = (
+    "comma-separated: drop-every=S (drop the link every S sensor seconds), drop-at=S[+S...], down=S (how long "
+    "it stays down), connect-errors=NAME[+NAME...] (how the next connects fail: "
+    + ", ".join(CONNECT_ERRORS)
+    + "), clock-reset (the clock restarts at 2019-01-01 on each drop), lose=P (each frame lost with probability P), "
+    "first-frame-delay=S, refuse-start=CODE"
+)
+
+
+def parse_faults(spec: str, duration_s: float) -> Faults:
+    """Faults from a spec such as "drop-every=60,down=5,connect-errors=timeout+abort,clock-reset" (FAULTS_HELP)."""
+    faults = Faults()
+
+    def number(key: str, text: str, lo: float, hi: float) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise CalfsenseError(f"--faults: {key}={text!r} is not a number", FAULTS_HELP) from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise CalfsenseError(f"--faults: {key}={text} is not between {lo:g} and {hi:g}", FAULTS_HELP)
+        return value
+
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key, _, value = item.partition("=")
+        if key == "drop-every":
+            every = number(key, value, 1.0, 86_400.0)
+            faults.drop_link_at_s += [every * k for k in range(1, int(duration_s // every) + 1)]
+        elif key == "drop-at":
+            faults.drop_link_at_s += [number(key, v, 0.0, 86_400.0) for v in value.split("+")]
+        elif key == "down":
+            faults.link_down_s = number(key, value, 0.0, 3_600.0)
+        elif key == "connect-errors":
+            names = value.split("+")
+            unknown = [n for n in names if n not in CONNECT_ERRORS]
+            if unknown:
+                raise CalfsenseError(f"--faults: unknown connect error {unknown[0]!r}", FAULTS_HELP)
+            faults.connect_errors += names
+        elif key == "clock-reset" and not value:
+            faults.clock_reset_on_drop = True
+        elif key == "lose":
+            faults.lose_frame_prob = number(key, value, 0.0, 1.0)
+        elif key == "first-frame-delay":
+            faults.first_frame_delay_s = number(key, value, 0.0, 600.0)
+        elif key == "refuse-start":
+            faults.refuse_start = int(number(key, value, 1.0, 255.0))
+        else:
+            raise CalfsenseError(f"--faults: unknown fault {item!r}", FAULTS_HELP)
+    faults.drop_link_at_s.sort()
+    return faults
 
 
 @dataclass
