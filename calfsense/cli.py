@@ -891,6 +891,7 @@ def live(
         plain=plain or not sys.stdout.isatty(),
         sound=sound,
         simulated=simulate is not None,
+        time_scale=(speed or 30.0) if simulate is not None else 1.0,
     )
     recording, coach, session = asyncio.run(run_live(opts))
     if recording is None:

@@ -32,6 +32,7 @@ class LiveOptions:
     plain: bool
     sound: bool = False
     simulated: bool = False
+    time_scale: float = 1.0  # the virtual sensor's speed (its clock against the host's)
     idle_finish_s: float = 3.0  # virtual sensor: its motion is over when no frame came for this long
 
 
@@ -212,7 +213,8 @@ async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | 
         written.append(record_path)
         return writer
 
-    session = ble.StreamSession(ble.StreamConfig(target=opts.target), coach, opts.backend, make_recorder)
+    config = ble.StreamConfig(target=opts.target, time_scale=opts.time_scale)
+    session = ble.StreamSession(config, coach, opts.backend, make_recorder)
     stop = asyncio.Event()
 
     def request_stop() -> None:

@@ -375,5 +375,5 @@ def test_live_simulate_with_faults_reconnects_and_reports(tmp_path: Path) -> Non
     args = ["live", "--simulate", str(sample), "--speed", "60", "--plain", "--no-save", "--faults", spec]
     result = CliRunner().invoke(main, [*args, "--record-dir", str(tmp_path)])
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.count("reconnecting:") == 3 and "reconnected" in result.stdout
+    assert result.stdout.count("reconnecting:") >= 3 and "reconnected" in result.stdout
     assert "last error: connect timed out" in result.stdout and "D-Bus connection closed" in result.stdout

@@ -420,6 +420,9 @@ class StreamConfig:
     scan_timeout_s: float = 10.0
     first_frame_timeout_s: float = 30.0  # the known start delay, then give up
     give_up_after_s: float = math.inf  # reconnect time before the session ends (never: the user quits)
+    # How many times faster than the host's clock the sensor's runs: 1 for a real sensor, the virtual
+    # sensor's --speed when emulating; pauses between reconnect attempts are in the sensor's time.
+    time_scale: float = 1.0
     queue_size: int = 2048
 
 
@@ -608,7 +611,7 @@ class StreamSession:
         while not self._stop.is_set():
             self.sink.on_state("reconnecting", f"attempt {attempt + 1} in {delay:.1f} s (last error: {last})")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), delay)
+                await asyncio.wait_for(self._stop.wait(), delay / self.config.time_scale)
             if self._stop.is_set():
                 return
             attempt += 1

@@ -87,6 +87,7 @@ class Faults:
     clock_reset_on_drop: bool = False
     # How the next connect attempts fail, one each, in order (then they succeed): the everyday BlueZ errors.
     connect_errors: list[str] = field(default_factory=list)  # names in CONNECT_ERRORS
+    errors_per_drop: int | None = None  # at most this many of them after each drop (None: all in a row)
 
 
 def _connect_error(name: str) -> BaseException:
@@ -211,6 +212,7 @@ class VirtualSensor:
         self.name = profile.name
         self.speed = speed
         self.faults = faults or Faults()
+        self.failed_since_drop = 0  # connect attempts failed on purpose since the last drop (Faults.errors_per_drop)
         self.battery = battery
         self.rssi = rssi
         self.connected = False
@@ -390,6 +392,7 @@ class VirtualSensor:
         self.notify.clear()
         if not self.faults.keep_streaming_after_drop:
             self.measuring = False
+        self.failed_since_drop = 0
         if self.faults.clock_reset_on_drop:
             self.device_epoch_ns = pmd.H10_DEFAULT_CLOCK_NS - int(round(self.sensor_time_s() * 1e9))
         cb, self.on_disconnect = self.on_disconnect, None
@@ -505,7 +508,9 @@ class VirtualClient(BaseBleakClient):
         sensor = self._world.find(self.address)
         if sensor is None or not sensor.reachable:
             raise BleakError(f"Device with address {self.address} was not found")
-        if sensor.faults.connect_errors and sensor._starts > 0:  # the first connect works; reconnects fail first
+        limit = sensor.faults.errors_per_drop
+        if sensor.faults.connect_errors and sensor._starts > 0 and (limit is None or sensor.failed_since_drop < limit):
+            sensor.failed_since_drop += 1  # the first connect works; reconnects fail first
             raise _connect_error(sensor.faults.connect_errors.pop(0))
         if sensor.connected:
             raise BleakError("device is busy: already connected to another client")
