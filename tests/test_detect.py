@@ -62,20 +62,25 @@ def test_scale_model_learns_per_axis_scales_from_still_poses() -> None:
         assert model.level_mg((m / np.linalg.norm(m))[None, :])[0] == pytest.approx(np.linalg.norm(m), rel=0.005)
 
 
+def candidates(seg: Segmenter, tilt_rad: np.ndarray, lift_cm: np.ndarray) -> list:
+    """Every candidate the segmenter finds in a tilt (about one axis) and a lift, one block, never busy."""
+    up = np.column_stack((np.sin(tilt_rad), np.zeros_like(tilt_rad), np.cos(tilt_rad))).tolist()
+    found = []
+    i = 0
+    while True:
+        i, cand = seg.advance(up, lift_cm.tolist(), [False] * len(up), 0, i)
+        if cand is None:
+            return found
+        found.append(cand)
+
+
 def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> None:
     p = PARAMS["shin"]
     seg = Segmenter(p, GRID_HZ)
     t = np.arange(0, 12, 1 / GRID_HZ)
     tilt = sum(raised_cosine_rep(t, 2.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6)) * math.radians(4.0)
-    up = np.column_stack((np.sin(tilt), np.zeros_like(t), np.cos(tilt))).tolist()
-    lift = (sum(raised_cosine_rep(t, 2.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6)) * 5.0).tolist()
-    found = []
-    i = 0
-    while True:
-        i, cand = seg.advance(up, lift, [False] * len(t), 0, i)
-        if cand is None:
-            break
-        found.append(cand)
+    lift = sum(raised_cosine_rep(t, 2.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6)) * 5.0
+    found = candidates(seg, tilt, lift)
     peaks = [c.peak / GRID_HZ for c in found]
     assert len(found) == 6
     assert np.allclose(peaks, [2.6 + 1.2 * k for k in range(6)], atol=0.15)
@@ -90,15 +95,7 @@ def test_segmenter_takes_a_level_held_longer_than_any_phase_for_a_new_posture() 
     lean = np.clip((t - 2.0) / 0.5, 0.0, 1.0) * math.radians(3.0)
     reps = sum(raised_cosine_rep(t, 8.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6))
     tilt = lean + reps * math.radians(4.0)
-    up = np.column_stack((np.sin(tilt), np.zeros_like(t), np.cos(tilt))).tolist()
-    lift = (reps * 5.0).tolist()
-    found = []
-    i = 0
-    while True:
-        i, cand = seg.advance(up, lift, [False] * len(t), 0, i)
-        if cand is None:
-            break
-        found.append(cand)
+    found = candidates(seg, tilt, reps * 5.0)
     peaks = [c.peak / GRID_HZ for c in found if c.peak / GRID_HZ > 7.5]
     assert np.allclose(peaks, [8.6 + 1.2 * k for k in range(6)], atol=0.15)
     # Each rep starts at its own bottom, not back where the lean began.
