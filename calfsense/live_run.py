@@ -169,8 +169,9 @@ async def _read_keys(handler: Any, stop: asyncio.Event) -> None:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
-async def run_live(opts: LiveOptions, out: TextIO = sys.stdout) -> tuple[Path | None, LiveCoach, ble.StreamSession]:
+async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path | None, LiveCoach, ble.StreamSession]:
     """Stream, coach and record until q, the routine's end, Ctrl-C/SIGTERM, or (virtual) the motion's end."""
+    out = out or sys.stdout  # looked up now: a default bound at import would keep whatever stdout was then
     events: list[LiveEvent] = []
     plain = PlainOutput(out) if opts.plain else None
 
