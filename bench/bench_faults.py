@@ -28,10 +28,9 @@ from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import Simulation, routine_session, simulate
 from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
 from calfsense.sources import ble
+from calfsense.sources.faults import CONNECT_ERRORS, Faults
 from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import (
-    CONNECT_ERRORS,
-    Faults,
     VirtualClient,
     VirtualScanner,
     VirtualSensor,

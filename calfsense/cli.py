@@ -17,7 +17,7 @@ import click
 from calfsense import __version__
 from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
 from calfsense.files import check_new, write_private
-from calfsense.text import markup_safe, printable
+from calfsense.text import printable
 
 EXIT_USAGE = 2
 
@@ -221,63 +221,6 @@ def _check_new_file(path: str | None, force: bool) -> None:
         check_new(Path(path), force)
 
 
-def _tempo_cell(tempo: dict[str, float] | None, phase: str, value: float) -> str:
-    """A phase time, green when on tempo (0.25 s + 25 % of the prescription), yellow when not."""
-    if tempo is None:
-        return f"{value:.1f}"
-    from calfsense.report import on_tempo
-
-    good = on_tempo(value, tempo[f"{phase}_s"])
-    return f"[{'green' if good else 'yellow'}]{value:.1f}[/]"
-
-
-def _print_rich_report(report: dict[str, Any]) -> None:
-    """The report as coloured tables (terminal only; pipes get the plain text)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    src, summ = report["source"], report["summary"]
-    console.print(
-        f"[bold]{markup_safe(src['path'])}[/]  {src['format']}, {markup_safe(src['device'] or 'unknown device')}, "
-        f"{src['placement']}, {src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s"
-    )
-    if summ["routine"] and summ["compliance"] is not None:
-        colour = "green" if summ["compliance"] >= 80 else "yellow" if summ["compliance"] >= 60 else "red"
-        console.print(
-            f"routine [bold]{markup_safe(summ['routine'])}[/], compliance [{colour}]{summ['compliance']:.0f}/100[/]"
-        )
-    for s in report["sets"]:
-        v = s["verdict"]
-        what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"
-        target = f"/{v['reps_prescribed']}" if v else ""
-        ok = "green" if not v or v["reps_ok"] else "yellow"
-        table = Table(title=f"set {s['index']}  {what}: [{ok}]{len(s['reps'])}{target} reps[/]", title_justify="left")
-        for col in ("rep", "start s", "up s", "hold s", "down s", "pause s", "height cm", "flags"):
-            table.add_column(col, justify="right" if col != "flags" else "left")
-        tempo = s["prescribed"]["tempo"] if s["prescribed"] else None
-        for r in s["reps"]:
-            table.add_row(
-                str(r["index"]),
-                f"{r['start_s']:.1f}",
-                _tempo_cell(tempo, "up", r["up_s"]),
-                _tempo_cell(tempo, "hold", r["hold_s"]),
-                _tempo_cell(tempo, "down", r["down_s"]),
-                "" if r["pause_s"] is None else f"{r['pause_s']:.1f}",
-                "" if r["height_cm"] is None else f"{r['height_cm']:.1f}",
-                f"[red]{', '.join(r['flags'])}[/]" if r["flags"] else "",
-            )
-        console.print(table)
-        if v:
-            for line in v["coaching"]:
-                console.print(f"  [cyan]- {markup_safe(line)}[/]")
-    for m in summ["missing_sets"]:
-        console.print(f"[yellow]missing: set {m['index']} {m['exercise']}{' ' + m['side'] if m['side'] else ''}[/]")
-    for w in summ["warnings"]:
-        console.print(f"[yellow]warning: {markup_safe(w)}[/]")
-    console.print(f"[bold]total: {summ['reps']} reps in {summ['sets']} sets[/]")
-
-
 def _write_text(path: str | None, text: str, force: bool) -> None:
     """Print, or write a file that must not exist yet unless --force."""
     if path is None or path == "-":
@@ -346,7 +289,9 @@ def replay(
         csv.writer(buf, lineterminator="\n").writerows(csv_rows(report))
         _write_text(output, buf.getvalue(), force)
     elif output is None and sys.stdout.isatty():
-        _print_rich_report(report)
+        from calfsense.render import print_report
+
+        print_report(report)
     else:
         _write_text(output, format_table(report) + "\n", force)
     # Saved last: a session is in the history only once every output asked for was written.
@@ -676,6 +621,7 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: s
     from calfsense.routine import load_routine
     from calfsense.session.importers import load
     from calfsense.sources import ble, synthetic, virtual
+    from calfsense.sources.faults import parse_faults
 
     placement = None
     model = "h10"
@@ -688,7 +634,7 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: s
     else:
         plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
         motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
-    chosen = virtual.parse_faults(faults, motion.duration_s) if faults else None
+    chosen = parse_faults(faults, motion.duration_s) if faults else None
     sensor = virtual.VirtualSensor(motion, synthetic.PROFILES[model], speed=speed, faults=chosen)
     world = virtual.VirtualWorld([sensor])
     return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor, placement

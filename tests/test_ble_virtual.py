@@ -18,10 +18,10 @@ from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import CalfsenseError, PmdError
 from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
-from calfsense.sources import ble
+from calfsense.sources import ble, linkerrors
+from calfsense.sources.faults import Faults
 from calfsense.sources.synthetic import H10, VERITY
 from calfsense.sources.virtual import (
-    Faults,
     VirtualClient,
     VirtualScanner,
     VirtualSensor,
@@ -231,12 +231,14 @@ def test_error_strings_have_advice() -> None:
 def test_bleak_errors_become_ours_with_advice() -> None:
     from bleak.exc import BleakDBusError, BleakDeviceNotFoundError, BleakGATTProtocolError
 
-    assert isinstance(ble._translate(BleakDeviceNotFoundError("A0:9E:1A:5A:1F:0C")), errors.SensorNotFoundError)
-    bonding = ble._translate(BleakGATTProtocolError(0x05))
+    assert isinstance(linkerrors.translate(BleakDeviceNotFoundError("A0:9E:1A:5A:1F:0C")), errors.SensorNotFoundError)
+    bonding = linkerrors.translate(BleakGATTProtocolError(0x05))
     assert bonding is not None and "bonding" in str(bonding) and bonding.advice == errors.PAIR_FIRST_ADVICE
-    busy = ble._translate(BleakDBusError("org.bluez.Error.Failed", ["Operation already in progress: device busy"]))
+    busy = linkerrors.translate(
+        BleakDBusError("org.bluez.Error.Failed", ["Operation already in progress: device busy"])
+    )
     assert isinstance(busy, errors.SensorBusyError) and "another app" in str(busy)
-    assert ble._translate(ValueError("nothing of ours")) is None
+    assert linkerrors.translate(ValueError("nothing of ours")) is None
 
 
 def test_reconnect_retries_every_transient_error_and_stops_on_a_permanent_one() -> None:
@@ -252,10 +254,10 @@ def test_reconnect_retries_every_transient_error_and_stops_on_a_permanent_one() 
         PmdError("the sensor refused to start streaming: busy settling"),
     ]
     for exc in transient:
-        first, later = ble.retry_after_s(exc, 1), ble.retry_after_s(exc, 8)
-        assert first is not None and later is not None and 0 < first <= later <= ble.BACKOFF_MAX_S, exc
+        first, later = linkerrors.retry_after_s(exc, 1), linkerrors.retry_after_s(exc, 8)
+        assert first is not None and later is not None and 0 < first <= later <= linkerrors.BACKOFF_MAX_S, exc
     # A link lost mid-handshake is retried sooner than a sensor that is not there at all.
-    assert ble.retry_after_s(BleakError("le-connection-abort-by-local"), 1) < ble.retry_after_s(  # type: ignore[operator]
+    assert linkerrors.retry_after_s(BleakError("le-connection-abort-by-local"), 1) < linkerrors.retry_after_s(  # type: ignore[operator]
         errors.SensorNotFoundError("gone"), 1
     )
     permanent = [
@@ -266,7 +268,7 @@ def test_reconnect_retries_every_transient_error_and_stops_on_a_permanent_one() 
         ValueError("a bug, not a link problem"),
     ]
     for exc in permanent:
-        assert ble.retry_after_s(exc, 1) is None, exc
+        assert linkerrors.retry_after_s(exc, 1) is None, exc
 
 
 @pytest.mark.slow  # seconds of streaming in (scaled) time
@@ -357,7 +359,7 @@ async def test_a_sensor_clock_reset_across_a_reconnect_loses_no_rep(tmp_path: Pa
 
 
 def test_fault_specs_parse_and_bad_ones_say_what_is_accepted() -> None:
-    from calfsense.sources.virtual import parse_faults
+    from calfsense.sources.faults import parse_faults
 
     f = parse_faults("drop-every=60,down=2.5,connect-errors=timeout+abort,clock-reset,lose=0.01", 200.0)
     assert f.drop_link_at_s == [60.0, 120.0, 180.0] and f.link_down_s == 2.5

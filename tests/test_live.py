@@ -21,9 +21,9 @@ from calfsense.report import analyze, build_report
 from calfsense.routine import load_routine, parse_routine
 from calfsense.session.importers import load
 from calfsense.sources import ble
+from calfsense.sources.faults import Faults
 from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import (
-    Faults,
     VirtualClient,
     VirtualScanner,
     VirtualSensor,

@@ -21,8 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import (
-    PAIR_FIRST_ADVICE,
-    BluetoothUnavailableError,
     CalfsenseError,
     ConnectionLostError,
     DiskFullError,
@@ -30,18 +28,14 @@ from calfsense.errors import (
     NoAccelerationError,
     NoDataError,
     PmdError,
-    SensorBusyError,
     SensorNotFoundError,
 )
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import ClockContinuity, FrameTimer
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
+from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
 
 _log = logging.getLogger(__name__)
-BACKOFF_START_S = 0.5
-BACKOFF_MAX_S = 30.0
-QUICK_RETRY_S = 0.25  # after the link was lost again during the handshake, a D-Bus or GATT timeout
-QUICK_RETRIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,92 +103,6 @@ def model_from_name(name: str | None) -> str:
     return "heart-rate sensor" if name else "unknown"
 
 
-# Everyday BlueZ failures while (re)connecting, the link lost again during the handshake: worth a quick retry
-# (the classes bleak-retry-connector retries; ../shared/reference/user-pain-points.md sections 1 and 6).
-_TRANSIENT_TEXT = (
-    "le-connection-abort-by-local",
-    "br-connection-canceled",
-    "Software caused connection abort",
-    "Not connected",
-    "In Progress",
-    "InProgress",
-    "connection slot",
-    "available connection",
-)
-
-
-def retry_after_s(exc: BaseException, attempt: int) -> float | None:
-    """How long to wait before reconnect attempt `attempt + 1` after `exc`; None: permanent, give up now.
-
-    Gone out of range or not advertising yet: back off from 0.5 s to 30 s. The link lost again during the
-    handshake, a D-Bus or GATT timeout, the measurement refused while the sensor settles: retry within
-    a second or two, then slower. Bonding refused, another app holding the sensor, no adapter, a sensor
-    that cannot stream: no retry helps; its advice is the answer.
-    """
-    from bleak.exc import BleakError
-
-    if isinstance(exc, SensorBusyError | BluetoothUnavailableError | NoDataError | NoAccelerationError):
-        return None
-    if isinstance(exc, CalfsenseError) and exc.advice == PAIR_FIRST_ADVICE:
-        return None
-    growing = min(BACKOFF_MAX_S, BACKOFF_START_S * 2.0 ** max(attempt - 1, 0))
-    if isinstance(exc, SensorNotFoundError):
-        return growing
-    # A run of these is retried every quarter second (as bleak-retry-connector does, up to 9), then slower.
-    quick = (
-        QUICK_RETRY_S
-        if attempt <= QUICK_RETRIES
-        else min(BACKOFF_MAX_S, QUICK_RETRY_S * 2.0 ** (attempt - QUICK_RETRIES))
-    )
-    if isinstance(exc, TimeoutError | EOFError | ConnectionError | PmdError | FrameError):
-        return quick
-    if isinstance(exc, BleakError | OSError):
-        return quick if any(t in str(exc) for t in _TRANSIENT_TEXT) else growing
-    if isinstance(exc, CalfsenseError):
-        return growing
-    return None  # not a link problem: a bug, reported as one
-
-
-def _one_line(exc: BaseException) -> str:
-    """An error in a few words for the status line."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _translate(exc: BaseException) -> CalfsenseError | None:
-    """Map bleak and OS errors to ours, with advice: bleak's typed errors first, then what BlueZ says."""
-    from bleak.exc import (
-        BleakBluetoothNotAvailableError,
-        BleakDeviceNotFoundError,
-        BleakError,
-        BleakGATTProtocolError,
-        BleakGATTProtocolErrorCode,
-    )
-
-    if isinstance(exc, BleakBluetoothNotAvailableError):
-        return BluetoothUnavailableError(f"Bluetooth is not available: {exc}")
-    if isinstance(exc, BleakDeviceNotFoundError):
-        return SensorNotFoundError(f"sensor not found: {exc.identifier}")
-    bonding = {
-        BleakGATTProtocolErrorCode.INSUFFICIENT_AUTHENTICATION,
-        BleakGATTProtocolErrorCode.INSUFFICIENT_ENCRYPTION,
-        BleakGATTProtocolErrorCode.INSUFFICIENT_ENCRYPTION_KEY_SIZE,
-    }
-    if isinstance(exc, BleakGATTProtocolError) and exc.code in bonding:
-        return CalfsenseError(f"the sensor needs bonding: {exc}", PAIR_FIRST_ADVICE)
-    # BlueZ reports these as D-Bus errors whose text is all there is (its ATT error 0x05 among them).
-    text = str(exc)
-    if "Insufficient Authentication" in text or "Insufficient Encryption" in text or "0x05" in text:
-        return CalfsenseError(f"the sensor needs bonding: {text}", PAIR_FIRST_ADVICE)
-    if isinstance(exc, BleakError) and ("not found" in text or "was not found" in text):
-        return SensorNotFoundError(f"sensor not found: {text}")
-    if isinstance(exc, BleakError) and "busy" in text:
-        return SensorBusyError(f"the sensor is busy with another app: {text}")
-    if isinstance(exc, FileNotFoundError | ConnectionRefusedError) or "ServiceUnknown" in text:
-        return BluetoothUnavailableError(f"no Bluetooth service: {text}")
-    return None
-
-
 async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend = REAL) -> list[FoundSensor]:
     """Sensors around, strongest first: PMD, Heart Rate service or Polar's manufacturer id (all with show_all)."""
     from bleak import BleakScanner
@@ -202,7 +110,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
     try:
         found = await BleakScanner.discover(timeout=timeout_s, return_adv=True, **_scanner_kwargs(backend))
     except Exception as exc:
-        mapped = _translate(exc)
+        mapped = translate(exc)
         if mapped is not None:
             raise mapped from exc
         raise
@@ -239,7 +147,7 @@ async def _find(target: str | None, timeout_s: float, backend: Backend) -> Any:
     try:
         dev = await BleakScanner.find_device_by_filter(match, timeout=timeout_s, **_scanner_kwargs(backend))
     except Exception as exc:
-        mapped = _translate(exc)
+        mapped = translate(exc)
         if mapped is not None:
             raise mapped from exc
         raise
@@ -360,7 +268,7 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
     except CalfsenseError:
         raise
     except Exception as exc:
-        mapped = _translate(exc)
+        mapped = translate(exc)
         if mapped is not None:
             raise mapped from exc
         raise
@@ -564,7 +472,7 @@ class StreamSession:
             raise
         except Exception as exc:
             await self._close_client()
-            mapped = _translate(exc)
+            mapped = translate(exc)
             if mapped is not None:
                 raise mapped from exc
             raise
@@ -624,7 +532,7 @@ class StreamSession:
                     raise
                 if time.monotonic() > deadline:
                     raise ConnectionLostError(f"could not reconnect in {attempt} attempts: {exc}") from exc
-                last = _one_line(exc)
+                last = one_line(exc)
                 delay = pause
 
     async def _close_client(self) -> None:
@@ -676,7 +584,7 @@ class StreamSession:
             except Exception as exc:  # counting or coaching failed on this frame: say so once, go on with the next
                 self.stats.sink_errors += 1
                 if self.stats.sink_errors == 1:
-                    self.sink.on_state("warning", f"counting failed on a frame ({_one_line(exc)}); recording goes on")
+                    self.sink.on_state("warning", f"counting failed on a frame ({one_line(exc)}); recording goes on")
                     _log.exception("the stream's sink raised; counting resumes on the next frame")
 
     def _record(self, mono: int, char: str, data: bytes) -> None:

@@ -8,8 +8,9 @@ from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.sources import ble
+from calfsense.sources.faults import Faults
 from calfsense.sources.synthetic import H10
-from calfsense.sources.virtual import Faults, VirtualSensor, motion_from_simulation
+from calfsense.sources.virtual import VirtualSensor, motion_from_simulation
 
 from .conftest import CENTRAL
 from .peripheral import Peripheral
