@@ -23,8 +23,12 @@ DIR_MODE = 0o700
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) as 0700; an existing calfsense directory is tightened to 0700."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create `path` and any missing parents as 0700; an existing calfsense directory is tightened to 0700."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for p in reversed(missing):  # the parents calfsense creates are as private as the directory itself
+        with contextlib.suppress(FileExistsError):
+            p.mkdir(mode=DIR_MODE)
+            p.chmod(DIR_MODE)  # mkdir's mode is cut by the umask
     with contextlib.suppress(OSError):  # not ours to change (a read-only mount): the files are still 0600
         if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
             path.chmod(DIR_MODE)

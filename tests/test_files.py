@@ -44,6 +44,7 @@ def test_history_config_and_recordings_are_private(tmp_path: Path, monkeypatch: 
     with contextlib.closing(history.connect()) as db:
         db.execute("SELECT 1")
     assert mode(data) == 0o700 and mode(history.default_path()) == 0o600
+    assert mode(data.parent) == 0o700  # a parent it had to create too
     wal = history.default_path().with_name("history.sqlite3-wal")
     assert not wal.exists() or mode(wal) == 0o600
 
