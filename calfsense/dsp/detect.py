@@ -189,6 +189,9 @@ class Detector:
                 self._warm = []
                 self.gaps.append((item.start_s, item.end_s))
                 self._seg.restart()
+                # The time without data is no rest: the set's way of tipping is kept that much longer (else it
+                # would be forgotten as the data resumes, mid-rep, and tilt measured from that pose).
+                self._seg.axis_until += round((item.end_s - item.start_s) * GRID_HZ)
                 self._bank.restart()
             else:
                 out += self._run(item)
