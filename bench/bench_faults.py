@@ -5,9 +5,10 @@ Run: python bench/bench_faults.py [--minutes 60] [--speed 30]
 The real bleak code path against the virtual sensor (byte-exact H10 notifications), faster than real
 time. The link drops every 36 sensor seconds; each reconnect's first attempt fails with the next of the
 everyday BlueZ errors (timeout, le-connection-abort-by-local, Software caused connection abort, Not
-connected, EOF from D-Bus), the second succeeds. Prints reps expected, counted without faults and with
+connected, EOF from D-Bus), the second succeeds; 1 % of frames arrive after the one that followed
+them. Prints reps expected, counted without faults and with
 them, lost outside the link-down gaps (of those counted without faults), false or doubled, frames
-received and recorded, and reconnect times (sensor clock). Targets: 0 lost outside gaps, 0 doubled,
+received and recorded, frames out of order, and reconnect times (sensor clock). Targets: 0 lost outside gaps, 0 doubled,
 every received frame recorded. A second run resets the sensor's clock (2019-01-01) on some drops and
 compares counts (after a reset the timeline follows the host's clock, which runs slower than the
 emulated sensor's: times cannot be matched to the truth, counts can).
@@ -78,7 +79,8 @@ async def stream(sim: Simulation, faults: Faults, speed: float, path: Path) -> t
 
     def recorder(session: ble.StreamSession) -> RecordingWriter:
         settings = {"acc": session.settings.as_dict()} if session.settings else {}
-        return RecordingWriter(path, RecordingHeader(device_name=session.device_name, model="H10", settings=settings))
+        header = RecordingHeader(device_name=session.device_name, model="H10", settings=settings, time_scale=speed)
+        return RecordingWriter(path, header)
 
     config = ble.StreamConfig(target="Polar", rate_hz=200, time_scale=speed)
     session = ble.StreamSession(config, sink, backend, recorder)
@@ -122,7 +124,9 @@ def main() -> None:
         clean, _, _ = asyncio.run(stream(sim, Faults(), args.speed, Path(tmp) / "clean.csrec.jsonl"))
         found_clean = {id(t) for t, _ in match_reps(sim.reps, clean.reps).pairs}
         path = Path(tmp) / "faults.csrec.jsonl"
-        faults = Faults(drop_link_at_s=drops, link_down_s=1.0, connect_errors=list(errors), errors_per_drop=1)
+        faults = Faults(
+            drop_link_at_s=drops, link_down_s=1.0, connect_errors=list(errors), errors_per_drop=1, reorder_prob=0.01
+        )
         sink, session, wall = asyncio.run(stream(sim, faults, args.speed, path))
         rec = load_native(path)
         m = match_reps(sim.reps, sink.reps)
@@ -141,6 +145,8 @@ def main() -> None:
         print(f"{'false or doubled':<34}{len(m.false):>8}   target 0")
         print(f"{'reconnects':<34}{session.stats.reconnects:>8}")
         print(f"{'frames received / recorded':<34}{session.stats.frames:>8} / {rec.frames_total}   target equal")
+        set_aside = session.clock.set_aside if session.clock else 0
+        print(f"{'frames out of order / set aside':<34}{session.stats.out_of_order:>8} / {set_aside}   (1 % sent late)")
         print(
             f"{'reconnect time p50 / max, s':<34}{np.nanmedian(times):>8.2f} / {np.nanmax(times):.2f}  (emulated clock)"
         )

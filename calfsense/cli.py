@@ -838,6 +838,7 @@ def live(
         sound=sound,
         simulated=simulate is not None,
         time_scale=(speed or 30.0) if simulate is not None else 1.0,
+        disk_room_bytes=sensor.faults.disk_full_after_bytes if simulate is not None else None,
     )
     recording, coach, session = asyncio.run(run_live(opts))
     if recording is None:

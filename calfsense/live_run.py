@@ -34,6 +34,7 @@ class LiveOptions:
     simulated: bool = False
     time_scale: float = 1.0  # the virtual sensor's speed (its clock against the host's)
     idle_finish_s: float = 3.0  # virtual sensor: its motion is over when no frame came for this long
+    disk_room_bytes: int | None = None  # a full disk after this many bytes (`--faults disk-full=N`)
 
 
 def recording_path(record_dir: Path) -> Path:
@@ -207,8 +208,9 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             timezone=zone,
             synthetic=opts.simulated,
             note="calfsense live" + (" --simulate" if opts.simulated else ""),
+            time_scale=opts.time_scale,
         )
-        writer = RecordingWriter(record_path, header)
+        writer = RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes)
         coach.recorder = writer
         coach.model = info.model if info else session.device_name
         written.append(record_path)

@@ -79,12 +79,13 @@ async def _stream(
             device_name=session.device_name,
             model="H10",
             settings={"acc": session.settings.as_dict()} if session.settings else {},
+            time_scale=session.config.time_scale,
         )
         assert recorder_path is not None
         return RecordingWriter(recorder_path, header)
 
     session = ble.StreamSession(
-        config or ble.StreamConfig(target="Polar"), sink, backend, factory if recorder_path else None
+        config or ble.StreamConfig(target="Polar", time_scale=speed), sink, backend, factory if recorder_path else None
     )
     task = asyncio.create_task(session.run())
     deadline = asyncio.get_running_loop().time() + float(sim.time_s[-1]) / speed + 3.0
@@ -379,3 +380,67 @@ def test_live_simulate_with_faults_reconnects_and_reports(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("reconnecting:") >= 3 and "reconnected" in result.stdout
     assert "last error: connect timed out" in result.stdout and "D-Bus connection closed" in result.stdout
+
+
+async def test_frames_out_of_order_lose_no_rep_and_replay_agrees(tmp_path: Path) -> None:
+    # One frame in ten arrives after the one that followed it: its time has passed for the detector.
+    sim = _sim()
+    backend, sensor = _world(sim, speed=20.0, faults=Faults(reorder_prob=0.1))
+    path = tmp_path / "s.csrec.jsonl"
+    sink, session = await _stream(backend, sim, 20.0, path)
+    assert sensor.frames_reordered >= 5 and session.stats.out_of_order == sensor.frames_reordered
+    assert len(sink.reps) == len(sim.reps)
+    rec = load_native(path)
+    assert rec.frames_total == sensor.frames_sent  # the late frames are recorded all the same
+    assert np.all(np.diff(rec.time_s) > 0)
+    assert any(f"{sensor.frames_reordered} frame(s) arrived out of order" in w for w in rec.warnings)
+    replayed = Detector("foot")
+    replayed.feed(rec.time_s, rec.acc_mg)
+    assert [round(r.start_s, 3) for r in [*replayed.reps, *replayed.finish()]] == [
+        round(r.start_s, 3) for r in sink.reps
+    ]
+
+
+def test_a_full_disk_ends_live_in_one_line_and_keeps_what_was_written(tmp_path: Path) -> None:
+    sample = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    args = ["live", "--simulate", str(sample), "--speed", "200", "--plain", "--no-save"]
+    result = CliRunner().invoke(main, [*args, "--faults", "disk-full=60000", "--record-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("calfsense: error")]
+    assert len(error_lines) == 1 and "No space left on device" in error_lines[0] and "free some space" in error_lines[0]
+    (recording,) = tmp_path.glob("session-*.csrec.jsonl")
+    assert recording.stat().st_size == 60000
+    rec = load_native(recording)  # readable: everything up to the last whole line
+    assert rec.frames_total > 100 and any("cut off" in w for w in rec.warnings)
+
+
+@pytest.mark.slow  # starts calfsense three times
+@pytest.mark.parametrize("when", ["streaming", "reconnecting"])
+def test_ctrl_c_ends_live_within_two_seconds(tmp_path: Path, when: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sample = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    # Reconnecting: the link dropped at 2 s and the sensor stays away, so calfsense is scanning for it.
+    faults = {"streaming": "drop-at=9999", "reconnecting": "drop-at=2,down=600"}
+    args = ["live", "--simulate", str(sample), "--speed", "1", "--plain", "--no-save", "--faults", faults[when]]
+    env = dict(os.environ, CALFSENSE_DATA_DIR=str(tmp_path), CALFSENSE_CONFIG_DIR=str(tmp_path))
+    command = [sys.executable, "-m", "calfsense.cli", *args, "--record-dir", str(tmp_path)]
+    waiting_for = {"streaming": "connected:", "reconnecting": "reconnecting:"}[when]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stdout is not None
+        seen = ""
+        deadline = time.monotonic() + 30
+        while waiting_for not in seen and time.monotonic() < deadline:
+            seen += proc.stdout.readline()
+        assert waiting_for in seen
+        time.sleep(3.0)  # a few frames in (a Verity frame is 1.1 s at 52 Hz)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        took_s = time.monotonic() - sent
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert took_s < 2.0, f"Ctrl-C while {when} took {took_s:.2f} s"

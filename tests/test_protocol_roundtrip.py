@@ -180,3 +180,56 @@ def test_a_factor_that_is_no_scale_is_a_frame_error(bad: float) -> None:
         op_code=2, measurement=2, status=pmd.PmdStatus.SUCCESS, more=False, parameters=b"\x00" + data
     )
     assert answer.factor() == 1.0  # the SDK's default, never NaN scaling every sample
+
+
+def _frames(count: int, n: int = 36, rate_hz: float = 100.0, t0_ns: int = 10**12) -> list[tuple[int, np.ndarray]]:
+    period = 1e9 / rate_hz
+    return [(t0_ns + round(((k + 1) * n - 1) * period), np.full((n, 3), float(k))) for k in range(count)]
+
+
+def test_stream_clock_puts_a_late_frame_back_in_order() -> None:
+    from calfsense.protocol.timestamps import StreamClock
+
+    frames = _frames(6)
+    order = [0, 1, 3, 2, 4, 5]  # frame 2 arrives after frame 3
+    clock = StreamClock(100.0)
+    out = []
+    for i, k in enumerate(order):
+        out += clock.push(frames[k][0], frames[k][1], host_ns=i * 360_000_000)
+    out += clock.flush()
+    assert [int(f.samples[0, 0]) for f in out] == [0, 1, 2, 3, 4, 5]
+    times = np.concatenate([f.times_ns for f in out])
+    assert np.all(np.diff(times) == 10_000_000) and all(f.gap_before is None for f in out)
+    assert len(clock.out_of_order) == 1 and clock.set_aside == 0
+
+
+def test_stream_clock_sets_aside_what_is_too_late_and_marks_a_real_loss() -> None:
+    from calfsense.protocol.timestamps import StreamClock
+
+    frames = _frames(8)
+    clock = StreamClock(100.0)
+    out = []
+    for i, k in enumerate([0, 1, 3, 4, 2, 5, 7]):  # 2 comes after 3 and 4: too late; 6 is lost
+        out += clock.push(frames[k][0], frames[k][1], host_ns=i * 360_000_000)
+    out += clock.flush()
+    assert [int(f.samples[0, 0]) for f in out] == [0, 1, 3, 4, 5, 7]
+    assert clock.set_aside == 1
+    gaps = [f.gap_before for f in out if f.gap_before is not None]
+    assert len(gaps) == 2 and all(350_000_000 < b - a < 380_000_000 for a, b in gaps)  # one frame each
+    assert np.all(np.diff(np.concatenate([f.times_ns for f in out])) > 0)
+
+
+def test_stream_clock_undoes_a_clock_reset_and_keeps_time_moving_forward() -> None:
+    from calfsense.protocol.timestamps import StreamClock
+
+    frames = _frames(4)
+    clock = StreamClock(100.0)
+    out = clock.push(frames[0][0], frames[0][1], host_ns=0)
+    out += clock.push(frames[1][0], frames[1][1], host_ns=360_000_000)
+    clock.restart()  # a reconnect 0.1 s later (host), and the sensor's clock back at 2019-01-01
+    out += clock.push(1_546_300_800 * 10**9, frames[2][1], host_ns=460_000_000)
+    out += clock.push(1_546_300_800 * 10**9 + 360_000_000, frames[3][1], host_ns=820_000_000)
+    out += clock.flush()
+    times = np.concatenate([f.times_ns for f in out])
+    # By host time only 0.1 s passed, less than the frame spans: it starts after the last sample instead.
+    assert len(clock.resets) == 1 and np.all(np.diff(times) > 0)

@@ -18,6 +18,8 @@ from calfsense.errors import FrameError
 # A frame whose implied sample period differs from the running estimate by more than this
 # fraction is treated as following a lost frame (or a clock jump): a gap, not a stretch.
 _GAP_TOLERANCE = 0.25
+# Sample times are int64 ns; a sensor stamp beyond this (292 years / 2) is corrupt.
+_TIME_LIMIT_NS = 2**62
 # Weight of each new frame in the running period estimate; slow enough that jitter averages out.
 _PERIOD_SMOOTHING = 0.05
 
@@ -75,6 +77,8 @@ class FrameTimer:
         """Sample times of a frame of `n` samples whose last sample is at `last_ns`."""
         if n <= 0:
             raise FrameError("a frame has no samples")
+        if not -_TIME_LIMIT_NS < last_ns < _TIME_LIMIT_NS:  # a corrupt stamp (uint64 on the wire) would overflow int64
+            raise FrameError(f"frame timestamp {last_ns} ns is out of range")
         prev = self._previous_last_ns
         gap: tuple[int, int] | None = None
         period = self._period_ns
@@ -90,6 +94,11 @@ class FrameTimer:
                 gap = (prev, int(round(first)))
         else:
             first = last_ns - period * (n - 1)
+        if prev is not None and first <= prev:
+            # The frame overlaps the previous one (a short frame, a clock step back): spread its samples
+            # between the two, as the SDK does, so that sample times always increase.
+            period = (last_ns - prev) / n
+            first = prev + period
         idx = np.arange(n, dtype=np.float64)
         times = np.rint(first + idx * period).astype(np.int64)
         times[-1] = last_ns
@@ -105,10 +114,11 @@ class ClockContinuity:
     also resume at any other time after a reconnect. Between two frames the sensor's clock must advance
     as the host's does, within drift and delivery delay (`tolerance_ns`, plus a tenth of the time
     between them); otherwise the sensor's times from here on are shifted so that it did, and the reset is
-    counted. Frames out of order (a little backwards) are left to the timer.
+    counted. Frames out of order (a little backwards) are left to `StreamClock`.
     """
 
     tolerance_ns: int = 30_000_000_000
+    time_scale: float = 1.0  # sensor seconds per host second (an emulated sensor may run faster)
     offset_ns: int = 0
     resets: list[tuple[int, int]] = field(default_factory=list)  # (host ns, shift ns) of each jump undone
     _last: tuple[int, int] | None = None  # (device ns after offset, host ns) of the previous frame
@@ -118,7 +128,7 @@ class ClockContinuity:
         t = device_ns + self.offset_ns
         if self._last is not None:
             last_dev, last_host = self._last
-            host_step = max(0, host_ns - last_host)
+            host_step = round(max(0, host_ns - last_host) * self.time_scale)
             slack = self.tolerance_ns + host_step // 10
             if abs((t - last_dev) - host_step) > slack:
                 shift = last_dev + host_step - t
@@ -127,6 +137,121 @@ class ClockContinuity:
                 t += shift
         self._last = (t, host_ns)
         return t
+
+    def advance(self, extra_ns: int) -> int:
+        """Move the timeline from the last frame on by `extra_ns` more; returns it."""
+        self.offset_ns += extra_ns
+        if self._last is not None:
+            self._last = (self._last[0] + extra_ns, self._last[1])
+        if self.resets:
+            host, shift = self.resets[-1]
+            self.resets[-1] = (host, shift + extra_ns)
+        return extra_ns
+
+
+@dataclass(frozen=True, slots=True)
+class TimedFrame:
+    """A frame's samples with their times on the stream's sensor timeline, and the hole before it."""
+
+    times_ns: NDArray[np.int64]
+    samples: NDArray[np.float64]
+    host_ns: int  # when it arrived
+    gap_before: tuple[int, int] | None  # (last sample before, first sample after), sensor ns
+
+
+@dataclass
+class StreamClock:
+    """One stream's frames, in arrival order, to timed samples in time order; live mode and replay both use it.
+
+    A sensor clock reset is undone (`ClockContinuity`); after a reconnect the spreader restarts and the
+    frames sent meanwhile are a gap. A frame that leaves a hole of at most `hold_frames` frames before
+    it is held until the next one arrives: if that one belongs in the hole (it came out of order), both
+    go out in time order; otherwise the hole was a loss. So frames cost latency only when one is
+    missing. A frame whose time has passed anyway is set aside and counted (the recording keeps it).
+    """
+
+    nominal_rate_hz: float
+    time_scale: float = 1.0  # sensor seconds per host second (the virtual sensor's --speed)
+    hold_frames: float = 2.0
+    continuity: ClockContinuity = field(init=False)
+    out_of_order: list[int] = field(default_factory=list)  # host ns of each frame that came late
+    set_aside: int = 0  # of them, too late to be put back in order
+    _timer: FrameTimer = field(init=False)
+    _last_ns: int | None = None  # the last sample given out
+    _restarted: bool = False
+    _held: tuple[int, NDArray[np.float64], int] | None = None  # (sensor last ns, samples, host ns)
+
+    def __post_init__(self) -> None:
+        self._timer = FrameTimer(self.nominal_rate_hz)
+        self.continuity = ClockContinuity(time_scale=self.time_scale)
+
+    @property
+    def period_ns(self) -> float:
+        """Current estimate of the real sample period."""
+        return self._timer.period_ns
+
+    @property
+    def resets(self) -> list[tuple[int, int]]:
+        """(host ns, shift ns) of each sensor clock reset undone."""
+        return self.continuity.resets
+
+    def restart(self) -> None:
+        """The stream restarted (a reconnect): the next frame does not continue the previous one."""
+        self._restarted = True
+
+    def push(self, device_last_ns: int, samples: NDArray[np.float64], host_ns: int) -> list[TimedFrame]:
+        """Add the next frame to arrive; return the frames now in order (none, one or two)."""
+        resets = len(self.continuity.resets)
+        last = self.continuity.device_ns(device_last_ns, host_ns)
+        if len(self.continuity.resets) > resets and self._last_ns is not None:
+            # Re-anchored by host time, a frame may reach back over samples already given out (host time
+            # between frames can be shorter than the frame): it starts after them instead.
+            overlap = self._last_ns - (last - round((len(samples) - 1) * self._timer.period_ns))
+            if overlap >= 0:
+                last += self.continuity.advance(overlap + round(self._timer.period_ns))
+        out: list[TimedFrame] = []
+        if self._restarted:  # the frame held before the link dropped goes out first, as it was
+            self._restarted = False
+            out += self.flush()
+            self._restarted = True
+            self._timer.reset()
+        held = self._held
+        if held is not None:
+            self._held = None
+            if self._last_ns is not None and self._last_ns < last < held[0]:
+                self.out_of_order.append(host_ns)  # it belongs in the hole before the held frame
+                out.append(self._time(last, samples, host_ns))
+                out.append(self._time(*held))
+                return out
+            out.append(self._time(*held))
+        if self._last_ns is not None and last <= self._last_ns:
+            self.out_of_order.append(host_ns)
+            self.set_aside += 1
+            return out
+        if not self._restarted and self._last_ns is not None:
+            n = len(samples)
+            hole_ns = last - self._last_ns - n * self._timer.period_ns
+            if 0.5 * n * self._timer.period_ns < hole_ns <= self.hold_frames * n * self._timer.period_ns:
+                self._held = (last, samples, host_ns)  # a frame is missing: it may yet come
+                return out
+        out.append(self._time(last, samples, host_ns))
+        return out
+
+    def flush(self) -> list[TimedFrame]:
+        """The frame held back, if any (the stream ended or restarted)."""
+        held, self._held = self._held, None
+        return [self._time(*held)] if held is not None else []
+
+    def _time(self, last: int, samples: NDArray[np.float64], host_ns: int) -> TimedFrame:
+        st = self._timer.times(last, len(samples))
+        first = int(st.times_ns[0])
+        gap = None
+        if self._last_ns is not None and (self._restarted or st.gap_before is not None):
+            if first - self._last_ns > 1.5 * self._timer.period_ns:  # the link was down, or frames were lost
+                gap = (self._last_ns, first)
+        self._restarted = False
+        self._last_ns = int(st.times_ns[-1])
+        return TimedFrame(st.times_ns, samples, host_ns, gap)
 
 
 @dataclass

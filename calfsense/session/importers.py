@@ -133,6 +133,9 @@ def _finish(
     )
 
 
+_LARGEST_CELL = 1e20
+
+
 def _numbers(
     path: Path, delim: str, cols: list[int], skip: int = 1, decimal_comma: bool = False
 ) -> NDArray[np.float64]:
@@ -159,11 +162,14 @@ def _numbers(
                 dtype=np.float64,
                 ndmin=2,
             )
-        return vals
     except ValueError:
         rows = list(csv.reader(io.StringIO(body or _read_text(path)), delimiter=delim))[skip:]
         rows = [r for r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
-        return _float_table(rows, cols)
+        vals = _float_table(rows, cols)
+    # No time (ns since 1970 is 1.8e18) or acceleration is this large: such a cell is garbage, and scaled to
+    # our units it would overflow. It is NaN, counted and reported like any other unreadable cell.
+    vals[np.abs(vals) > _LARGEST_CELL] = np.nan
+    return vals
 
 
 def _float_table(rows: list[list[str]], cols: list[int]) -> NDArray[np.float64]:
@@ -321,6 +327,11 @@ def _metabase_sniff(first: str) -> bool:
 
 def _read_metabase(p: Path, text: str) -> LoadedSession:
     header = [h.strip().lower() for h in next(csv.reader([text.split("\n", 1)[0]]))]
+    missing = [name for name in ("x-axis (g)", "y-axis (g)", "z-axis (g)") if name not in header]
+    if missing:
+        raise InputFileError(
+            f"{p}: line 1: no {missing[0]!r} column", "a MetaBase accelerometer export has x, y and z in g"
+        )
     cols = [0, header.index("x-axis (g)"), header.index("y-axis (g)"), header.index("z-axis (g)")]
     vals = _numbers(p, ",", cols)
     mac = re.search(r"_([0-9A-F]{2}(?::[0-9A-F]{2}){5})_", p.name, re.I)

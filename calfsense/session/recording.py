@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import errno
 import gzip
 import io
 import json
@@ -29,7 +30,7 @@ from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFil
 from calfsense.files import open_private
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
-from calfsense.protocol.timestamps import ClockContinuity, ClockMap, FrameTimer
+from calfsense.protocol.timestamps import ClockContinuity, ClockMap, StreamClock, TimedFrame
 from calfsense.session.model import Event, LoadedSession
 
 FORMAT = "calfsense.recording"
@@ -64,9 +65,12 @@ class RecordingHeader:
     timezone: str = ""
     synthetic: bool = False
     note: str | None = None
+    # How many times faster than the host's clock the sensor's ran: the virtual sensor's --speed, else 1.
+    time_scale: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         """The header record."""
+        extra = {"time_scale": self.time_scale} if self.time_scale != 1.0 else {}
         return {
             "k": "header",
             "format": FORMAT,
@@ -86,6 +90,7 @@ class RecordingHeader:
             "timezone": self.timezone,
             "synthetic": self.synthetic,
             "note": self.note,
+            **extra,
         }
 
     @classmethod
@@ -105,6 +110,7 @@ class RecordingHeader:
             timezone=obj.get("timezone") or "",
             synthetic=bool(obj.get("synthetic")),
             note=obj.get("note"),
+            time_scale=float(obj.get("time_scale", 1.0)),
         )
 
 
@@ -117,8 +123,13 @@ def now_wall() -> tuple[str, str]:
 class RecordingWriter:
     """Append records to a native recording; flushed and synced at least once a second."""
 
-    def __init__(self, path: str | Path, header: RecordingHeader, force: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, header: RecordingHeader, force: bool = False, room_bytes: int | None = None
+    ) -> None:
+        """`room_bytes` is how much the disk takes before it is full (`--faults disk-full=N`; None: what it has)."""
         self.path = Path(path)
+        self._room_bytes = room_bytes
+        self.bytes_written = 0
         if self.path.exists() and not force:
             raise InputFileError(f"{self.path} already exists", "choose another name or pass --force")
         if not self.path.parent.is_dir():
@@ -155,10 +166,17 @@ class RecordingWriter:
     def _write(self, obj: dict[str, Any]) -> None:
         if self._fh is None:
             raise CalfsenseError("the recording is already closed")
+        line = json.dumps(obj, separators=(",", ":")) + "\n"  # ASCII: characters are bytes
         try:
-            self._fh.write(json.dumps(obj, separators=(",", ":")) + "\n")
+            if self._room_bytes is not None and self.bytes_written + len(line) > self._room_bytes:
+                # As a full disk does: what fits is written, then the write fails.
+                self._fh.write(line[: max(0, self._room_bytes - self.bytes_written)])
+                self.bytes_written = self._room_bytes
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            self._fh.write(line)
         except OSError as exc:
             raise DiskFullError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self.bytes_written += len(line)
         self.records += 1
         if time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S:
             self.flush()
@@ -230,6 +248,11 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+def _is_ns(v: Any) -> bool:
+    """A time in nanoseconds: a whole number that fits the int64 every clock here uses."""
+    return _is_int(v) and -(2**63) < v < 2**63
+
+
 def _is_number(v: Any) -> bool:
     return (isinstance(v, int | float) and not isinstance(v, bool)) and math.isfinite(v)
 
@@ -248,6 +271,9 @@ def header_problem(obj: dict[str, Any]) -> str | None:
     for key in _TEXT_FIELDS:
         if obj.get(key) is not None and not isinstance(obj[key], str):
             return f"{key} is {obj[key]!r}, not text"
+    scale = obj.get("time_scale")
+    if scale is not None and not (_is_number(scale) and 0.01 <= scale <= 10_000):
+        return f"time_scale is {scale!r}, not a number from 0.01 to 10000"
     if obj.get("synthetic") is not None and not isinstance(obj["synthetic"], bool):
         return f"synthetic is {obj['synthetic']!r}, not true or false"
     device = obj.get("device")
@@ -276,7 +302,7 @@ def header_problem(obj: dict[str, Any]) -> str | None:
 def record_ok(obj: dict[str, Any]) -> bool:
     """Whether a notification or event record has its fields of the right types."""
     kind = obj.get("k")
-    if not (_is_int(obj.get("m")) and _is_int(obj.get("w", 0))):
+    if not (_is_ns(obj.get("m")) and _is_ns(obj.get("w", 0))):
         return kind not in ("n", "e")  # records of kinds this version does not know are kept, unread
     if kind == "n":
         return isinstance(obj.get("c"), str) and isinstance(obj.get("d"), str)
@@ -376,7 +402,6 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     frames: list[tuple[int, int, np.ndarray]] = []  # (host ns, device last ns, samples)
     corrupt = 0
     total = 0
-    continuity = ClockContinuity()  # a sensor clock reset (an H10 that shut down) is undone, as live mode does
     for mono, _wall, data in iter_notifications(raw, CHAR_PMD_DATA):
         total += 1
         try:
@@ -386,53 +411,58 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             continue
         if frame.measurement is not MeasurementType.ACC:
             continue
-        frame_ns = continuity.device_ns(frame.timestamp_ns, mono)
-        frames.append((mono, frame_ns, np.asarray(frame.samples, dtype=np.float64)))
-    if continuity.resets:
-        warnings.append(
-            f"the sensor's clock jumped {len(continuity.resets)} time(s) (it restarted): re-anchored to the host's"
-        )
-    if corrupt:
-        warnings.append(f"{corrupt} corrupt frame(s) skipped")
+        frames.append((mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64)))
     if not frames:
         raise InputFileError(f"{path or 'recording'}: no acceleration frames in the recording")
     if rate is None:
-        span = (frames[-1][1] - frames[0][1]) / 1e9
+        continuous = ClockContinuity()
+        first_ns = continuous.device_ns(frames[0][1], frames[0][0])
+        last_ns = first_ns
+        for mono, dev, _ in frames[1:]:
+            last_ns = continuous.device_ns(dev, mono)
         count = sum(len(f[2]) for f in frames[1:])
-        rate = count / span if span > 0 else 50.0
-    timer = FrameTimer(rate)
+        rate = count * 1e9 / (last_ns - first_ns) if last_ns > first_ns else 50.0
+    # The same frame clock as live mode (clock resets, restarts, frames out of order), in arrival order.
+    stream = StreamClock(rate, time_scale=header.time_scale)
     clock = ClockMap()
-    for mono, dev, _ in frames:
-        clock.observe(dev, mono)
-    clock.fit()
     times: list[np.ndarray] = []
+    kept: list[np.ndarray] = []
     lost = 0
     gaps: list[tuple[int, int]] = []
     next_restart = 0
-    last_ns: int | None = None
-    restarted = False
+    timed: list[TimedFrame] = []
     for mono, dev, samples in frames:
         while next_restart < len(restarts) and restarts[next_restart] <= mono:
-            timer.reset()
-            restarted = True
+            stream.restart()
             next_restart += 1
         try:
-            st = timer.times(dev, len(samples))
+            timed += stream.push(dev, samples, mono)
         except FrameError:
             corrupt += 1
-            times.append(np.full(len(samples), np.nan))
-            continue
-        hole = st.gap_before
-        if restarted and last_ns is not None and st.times_ns[0] - last_ns > 1.5 * timer.period_ns:
-            hole = (last_ns, int(st.times_ns[0]))  # the link was down: the frames sent meanwhile are lost
-        restarted = False
+    timed += stream.flush()
+    for tf in timed:
+        clock.observe(int(tf.times_ns[-1]), tf.host_ns)
+        hole = tf.gap_before
         if hole is not None:
-            lost += max(1, round((hole[1] - hole[0]) / timer.period_ns / max(1, len(samples))))
+            lost += max(1, round((hole[1] - hole[0]) / stream.period_ns / max(1, len(tf.samples))))
             gaps.append(hole)
-        last_ns = int(st.times_ns[-1])
-        times.append(st.times_ns)
+        times.append(tf.times_ns)
+        kept.append(tf.samples)
+    clock.fit()
+    if stream.resets:
+        warnings.append(
+            f"the sensor's clock jumped {len(stream.resets)} time(s) (it restarted): re-anchored to the host's"
+        )
+    if stream.out_of_order:
+        warnings.append(
+            f"{len(stream.out_of_order)} frame(s) arrived out of order: {stream.set_aside} of them too late to count"
+        )
+    if corrupt:
+        warnings.append(f"{corrupt} corrupt frame(s) skipped")
+    if not times:
+        raise InputFileError(f"{path or 'recording'}: no acceleration frames could be timed")
     dev_ns = np.concatenate(times)
-    acc_mg = np.vstack([f[2] for f in frames])
+    acc_mg = np.vstack(kept)
     ok = np.isfinite(dev_ns)
     # Samples are timed by the sensor's own clock (the best sample clock, and the same causal rule
     # live mode uses, so live and replay find the same reps); host times (heart rate, events) are

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from calfsense.errors import (
     SensorNotFoundError,
 )
 from calfsense.protocol import gatt, pmd
-from calfsense.protocol.timestamps import ClockContinuity, FrameTimer
+from calfsense.protocol.timestamps import StreamClock, TimedFrame
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
 from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
 
@@ -316,6 +316,8 @@ class StreamStats:
     corrupt: int = 0
     reconnects: int = 0
     sink_errors: int = 0  # frames whose counting or coaching raised (recorded all the same)
+    clock_resets: int = 0  # jumps of the sensor's clock undone
+    out_of_order: int = 0  # frames whose time had already passed when they arrived (recorded all the same)
 
 
 @dataclass
@@ -351,7 +353,6 @@ class StreamSession:
         self._recorder_factory = recorder_factory
         self._unrecorded: list[tuple[int, int, str, bytes]] = []  # arrived before the recording started
         self._fatal: CalfsenseError | None = None  # what ended the session from inside (a full disk)
-        self._continuity = ClockContinuity()  # the sensor's clock reset (an H10 that shut down) is undone
         self._reset_at_mono: int | None = None
         self.stats = StreamStats()
         self.settings: pmd.MeasurementSettings | None = None
@@ -361,7 +362,7 @@ class StreamSession:
         self._queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue(config.queue_size)
         self._client: Any = None
         self._cp: ControlPoint | None = None
-        self._timer: FrameTimer | None = None
+        self.clock: StreamClock | None = None  # frames to sample times, as replay times them
         self._dev0_ns: int | None = None
         self._last_frame_host: float | None = None
         self._disconnected = asyncio.Event()
@@ -398,7 +399,7 @@ class StreamSession:
         """Stream until stop() or an unrecoverable error; always STOPs and disconnects."""
         consumer = asyncio.get_running_loop().create_task(self._consume())
         try:
-            await self._connect_and_start(first=True)
+            await self._unless_stopped(self._connect_and_start(first=True))
             while not self._stop.is_set():
                 waiter = asyncio.ensure_future(self._disconnected.wait())
                 stopper = asyncio.ensure_future(self._stop.wait())
@@ -418,6 +419,21 @@ class StreamSession:
             await self._drain(consumer)
         if self._fatal is not None:
             raise self._fatal
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a scan-and-connect; the user quitting cancels it at once (a scan may take 10 s, a connect 20 s)."""
+        task = asyncio.ensure_future(work)
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            return
+        task.result()
 
     async def _watch_first_frame(self) -> None:
         start = time.monotonic()
@@ -478,7 +494,7 @@ class StreamSession:
             raise
         if first:
             assert self.settings is not None
-            self._timer = FrameTimer(self.settings.sample_rate_hz)
+            self.clock = StreamClock(self.settings.sample_rate_hz, time_scale=self.config.time_scale)
             if self._recorder_factory is not None:
                 # The header carries the negotiated settings, known only now.
                 self.recorder = self._recorder_factory(self)
@@ -524,7 +540,7 @@ class StreamSession:
                 return
             attempt += 1
             try:
-                await self._connect_and_start(first=False)
+                await self._unless_stopped(self._connect_and_start(first=False))
                 return
             except Exception as exc:
                 pause = retry_after_s(exc, attempt)
@@ -539,23 +555,28 @@ class StreamSession:
         client, self._client = self._client, None
         if client is not None:
             with contextlib.suppress(Exception):
-                await client.disconnect()
+                await asyncio.wait_for(client.disconnect(), 0.7)
+
+    @staticmethod
+    async def _unsubscribe(client: Any) -> None:
+        for uuid in (
+            pmd.PMD_DATA_UUID,
+            gatt.HEART_RATE_MEASUREMENT_UUID,
+            gatt.BATTERY_LEVEL_UUID,
+            pmd.PMD_CONTROL_POINT_UUID,
+        ):
+            with contextlib.suppress(Exception):
+                await client.stop_notify(uuid)
 
     async def _shutdown(self) -> None:
         """STOP the measurement (an H10 streams on until its battery dies otherwise), unsubscribe, disconnect."""
         client = self._client
         if client is not None and client.is_connected:
             if self._cp is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._cp.request(pmd.build_stop(pmd.MeasurementType.ACC), 3.0), 4.0)
-            for uuid in (
-                pmd.PMD_DATA_UUID,
-                gatt.HEART_RATE_MEASUREMENT_UUID,
-                gatt.BATTERY_LEVEL_UUID,
-                pmd.PMD_CONTROL_POINT_UUID,
-            ):
-                with contextlib.suppress(Exception):
-                    await client.stop_notify(uuid)
+                with contextlib.suppress(Exception):  # quitting takes under 2 s, whatever the sensor does
+                    await asyncio.wait_for(self._cp.request(pmd.build_stop(pmd.MeasurementType.ACC), 0.8), 0.8)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._unsubscribe(client), 0.3)
         await self._close_client()
         self._event("stopped")
         self.sink.on_state("stopped", "")
@@ -571,12 +592,18 @@ class StreamSession:
         while True:
             mono, char, data = await self._queue.get()
             if not char:
+                if self.clock is not None:  # a frame held back for a missing one goes out at the end
+                    with contextlib.suppress(Exception):
+                        self._deliver_timed(self.clock.flush())
                 return
             try:
                 self._record(mono, char, data)
             except DiskFullError as exc:
                 # Recording comes first: with no room for it the session ends, and what was written stays readable.
-                self._fatal, self.recorder = exc, None
+                self._fatal, recorder, self.recorder = exc, self.recorder, None
+                if recorder is not None:
+                    with contextlib.suppress(CalfsenseError):  # what the disk took stays, closed and readable
+                        recorder.close()
                 self._stop.set()
                 continue
             try:
@@ -613,20 +640,31 @@ class StreamSession:
         except FrameError:
             self.stats.corrupt += 1
             return
-        if frame.measurement is not pmd.MeasurementType.ACC or self._timer is None:
+        if frame.measurement is not pmd.MeasurementType.ACC or self.clock is None:
             return
         if self._reset_at_mono is not None and mono >= self._reset_at_mono:
-            self._timer.reset()
+            self.clock.restart()
             self._reset_at_mono = None
         self.stats.frames += 1
+        late = len(self.clock.out_of_order)
         try:
-            st = self._timer.times(self._continuity.device_ns(frame.timestamp_ns, mono), len(frame))
+            timed = self.clock.push(frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64), mono)
         except FrameError:
             self.stats.corrupt += 1
             return
-        if self._dev0_ns is None:
-            self._dev0_ns = int(st.times_ns[0])
-        # The sensor clock, as replay uses it: live and replay see the same sample times.
-        t_s = (st.times_ns - self._dev0_ns) / 1e9
-        self.stats.samples += len(frame)
-        self.sink.on_samples(t_s, np.asarray(frame.samples, dtype=np.float64))
+        if len(self.clock.resets) > self.stats.clock_resets:
+            self.stats.clock_resets = len(self.clock.resets)
+            self.sink.on_state("warning", "the sensor's clock restarted (it shut down): re-anchored, counting goes on")
+        if len(self.clock.out_of_order) > late:
+            self.stats.out_of_order += 1
+            if self.stats.out_of_order == 1:
+                self.sink.on_state("warning", "frames arrive out of order: put back in order where they fit")
+        self._deliver_timed(timed)
+
+    def _deliver_timed(self, timed: list[TimedFrame]) -> None:
+        for tf in timed:
+            if self._dev0_ns is None:
+                self._dev0_ns = int(tf.times_ns[0])
+            # The sensor clock, as replay uses it: live and replay see the same sample times.
+            self.stats.samples += len(tf.samples)
+            self.sink.on_samples((tf.times_ns - self._dev0_ns) / 1e9, tf.samples)

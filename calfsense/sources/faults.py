@@ -1,4 +1,4 @@
-"""What goes wrong with the virtual sensor: link drops, failing reconnects, clock resets, lost frames.
+"""What goes wrong with the virtual sensor: link drops, failing reconnects, clock resets, lost or late frames.
 
 The same faults for the tests, `bench/bench_faults.py` and anyone evaluating calfsense
 (`calfsense live --simulate --faults SPEC`, docs/faults.md).
@@ -22,6 +22,7 @@ class Faults:
     drop_link_at_s: list[float] = field(default_factory=list)
     link_down_s: float = 1.0  # how long the sensor stays unreachable after a drop
     lose_frame_prob: float = 0.0
+    reorder_prob: float = 0.0  # each frame is sent after the next one with this probability
     first_frame_delay_s: float = 0.0
     refuse_start: int | None = None  # status code for every START, e.g. 13 (in the charger)
     refuse_start_once: int | None = None  # status code for the first START only
@@ -31,6 +32,7 @@ class Faults:
     # How the next connect attempts fail, one each, in order (then they succeed): the everyday BlueZ errors.
     connect_errors: list[str] = field(default_factory=list)  # names in CONNECT_ERRORS
     errors_per_drop: int | None = None  # at most this many of them after each drop (None: all in a row)
+    disk_full_after_bytes: int | None = None  # the recording's disk fills up after this many bytes
 
 
 def connect_error(name: str) -> BaseException:
@@ -57,7 +59,8 @@ FAULTS_HELP = (
     "it stays down), connect-errors=NAME[+NAME...] (how the next connects fail: "
     + ", ".join(CONNECT_ERRORS)
     + "), clock-reset (the clock restarts at 2019-01-01 on each drop), lose=P (each frame lost with probability P), "
-    "first-frame-delay=S, refuse-start=CODE"
+    "reorder=P (each frame sent after the next one with probability P), disk-full=BYTES (the recording's disk is "
+    "full after BYTES), first-frame-delay=S, refuse-start=CODE"
 )
 
 
@@ -93,6 +96,10 @@ def parse_faults(spec: str, duration_s: float) -> Faults:
             faults.clock_reset_on_drop = True
         elif key == "lose":
             faults.lose_frame_prob = number(key, value, 0.0, 1.0)
+        elif key == "reorder":
+            faults.reorder_prob = number(key, value, 0.0, 1.0)
+        elif key == "disk-full":
+            faults.disk_full_after_bytes = int(number(key, value, 0.0, 1e15))
         elif key == "first-frame-delay":
             faults.first_frame_delay_s = number(key, value, 0.0, 600.0)
         elif key == "refuse-start":

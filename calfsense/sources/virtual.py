@@ -132,6 +132,8 @@ class VirtualSensor:
         self.settings: pmd.MeasurementSettings | None = None
         self.frames_sent = 0
         self.frames_lost = 0
+        self.frames_reordered = 0  # sent after the frame that followed them
+        self._held: bytes | None = None
         self.notify: dict[str, Callable[[bytes], None]] = {}
         self.on_disconnect: Callable[[], None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -284,9 +286,18 @@ class VirtualSensor:
                 encode_acc_compressed(samples, last_ns) if self.profile.compressed else encode_acc_raw(samples, last_ns)
             )
             cb = self.notify.get(pmd.PMD_DATA_UUID)
-            if self.connected and cb is not None:
+            if not (self.connected and cb is not None):
+                continue
+            if self._held is None and self.faults.reorder_prob and self._rng.random() < self.faults.reorder_prob:
+                self._held = frame  # sent after the next one: out of order
+                continue
+            self.frames_sent += 1
+            cb(frame)
+            if self._held is not None:
+                held, self._held = self._held, None
                 self.frames_sent += 1
-                cb(frame)
+                self.frames_reordered += 1
+                cb(held)
 
     def _check_drop(self, t_s: float) -> None:
         drops = self.faults.drop_link_at_s
@@ -304,6 +315,9 @@ class VirtualSensor:
         if not self.faults.keep_streaming_after_drop:
             self.measuring = False
         self.failed_since_drop = 0
+        if self._held is not None:  # the frame held back to be sent late never goes out
+            self._held = None
+            self.frames_lost += 1
         if self.faults.clock_reset_on_drop:
             self.device_epoch_ns = pmd.H10_DEFAULT_CLOCK_NS - int(round(self.sensor_time_s() * 1e9))
         cb, self.on_disconnect = self.on_disconnect, None
