@@ -15,9 +15,15 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from calfsense import __version__
+from calfsense.domain import Exercise, Placement, values
 from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
 from calfsense.files import check_new, write_private
 from calfsense.text import printable
+
+# Choices come from the domain's enums: one list of placements and exercises.
+PLACEMENT_CHOICE = click.Choice(values(Placement))
+WORN_CHOICE = click.Choice(values(Placement, Placement.AUTO))
+EXERCISE_CHOICE = click.Choice(values(Exercise))
 
 EXIT_USAGE = 2
 
@@ -156,7 +162,7 @@ def decode_hr(hex_bytes: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="foot", show_default=True)
+@click.option("--placement", type=WORN_CHOICE, default="foot", show_default=True)
 @click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 def demo(placement: str, reps: int, seed: int) -> None:
@@ -168,19 +174,19 @@ def demo(placement: str, reps: int, seed: int) -> None:
 
     exercises = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
     plan = sim_mod.routine_session(
-        placement,  # type: ignore[arg-type]
-        exercises=exercises,  # type: ignore[arg-type]
+        placement,
+        exercises=exercises,
         reps=reps,
         rest_s=20.0,
         rng=np.random.default_rng(seed),
         confuser="walk",
     )
-    sim = sim_mod.simulate(plan, placement, 100.0, seed=seed)  # type: ignore[arg-type]
+    sim = sim_mod.simulate(plan, placement, 100.0, seed=seed)
     click.echo(
         f"simulated {sim.time_s[-1]:.0f} s at 100 Hz on the {placement}: a short walk, then "
         f"{', '.join(exercises)} sets of {reps} at the article's tempo"
     )
-    det = Detector(placement)  # type: ignore[arg-type]
+    det = Detector(placement)
     # Stream it as a sensor would: 36-sample notifications.
     for i in range(0, len(sim.time_s), 36):
         for rep in det.feed(sim.time_s[i : i + 36], sim.acc_mg[i : i + 36]):
@@ -196,7 +202,6 @@ def demo(placement: str, reps: int, seed: int) -> None:
     click.echo(f"counted {found} reps per set; the simulator did {truth}")
 
 
-PLACEMENT_CHOICE = click.Choice(["auto", "foot", "shin", "chest", "thigh"])
 DEFAULT_RECORDING = "runner-calves-verity-shin.csrec.jsonl"
 
 
@@ -382,13 +387,13 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
 
 @main.command()
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True, help="File to write.")
-@click.option("--placement", type=click.Choice(["foot", "shin", "chest", "thigh"]), default="shin", show_default=True)
+@click.option("--placement", type=WORN_CHOICE, default="shin", show_default=True)
 @click.option("--routine", default=None, help="Follow a routine (built-in name or TOML file).")
 @click.option(
     "--exercise",
     "exercises",
     multiple=True,
-    type=click.Choice(["two-leg", "single-leg", "seated"]),
+    type=EXERCISE_CHOICE,
     help="Exercises in order, without --routine (default: all three; chest skips seated).",
 )
 @click.option("--sets", "sets_per_exercise", type=click.IntRange(1, 10), default=1, show_default=True)
@@ -457,8 +462,8 @@ def simulate(
         if placement == "chest" and "seated" in chosen:
             fail("a chest sensor cannot see a seated calf raise (simulate shin, foot or thigh instead)")
         plan = sim_mod.routine_session(
-            placement,  # type: ignore[arg-type]
-            exercises=chosen,  # type: ignore[arg-type]
+            placement,
+            exercises=chosen,
             sets_per_exercise=sets_per_exercise,
             reps=reps,
             tempo=sim_mod.TEMPOS[tempo] if tempo else None,
@@ -470,7 +475,7 @@ def simulate(
     sample_rate = rate_hz if fmt == "csv" else 200.0
     result = sim_mod.simulate(
         plan,
-        placement,  # type: ignore[arg-type]
+        placement,
         sample_rate,
         seed=seed,
         jitter=jitter if fmt == "csv" else 0.0,
@@ -544,7 +549,7 @@ def routine_check(file: str) -> None:
 
 
 @main.command("history")
-@click.option("--exercise", type=click.Choice(["two-leg", "single-leg", "seated"]), default=None)
+@click.option("--exercise", type=EXERCISE_CHOICE, default=None)
 @click.option("--since", default=None, help="Only sessions from this date on (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--plot", "plot_path", default=None, help="Draw the trend to this PNG (needs calfsense[plot]).")
@@ -672,7 +677,7 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
 @click.argument("target", required=False)
 @click.option(
     "--placement",
-    type=click.Choice(["foot", "shin", "chest", "thigh"]),
+    type=WORN_CHOICE,
     default=None,
     help="Where you wear it (default: chest for an H10, shin otherwise).",
 )

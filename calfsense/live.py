@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from calfsense.domain import Flag, LinkState
 from calfsense.dsp.detect import Detector, Rep
-from calfsense.report import rep_flags, slow_rise_warning
+from calfsense.matching import assessable, continues_set
+from calfsense.report import rep_flags
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.recording import RecordingWriter
 
@@ -31,7 +33,11 @@ class LiveEvent:
     text: str
 
 
-def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[str]) -> str:
+# Link states after which streaming again means the link came back.
+_LINK_LOST = (LinkState.RECONNECTING, LinkState.SCANNING, LinkState.CONNECTING)
+
+
+def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[Flag]) -> str:
     """'rep 3: up 2.1 s, hold 0.9 s, down 2.0 s, height 7.4 cm [partial]'."""
     height = "-" if rep.height_cm is None else f"{rep.height_cm:.1f} cm"
     target = ""
@@ -60,10 +66,10 @@ class LiveCoach:
     reps_in_set: int = 0
     current_set_index: int = 0  # the detector's set number of the set in progress
     last_rep: Rep | None = None
-    last_flags: list[str] = field(default_factory=list)
+    last_flags: list[Flag] = field(default_factory=list)
     resting_since_s: float | None = None
     last_t: float = 0.0
-    link: str = "starting"
+    link: str = "starting"  # a LinkState once the stream reports one
     link_detail: str = ""
     heart_rate: int | None = None
     battery: int | None = None
@@ -74,24 +80,13 @@ class LiveCoach:
     announced: int = -1  # the prescribed set whose start was announced
 
     def __post_init__(self) -> None:
-        self.detector = Detector(self.placement, device_model=self.model)  # type: ignore[arg-type]
+        self.detector = Detector(self.placement, device_model=self.model)
         self.prescribed = self.routine.prescribed_sets() if self.routine else []
-        if self.detector.resolved_placement != "auto":
-            # Skip what this placement cannot see, and say so once.
-            from calfsense.dsp.detect import VISIBLE
-
-            seen = VISIBLE.get(self.detector.resolved_placement, frozenset())
-            hidden = [p for p in self.prescribed if p.exercise not in seen]
-            if hidden:
-                self.prescribed = [p for p in self.prescribed if p.exercise in seen]
-                self._emit(
-                    "note",
-                    f"a {self.placement} sensor cannot see {hidden[0].exercise} raises: "
-                    f"{len(hidden)} set(s) skipped (wear it on the shin for those)",
-                )
-            slow = slow_rise_warning(self.detector.resolved_placement, self.prescribed)
-            if slow:
-                self._emit("note", slow)
+        # Skip what this placement cannot see, and say so once (replay's report says the same).
+        plan = assessable(self.prescribed, self.detector.resolved_placement)
+        self.prescribed = list(plan.sets)
+        for note in plan.notes:
+            self._emit("note", note)
 
     # -- routine progress -------------------------------------------------------------------
 
@@ -196,21 +191,19 @@ class LiveCoach:
 
     def on_state(self, state: str, detail: str) -> None:
         """Link state from the stream session (a "warning" is news, not a change of the link)."""
-        if state == "warning":
+        if state == LinkState.WARNING:
             self._emit("note", detail)
             return
         previous = self.link
         self.link, self.link_detail = state, detail
-        if state == "streaming":
-            kind = (
-                "reconnected" if previous in ("reconnecting", "scanning", "connecting") and self.reps else "connected"
-            )
+        if state == LinkState.STREAMING:
+            kind = "reconnected" if previous in _LINK_LOST and self.reps else "connected"
             self._emit(kind, detail)
             if kind == "connected":
                 self._announce()
                 if not self.detector.ready:
                     self._emit("note", "hold still for half a second while the sensor settles, then start")
-        elif state in ("reconnecting", "waiting"):
+        elif state in (LinkState.RECONNECTING, LinkState.WAITING):
             self._emit(state, detail)
 
     def on_samples(self, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
@@ -227,12 +220,10 @@ class LiveCoach:
             self._emit("note", "counting")
 
     def _continues_set(self, rep: Rep) -> bool:
-        """A short break inside an unfinished set is the same prescribed set (as replay's matching)."""
-        pres = self.current
-        if pres is None or pres.reps is None or not self.reps_in_set or self.last_rep is None:
+        """A short break inside an unfinished set is the same prescribed set (the rule replay uses)."""
+        if self.last_rep is None:
             return False
-        pause = rep.start_s - self.last_rep.end_s
-        return self.reps_in_set < pres.reps and pause < 0.5 * max(pres.rest_s, 20.0)
+        return continues_set(self.reps_in_set, self.current, rep.start_s - self.last_rep.end_s)
 
     def _on_rep(self, rep: Rep) -> None:
         if rep.set_index != self.current_set_index:

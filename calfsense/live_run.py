@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from calfsense.domain import LinkState
 from calfsense.files import PrivateLog, private_dir
 from calfsense.live import LiveCoach, LiveEvent
 from calfsense.report import on_tempo
@@ -247,7 +248,7 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             await asyncio.sleep(0.2)
             if runner.done():
                 stop.set()
-            elif coach.routine_done and (coach.rest_left_s() is None or coach.link != "streaming"):
+            elif coach.routine_done and (coach.rest_left_s() is None or coach.link != LinkState.STREAMING):
                 request_stop()
             elif (
                 opts.simulated

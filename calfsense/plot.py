@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from calfsense.domain import Flag
 from calfsense.errors import CalfsenseError
 
 if TYPE_CHECKING:
     from calfsense.history import SessionRow
     from calfsense.session.model import LoadedSession
 
-FLAG_COLOURS = {"partial": "#e6a700", "lean": "#d9480f", "rushed": "#c2255c", "bounce": "#7048e8"}
+FLAG_COLOURS = {Flag.PARTIAL: "#e6a700", Flag.LEAN: "#d9480f", Flag.RUSHED: "#c2255c", Flag.BOUNCE: "#7048e8"}
 
 
 def _pyplot() -> Any:
@@ -99,8 +100,8 @@ def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path
         idx = np.arange(n, n + len(hs))
         ax_h.plot(idx, [np.nan if h is None else h for h in hs], "o-", ms=3, lw=0.8)
         for i, r in zip(idx, s["reps"], strict=True):
-            if "partial" in r["flags"] and r["height_cm"] is not None:
-                ax_h.plot(i, r["height_cm"], "x", color=FLAG_COLOURS["partial"])
+            if Flag.PARTIAL in r["flags"] and r["height_cm"] is not None:
+                ax_h.plot(i, r["height_cm"], "x", color=FLAG_COLOURS[Flag.PARTIAL])
         n += len(hs) + 2
     ax_h.set_xlabel("rep (sets side by side; x: partial)")
     ax_h.set_ylabel("heel height (cm)")

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from calfsense.dsp.detect import VISIBLE, Detector, Rep, RepSet, rise_too_slow
+from calfsense.domain import Flag
+from calfsense.dsp.detect import Detector, Rep, RepSet
+from calfsense.matching import assessable, continues_set
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
 from calfsense.text import printable
@@ -25,17 +27,17 @@ TEMPO_REL_TOL = 0.25
 RUSHED_FRACTION = 0.6  # up or down faster than 60 % of the prescription is rushed
 
 # The cue for each form flag (the article's form rules), said live and at the head of the report's advice.
-FORM_CUES = {
-    "partial": "as high as you can",
-    "lean": "rise straight up",
-    "rushed": "lower slowly",
-    "bounce": "pause at the bottom",
+FORM_CUES: dict[Flag, str] = {
+    Flag.PARTIAL: "as high as you can",
+    Flag.LEAN: "rise straight up",
+    Flag.RUSHED: "lower slowly",
+    Flag.BOUNCE: "pause at the bottom",
 }
-_FLAG_FINDINGS = {
-    "partial": "some reps stopped short of your best height",
-    "lean": "some reps leaned forward or back",
-    "rushed": "some reps were rushed",
-    "bounce": "some reps bounced straight into the next",
+_FLAG_FINDINGS: dict[Flag, str] = {
+    Flag.PARTIAL: "some reps stopped short of your best height",
+    Flag.LEAN: "some reps leaned forward or back",
+    Flag.RUSHED: "some reps were rushed",
+    Flag.BOUNCE: "some reps bounced straight into the next",
 }
 COACHING = {flag: f"{cue}: {_FLAG_FINDINGS[flag]}" for flag, cue in FORM_CUES.items()}
 
@@ -56,7 +58,7 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     Returns the placement used, the sets, and warnings: what could not be counted, or that nothing was found.
     """
     chosen = placement or session.placement or "auto"
-    det = Detector(chosen, device_model=session.model)  # type: ignore[arg-type]
+    det = Detector(chosen, device_model=session.model)
     guessing = det.resolved_placement == "auto"  # neither given nor told by the device (an H10 is a chest strap)
     boundaries = sorted(e.time_s for e in session.events if e.kind == "set_started")
     t, a = session.time_s, session.acc_mg
@@ -90,30 +92,19 @@ def match_sets(
     Prescribed sets this placement cannot see (a chest strap and seated raises) are reported, not
     matched. Detected sets beyond the prescription are extra; prescribed sets never done are missing.
     """
-    warnings: list[str] = []
-    visible = [p for p in prescribed if placement == "auto" or p.exercise in VISIBLE.get(placement, frozenset())]
-    hidden = [p for p in prescribed if p not in visible]
-    if hidden:
-        warnings.append(
-            f"a {placement} sensor cannot see {hidden[0].exercise} raises: {len(hidden)} prescribed set(s) "
-            "not assessed (wear it on the shin or the shoe)"
-        )
-    slow = slow_rise_warning(placement, visible)
-    if slow:
-        warnings.append(slow)
+    plan = assessable(prescribed, placement)
+    visible = list(plan.sets)
     merged: list[RepSet] = []
     for s in found:
         if merged and visible:
             k = len(merged) - 1
             target = visible[k] if k < len(visible) else None
             prev = merged[-1]
-            pause = s.start_s - prev.end_s
             if (
-                target is not None
+                continues_set(len(prev.reps), target, s.start_s - prev.end_s)
+                and target is not None
                 and target.reps is not None
                 and len(prev.reps) + len(s.reps) <= target.reps
-                and len(prev.reps) < target.reps
-                and pause < 0.5 * max(target.rest_s, 20.0)
             ):
                 # One prescribed set interrupted by a short break: count it as one set.
                 merged[-1] = RepSet(prev.index, prev.reps + s.reps)
@@ -122,19 +113,7 @@ def match_sets(
     pairs: list[tuple[RepSet | None, PrescribedSet | None]] = []
     for i in range(max(len(merged), len(visible))):
         pairs.append((merged[i] if i < len(merged) else None, visible[i] if i < len(visible) else None))
-    return pairs, warnings
-
-
-def slow_rise_warning(placement: str, prescribed: list[PrescribedSet]) -> str | None:
-    """A caveat when prescribed rises are too slow for this placement to count reliably, else None."""
-    slow = [p for p in prescribed if rise_too_slow(placement, p.tempo.up_s)]
-    if not slow:
-        return None
-    return (
-        f"a {placement} sensor cannot count rises as slow as {slow[0].tempo.up_s:g} s (their lift is too faint to "
-        f"tell from lean and breathing): {len(slow)} prescribed set(s) will count few reps or none "
-        "(wear it on the shin or the shoe)"
-    )
+    return pairs, list(plan.notes)
 
 
 def _nothing_found(session: LoadedSession, placement: str) -> str:
@@ -160,13 +139,13 @@ def _r(x: float | None, nd: int = 3) -> float | None:
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else round(float(x), nd)
 
 
-def rep_flags(rep: Rep, prescribed: PrescribedSet | None) -> list[str]:
+def rep_flags(rep: Rep, prescribed: PrescribedSet | None) -> list[Flag]:
     """Detector flags plus the routine-aware ones (`rushed`)."""
-    flags = list(rep.flags)
+    flags = [Flag(f) for f in rep.flags]
     if prescribed is not None and (
         rep.up_s < RUSHED_FRACTION * prescribed.tempo.up_s or rep.down_s < RUSHED_FRACTION * prescribed.tempo.down_s
     ):
-        flags.append("rushed")
+        flags.append(Flag.RUSHED)
     return flags
 
 
@@ -213,7 +192,7 @@ def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str,
     quality_score = float(np.mean(clean)) if reps else 0.0
     compliance = 100.0 * (0.5 * reps_score + 0.25 * tempo_score + 0.25 * quality_score)
     heights = [r.height_cm for r in reps if r.height_cm is not None]
-    counts = {k: sum(k in f for f in flags) for k in ("partial", "lean", "rushed", "bounce")}
+    counts = {k: sum(k in f for f in flags) for k in Flag}
     coaching = [COACHING[k] for k, n in counts.items() if n]
     if target is not None and done < target:
         coaching.insert(0, f"{target - done} rep(s) short of the {target} prescribed")

@@ -1,7 +1,7 @@
 """Routines: what was prescribed (exercises, sides, sets, reps, tempo, rest), from TOML.
 
 A routine file is a name and a list of `[[block]]` tables, see docs/routines.md. Validation errors
-name the file, the line and the field. Built-in routines live in `BUILTIN` as the same TOML text.
+name the file, the line and the field. Built-in routines are the same TOML, in calfsense/routines/.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from calfsense.domain import Exercise, Side
 from calfsense.errors import RoutineError
 
-EXERCISES = ("two-leg", "single-leg", "seated")
-SIDES = ("left", "right", "both", "alternate")
+EXERCISES = tuple(e.value for e in Exercise)
+SIDES = tuple(s.value for s in Side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,114 +117,22 @@ class Routine:
 
 ARTICLE_CUES = ("rise straight up", "as high as you can", "lower slowly")
 
-BUILTIN: dict[str, str] = {
-    "runner-calves": """
-name = "runner-calves"
-title = "Calf routine for runners"
-description = "Two-leg, single-leg (each side, alternating) and seated raises at a slow 2-1-2 tempo."
 
-[[block]]
-exercise = "two-leg"
-side = "both"
-sets = 3
-reps = 15
-tempo = { up = 2, hold = 1, down = 2, pause = 0.5 }
-rest = 60
-load = "bodyweight"
-cues = ["rise straight up", "as high as you can", "lower slowly"]
+def _builtin() -> dict[str, str]:
+    """The built-in routines: TOML files shipped inside the package (calfsense/routines/), by name."""
+    from importlib.resources import files
 
-[[block]]
-exercise = "single-leg"
-side = "alternate"
-sets = 3
-reps = 12
-tempo = { up = 2, hold = 1, down = 2, pause = 0.5 }
-rest = 60
-load = "bodyweight, fingertips on a wall"
-cues = ["rise straight up", "as high as you can", "lower slowly"]
+    folder = files("calfsense") / "routines"
+    found = {f.name.removesuffix(".toml"): f for f in folder.iterdir() if f.name.endswith(".toml")}
+    # Listed from the everyday routine (the default) to the clinic's test; any other file after them.
+    order = [*(n for n in _BUILTIN_ORDER if n in found), *sorted(set(found) - set(_BUILTIN_ORDER))]
+    return {name: found[name].read_text(encoding="utf-8") for name in order}
 
-[[block]]
-exercise = "seated"
-side = "both"
-sets = 3
-reps = 20
-tempo = { up = 2, hold = 1, down = 3, pause = 0.5 }
-rest = 60
-load = "a weight on the knees"
-knee = "bent 90 degrees; neither bend nor stretch it"
-cues = ["as high as you can", "lower slowly", "keep the knees still"]
-""",
-    "alfredson": """
-name = "alfredson"
-title = "Alfredson eccentric protocol"
-description = "3x15 straight-knee and 3x15 bent-knee heel drops, twice a day for 12 weeks (Alfredson 1998)."
 
-[[block]]
-exercise = "single-leg"
-side = "both"
-sets = 3
-reps = 15
-tempo = { up = 1, hold = 0, down = 3, pause = 0.5 }
-rest = 60
-load = "bodyweight; add 5 kg a week once pain-free"
-knee = "straight"
-cues = ["up on both feet", "lower slowly on the working leg"]
+_BUILTIN_ORDER = ("runner-calves", "alfredson", "hsr", "heel-rise-test")
 
-[[block]]
-exercise = "single-leg"
-side = "both"
-sets = 3
-reps = 15
-tempo = { up = 1, hold = 0, down = 3, pause = 0.5 }
-rest = 60
-load = "bodyweight; add 5 kg a week once pain-free"
-knee = "bent"
-cues = ["up on both feet", "lower slowly on the working leg"]
-""",
-    "hsr": """
-name = "hsr"
-title = "Heavy slow resistance"
-description = "3 s up, 3 s down, 3 times a week (Beyer 2015): 15RM, 12RM, 10RM, 8RM, 6RM over 12 weeks."
 
-[[block]]
-exercise = "seated"
-side = "both"
-sets = 3
-reps = 15
-tempo = { up = 3, hold = 0, down = 3, pause = 0.5 }
-rest = 150
-load = "15RM this week; see the description for the weekly progression"
-knee = "bent"
-cues = ["full range", "3 seconds up", "3 seconds down"]
-
-[[block]]
-exercise = "two-leg"
-side = "both"
-sets = 3
-reps = 15
-tempo = { up = 3, hold = 0, down = 3, pause = 0.5 }
-rest = 150
-load = "15RM this week; barbell, forefoot on a disc"
-knee = "straight"
-cues = ["full range", "3 seconds up", "3 seconds down"]
-""",
-    "heel-rise-test": """
-name = "heel-rise-test"
-title = "Heel-rise endurance test"
-description = "Single leg to failure at 30 raises a minute (metronome 60 bpm, up on one beat, down on the next)."
-
-[[block]]
-exercise = "single-leg"
-side = "alternate"
-sets = 1
-reps = "max"
-tempo = { up = 1, hold = 0, down = 1, pause = 0 }
-rest = 120
-load = "bodyweight, fingertips at shoulder height"
-knee = "straight"
-cues = ["as high as you can", "keep the pace", "knee and trunk straight"]
-""",
-}
+BUILTIN: dict[str, str] = _builtin()
 
 DEFAULT_ROUTINE = "runner-calves"
 

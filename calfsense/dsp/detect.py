@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from calfsense.domain import Flag, Placement
 from calfsense.dsp.grid import Gap, GridRun, Resampler
 from calfsense.dsp.measure import Measured, measure
 from calfsense.dsp.model import Rep, RepSet, Session, group_sets
@@ -26,7 +27,6 @@ from calfsense.dsp.params import (
     PLACEMENT_NAMES,
     VISIBLE,
     DetectorParams,
-    PlacementName,
     check_visible,
     rise_too_slow,
 )
@@ -100,7 +100,7 @@ class _History:
 class Detector:
     """Streaming detector: `feed(t_s, acc_mg)` returns the reps completed by that block."""
 
-    placement: PlacementName = "auto"
+    placement: Placement | str = Placement.AUTO
     exercise: str | None = None
     device_model: str | None = None
     rest_s: float = DEFAULT_REST_S
@@ -110,17 +110,18 @@ class Detector:
     # The last 200 candidates not counted, for tuning: (time s, rise over the noise, reason).
     rejected: list[tuple[float, float, str]] = field(default_factory=list, init=False)
     _reps: list[Rep] = field(default_factory=list, init=False)
-    _resolved: str | None = field(default=None, init=False)
+    _resolved: Placement | None = field(default=None, init=False)
     _samples: int = field(default=0, init=False)  # grid samples seen
     _warm: list[GridRun] = field(default_factory=list, init=False)  # a run's first samples, held back
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
             raise CalfsenseError(f"unknown placement {self.placement!r}", f"use one of {', '.join(PLACEMENT_NAMES)}")
+        self.placement = Placement(self.placement)
         if self.placement == "auto" and self.device_model and "H10" in self.device_model.upper():
-            self._resolved = "chest"  # an H10 is a chest strap by construction
-        elif self.placement != "auto":
-            self._resolved = self.placement
+            self._resolved = Placement.CHEST  # an H10 is a chest strap by construction
+        elif self.placement != Placement.AUTO:
+            self._resolved = Placement(self.placement)
         check_visible(self._resolved or "auto", self.exercise)
         self._p = self.params or PARAMS[self._resolved or "auto"]
         self._grid = Resampler(GRID_HZ, GAP_S)
@@ -133,9 +134,9 @@ class Detector:
     # -- public API ------------------------------------------------------------------------
 
     @property
-    def resolved_placement(self) -> str:
+    def resolved_placement(self) -> Placement:
         """The placement in use; `auto` names one from its first reps' tilt, else stays `auto`."""
-        return self._resolved or "auto"
+        return self._resolved or Placement.AUTO
 
     @property
     def ready(self) -> bool:
@@ -311,33 +312,33 @@ class Detector:
         self._reps.append(rep)
         return rep
 
-    def _resolve(self, m: Measured) -> str:
+    def _resolve(self, m: Measured) -> Placement:
         """`auto`: a foot once its first reps tip it like a foot, else a shin."""
         if self._resolved is None and len(self._reps) + 1 >= _AUTO_REPS:
             tilts = sorted([r.peak_tilt_deg for r in self._reps[-(_AUTO_REPS - 1) :]] + [m.peak_tilt_deg])
-            self._resolved = "foot" if tilts[len(tilts) // 2] >= FOOT_TILT_DEG else "shin"
-        return self._resolved or "auto"
+            self._resolved = Placement.FOOT if tilts[len(tilts) // 2] >= FOOT_TILT_DEG else Placement.SHIN
+        return self._resolved or Placement.AUTO
 
     def _flags(self, m: Measured, height: float, pause: float | None) -> tuple[str, ...]:
         p = self._p
         flags: list[str] = []
         reference = None if pause is None else self._sets.reference_height_cm()
         if reference is not None and height < p.partial_frac * reference:
-            flags.append("partial")
+            flags.append(Flag.PARTIAL)
         usual = None if pause is None else self._sets.median_tilt_deg()
         sideways = m.side_tilt_deg > max(p.lean_deg, 0.3 * m.peak_tilt_deg)
         beyond = usual is not None and not p.height_from_tilt and m.peak_tilt_deg - usual > max(p.lean_deg, usual)
         if sideways or beyond:
-            flags.append("lean")
+            flags.append(Flag.LEAN)
         if pause is not None and pause < 0.1:
-            flags.append("bounce")
+            flags.append(Flag.BOUNCE)
         return tuple(flags)
 
 
 def detect(
     time_s: ArrayLike,
     acc_mg: ArrayLike,
-    placement: PlacementName = "auto",
+    placement: Placement | str = Placement.AUTO,
     exercise: str | None = None,
     device_model: str | None = None,
     rest_s: float = DEFAULT_REST_S,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
 
+from calfsense.domain import Exercise, Placement
 from calfsense.errors import PlacementError
 
-PlacementName = Literal["foot", "shin", "chest", "thigh", "auto"]
-PLACEMENT_NAMES: tuple[str, ...] = ("foot", "shin", "chest", "thigh", "auto")
+PLACEMENT_NAMES: tuple[str, ...] = tuple(p.value for p in Placement)
 GRID_HZ = 50.0  # every input is resampled to this grid (box means), whatever its rate
 GAP_S = 0.35  # samples further apart than this are a gap: filters and the rep in flight restart
 DEFAULT_REST_S = 8.0  # no rep for this long ends a set
@@ -127,11 +126,11 @@ PARAMS: dict[str, DetectorParams] = {
 }
 
 # Which exercises each placement can see at all.
-VISIBLE: dict[str, frozenset[str]] = {
-    "foot": frozenset({"two-leg", "single-leg", "seated"}),
-    "shin": frozenset({"two-leg", "single-leg", "seated"}),
-    "thigh": frozenset({"two-leg", "single-leg", "seated"}),
-    "chest": frozenset({"two-leg", "single-leg"}),
+VISIBLE: dict[Placement, frozenset[Exercise]] = {
+    Placement.FOOT: frozenset(Exercise),
+    Placement.SHIN: frozenset(Exercise),
+    Placement.THIGH: frozenset(Exercise),
+    Placement.CHEST: frozenset({Exercise.TWO_LEG, Exercise.SINGLE_LEG}),  # sitting, the trunk does not move
 }
 
 # Rises this slow or slower are not counted at a placement, though it sees them: a 2 s rise lifts a chest strap
@@ -144,6 +143,11 @@ SLOW_RISE_S: dict[str, float] = {"chest": 2.0}
 FOOT_TILT_DEG = 15.0
 
 
+def visible_exercises(placement: str) -> frozenset[Exercise]:
+    """The exercises a placement can see (`auto`: all of them, until it is known)."""
+    return VISIBLE.get(Placement(placement), frozenset(Exercise)) if placement in PLACEMENT_NAMES else frozenset()
+
+
 def rise_too_slow(placement: str, up_s: float) -> bool:
     """Whether a prescribed rise of `up_s` seconds is too slow for this placement to count reliably."""
     return up_s >= SLOW_RISE_S.get(placement, math.inf)
@@ -153,7 +157,7 @@ def check_visible(placement: str, exercise: str | None) -> None:
     """Raise PlacementError when a placement cannot see an exercise (a chest strap, seated)."""
     if exercise is None or placement == "auto":
         return
-    if exercise not in VISIBLE.get(placement, frozenset()):
+    if exercise not in visible_exercises(placement):
         raise PlacementError(
             f"a {placement} sensor cannot see a {exercise} calf raise",
             "wear the sensor on the shin or the shoe for seated raises",

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from calfsense.domain import WORN, Exercise, Placement
 from calfsense.dsp import geometry as geo
 from calfsense.dsp.motions import (
     INTERNAL_HZ,
@@ -34,9 +34,7 @@ from calfsense.dsp.motions import (
 )
 from calfsense.routine import Tempo
 
-Placement = Literal["foot", "shin", "chest", "thigh"]
-Exercise = Literal["two-leg", "single-leg", "seated"]
-PLACEMENTS: tuple[Placement, ...] = ("foot", "shin", "chest", "thigh")
+PLACEMENTS: tuple[Placement, ...] = WORN
 CONFUSERS = ("walk", "run", "stairs", "squat", "sway", "sit_down", "stand_up", "weight_shift", "strap")
 
 _SWAY_TOP_HZ = 1.5
@@ -105,7 +103,7 @@ TEMPOS: dict[str, Tempo] = {
 class SetPlan:
     """One set to simulate."""
 
-    exercise: Exercise = "two-leg"
+    exercise: Exercise | str = Exercise.TWO_LEG
     reps: int = 15
     tempo: Tempo = TEMPOS["article"]
     height_cm: float = 8.0
@@ -157,7 +155,7 @@ class Simulation:
 
     time_s: NDArray[np.float64]
     acc_mg: NDArray[np.float64]
-    placement: Placement
+    placement: Placement | str
     rate_hz: float
     reps: tuple[TruthRep, ...]
     sets: tuple[TruthSet, ...]
@@ -238,7 +236,7 @@ class _Physics:
 
 def simulate(
     segments: list[Segment],
-    placement: Placement,
+    placement: Placement | str,
     rate_hz: float = 100.0,
     seed: int = 0,
     noise_mg: float | None = None,
@@ -452,8 +450,8 @@ def _add_set(
 
 
 def routine_session(
-    placement: Placement,
-    exercises: tuple[Exercise, ...] = ("two-leg", "single-leg", "seated"),
+    placement: Placement | str,
+    exercises: tuple[Exercise | str, ...] = tuple(Exercise),
     sets_per_exercise: int = 1,
     reps: int = 12,
     tempo: Tempo | None = None,

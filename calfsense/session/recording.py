@@ -26,6 +26,7 @@ from typing import IO, Any
 import numpy as np
 
 from calfsense import __version__
+from calfsense.domain import EventKind
 from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
 from calfsense.files import open_private
 from calfsense.protocol.gatt import decode_heart_rate
@@ -44,9 +45,7 @@ CHAR_PMD_CP = "pmd_cp"
 CHAR_HR = "hr"
 CHAR_BATTERY = "battery"
 
-EVENT_KINDS = frozenset(
-    {"connected", "disconnected", "reconnected", "set_started", "set_ended", "marker", "note", "stopped"}
-)
+EVENT_KINDS = frozenset(k.value for k in EventKind)
 
 
 @dataclass(frozen=True, slots=True)

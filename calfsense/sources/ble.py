@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from calfsense.domain import LinkState
 from calfsense.errors import (
     CalfsenseError,
     ConnectionLostError,
@@ -442,17 +443,17 @@ class StreamSession:
             if waited > self.config.first_frame_timeout_s:
                 raise NoDataError(f"no acceleration frame in {waited:.0f} s after START")
             if waited > 2.0:
-                self.sink.on_state("waiting", f"waiting for the first frame ({waited:.0f} s)")
+                self.sink.on_state(LinkState.WAITING, f"waiting for the first frame ({waited:.0f} s)")
             await asyncio.sleep(1.0)
         await asyncio.Event().wait()  # then idle until cancelled
 
     async def _connect_and_start(self, first: bool) -> None:
         from bleak import BleakClient
 
-        self.sink.on_state("scanning", self.config.target or "any Polar sensor")
+        self.sink.on_state(LinkState.SCANNING, self.config.target or "any Polar sensor")
         dev = await _find(self.config.target, self.config.scan_timeout_s, self.backend)
         self.device_name, self.device_address = dev.name, dev.address
-        self.sink.on_state("connecting", dev.name or dev.address)
+        self.sink.on_state(LinkState.CONNECTING, dev.name or dev.address)
         self._disconnected.clear()
         client = BleakClient(
             dev, disconnected_callback=self._on_disconnect, backend=self.backend.client, **self.backend.kwargs
@@ -502,7 +503,9 @@ class StreamSession:
         else:
             # Replay restarts the timestamp spreader at this event's host time; so does live.
             self._reset_at_mono = self._event("reconnected", dev.name or dev.address)
-        self.sink.on_state("streaming", f"{dev.name} {self.settings.sample_rate_hz if self.settings else '?'} Hz")
+        self.sink.on_state(
+            LinkState.STREAMING, f"{dev.name} {self.settings.sample_rate_hz if self.settings else '?'} Hz"
+        )
 
     async def _start_acc(self, cp: ControlPoint, model: str) -> None:
         answer = await cp.request(pmd.build_get_settings(pmd.MeasurementType.ACC))
@@ -533,7 +536,7 @@ class StreamSession:
         attempt, delay, last = 0, BACKOFF_START_S, "the link dropped"
         deadline = time.monotonic() + self.config.give_up_after_s
         while not self._stop.is_set():
-            self.sink.on_state("reconnecting", f"attempt {attempt + 1} in {delay:.1f} s (last error: {last})")
+            self.sink.on_state(LinkState.RECONNECTING, f"attempt {attempt + 1} in {delay:.1f} s (last error: {last})")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay / self.config.time_scale)
             if self._stop.is_set():
@@ -579,7 +582,7 @@ class StreamSession:
                 await asyncio.wait_for(self._unsubscribe(client), 0.3)
         await self._close_client()
         self._event("stopped")
-        self.sink.on_state("stopped", "")
+        self.sink.on_state(LinkState.STOPPED, "")
 
     async def _drain(self, consumer: asyncio.Task[None]) -> None:
         await self._queue.put((0, "", b""))  # sentinel: the consumer finishes what is queued, then ends
@@ -611,7 +614,9 @@ class StreamSession:
             except Exception as exc:  # counting or coaching failed on this frame: say so once, go on with the next
                 self.stats.sink_errors += 1
                 if self.stats.sink_errors == 1:
-                    self.sink.on_state("warning", f"counting failed on a frame ({one_line(exc)}); recording goes on")
+                    self.sink.on_state(
+                        LinkState.WARNING, f"counting failed on a frame ({one_line(exc)}); recording goes on"
+                    )
                     _log.exception("the stream's sink raised; counting resumes on the next frame")
 
     def _record(self, mono: int, char: str, data: bytes) -> None:
@@ -654,11 +659,13 @@ class StreamSession:
             return
         if len(self.clock.resets) > self.stats.clock_resets:
             self.stats.clock_resets = len(self.clock.resets)
-            self.sink.on_state("warning", "the sensor's clock restarted (it shut down): re-anchored, counting goes on")
+            self.sink.on_state(
+                LinkState.WARNING, "the sensor's clock restarted (it shut down): re-anchored, counting goes on"
+            )
         if len(self.clock.out_of_order) > late:
             self.stats.out_of_order += 1
             if self.stats.out_of_order == 1:
-                self.sink.on_state("warning", "frames arrive out of order: put back in order where they fit")
+                self.sink.on_state(LinkState.WARNING, "frames arrive out of order: put back in order where they fit")
         self._deliver_timed(timed)
 
     def _deliver_timed(self, timed: list[TimedFrame]) -> None:

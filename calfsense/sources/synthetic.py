@@ -120,7 +120,7 @@ def plan_from_routine(
         reps = pres.reps if pres.reps is not None else int(rng.integers(18, 30))
         height = base_height * (0.7 if pres.exercise == "seated" else 1.0)
         plan = SetPlan(
-            pres.exercise,  # type: ignore[arg-type]
+            pres.exercise,
             reps,
             tp,
             height_cm=height,
