@@ -622,6 +622,7 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: s
     `faults` is a --faults spec (what goes wrong with it)."""
     import numpy as np
 
+    from calfsense.devices import recognise
     from calfsense.dsp.simulate import simulate as run_sim
     from calfsense.routine import load_routine
     from calfsense.session.importers import load
@@ -634,8 +635,9 @@ def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: s
         session = load(recording)
         motion = virtual.motion_from_session(session)
         placement = session.placement
-        if (session.model or "").lower().startswith("polar sense"):
-            model = "verity"
+        known = recognise(session.model)
+        if known is not None and known.key in synthetic.PROFILES:
+            model = known.key  # the virtual sensor is the model that made the recording
     else:
         plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
         motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
@@ -685,13 +687,15 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
 def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
     from calfsense.config import load_config, save_config
+    from calfsense.devices import recognise
     from calfsense.sources import ble
 
     backend = _virtual_backend()[0] if simulate else ble.real_backend()
     chosen = placement
     paired = _run_async(ble.pair(target, chosen or "auto", backend))
     if chosen is None:
-        chosen = "chest" if "H10" in paired.model.upper() else "shin"
+        known = recognise(paired.model)
+        chosen = known.wear if known is not None else "shin"
     cfg = load_config()
     entry = paired.as_dict()
     entry["placement"] = chosen

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from calfsense.devices import recognise
 from calfsense.domain import Flag, Placement
 from calfsense.dsp.grid import Gap, GridRun, Resampler
 from calfsense.dsp.measure import Measured, measure
@@ -118,7 +119,8 @@ class Detector:
         if self.placement not in PLACEMENT_NAMES:
             raise CalfsenseError(f"unknown placement {self.placement!r}", f"use one of {', '.join(PLACEMENT_NAMES)}")
         self.placement = Placement(self.placement)
-        if self.placement == "auto" and self.device_model and "H10" in self.device_model.upper():
+        known = recognise(self.device_model)
+        if self.placement == Placement.AUTO and known is not None and known.wear == Placement.CHEST:
             self._resolved = Placement.CHEST  # an H10 is a chest strap by construction
         elif self.placement != Placement.AUTO:
             self._resolved = Placement(self.placement)

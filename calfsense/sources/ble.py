@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from calfsense.devices import display_model, recognise
 from calfsense.domain import LinkState
 from calfsense.errors import (
     CalfsenseError,
@@ -89,19 +90,8 @@ class FoundSensor:
 
 
 def model_from_name(name: str | None) -> str:
-    """'Polar H10 BA2B0B2D' -> 'Polar H10'; 'Polar Sense A40F6F28' -> 'Polar Verity Sense'."""
-    n = (name or "").lower()
-    if "h10" in n:
-        return "Polar H10"
-    if "sense" in n:
-        return "Polar Verity Sense"
-    if "oh1" in n:
-        return "Polar OH1"
-    if "h9" in n:
-        return "Polar H9"
-    if "polar" in n:
-        return "Polar (unknown model)"
-    return "heart-rate sensor" if name else "unknown"
+    """'Polar H10 BA2B0B2D' -> 'Polar H10'; 'Polar Sense A40F6F28' -> 'Polar Verity Sense' (devices.py)."""
+    return display_model(name)
 
 
 async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend = REAL) -> list[FoundSensor]:
@@ -512,7 +502,8 @@ class StreamSession:
         if not answer.ok:
             raise PmdError(f"reading the acceleration settings failed: {answer.message()}")
         options = pmd.parse_settings_options(answer.parameters)
-        wish = self.config.rate_hz or (52 if "sense" in model.lower() else 100)
+        known = recognise(model)
+        wish = self.config.rate_hz or (known.acc_default_rate_hz if known and known.acc_default_rate_hz else 100)
         settings = pmd.negotiate_settings(options, wish, self.config.range_g)
         start = pmd.build_start(pmd.MeasurementType.ACC, settings)
         result = await cp.request(start)

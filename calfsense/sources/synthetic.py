@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from calfsense import devices
+from calfsense.devices import DeviceModel
 from calfsense.dsp.simulate import Segment, SetPlan, Simulation
 from calfsense.protocol.encode import chunk_frames
 from calfsense.protocol.gatt import encode_heart_rate
@@ -19,38 +21,42 @@ from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wa
 
 @dataclass(frozen=True, slots=True)
 class DeviceProfile:
-    """What a sensor model streams: name, rate, frame type and the settings it negotiates."""
+    """A sensor as emulated: its model (`devices.py`), its advertised name and the settings it streams with."""
 
-    model: str
+    device: DeviceModel
     name: str
     rate_hz: int
-    compressed: bool
     settings: MeasurementSettings
-    firmware: str
+
+    @property
+    def model(self) -> str:
+        """What its Device Information service says ("H10", "Polar Sense")."""
+        return self.device.model_number
+
+    @property
+    def compressed(self) -> bool:
+        """Whether it sends delta-compressed frames."""
+        return self.device.compressed
+
+    @property
+    def firmware(self) -> str:
+        """Its firmware version."""
+        return self.device.firmware
 
     def with_rate(self, rate_hz: int) -> DeviceProfile:
         """The same sensor streaming at another rate (an H10 offers 25, 50, 100 and 200 Hz)."""
-        s = self.settings
-        return replace(self, rate_hz=rate_hz, settings=replace(s, sample_rate_hz=rate_hz))
+        return replace(self, rate_hz=rate_hz, settings=replace(self.settings, sample_rate_hz=rate_hz))
 
 
-H10 = DeviceProfile(
-    model="H10",
-    name="Polar H10 5A1F0C2B",
-    rate_hz=100,
-    compressed=False,
-    settings=MeasurementSettings(sample_rate_hz=100, resolution_bits=16, range=8),
-    firmware="3.2.0",
-)
-VERITY = DeviceProfile(
-    model="Polar Sense",
-    name="Polar Sense A40F6F28",
-    rate_hz=52,
-    compressed=True,
-    settings=MeasurementSettings(sample_rate_hz=52, resolution_bits=16, range=8, channels=3),
-    firmware="2.1.0",
-)
-PROFILES = {"h10": H10, "verity": VERITY}
+def _profile(device: DeviceModel, serial: str) -> DeviceProfile:
+    rate = device.acc_default_rate_hz
+    settings = MeasurementSettings(rate, 16, max(device.acc_ranges_g), device.acc_channels)
+    return DeviceProfile(device, f"{device.name_prefix} {serial}", rate, settings)
+
+
+H10 = _profile(devices.H10, "5A1F0C2B")
+VERITY = _profile(devices.VERITY, "A40F6F28")
+PROFILES = {p.device.key: p for p in (H10, VERITY)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,34 +29,23 @@ from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 from numpy.typing import NDArray
 
+from calfsense.devices import DeviceModel
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
 from calfsense.sources.faults import Faults, connect_error
 from calfsense.sources.synthetic import H10, DeviceProfile
 
-_ACC_OPTIONS: dict[str, dict[pmd.SettingType, tuple[int, ...]]] = {
-    "H10": {
-        pmd.SettingType.SAMPLE_RATE: (25, 50, 100, 200),
+
+def _acc_options(device: DeviceModel) -> dict[pmd.SettingType, tuple[int, ...]]:
+    """What the sensor answers to GET ACC settings, from the device registry."""
+    options = {
+        pmd.SettingType.SAMPLE_RATE: device.acc_rates_hz,
         pmd.SettingType.RESOLUTION: (16,),
-        pmd.SettingType.RANGE: (2, 4, 8),
-    },
-    "Polar Sense": {
-        pmd.SettingType.SAMPLE_RATE: (52,),
-        pmd.SettingType.RESOLUTION: (16,),
-        pmd.SettingType.RANGE: (8,),
-        pmd.SettingType.CHANNELS: (3,),
-    },
-}
-_FEATURES = {
-    "H10": (pmd.MeasurementType.ECG, pmd.MeasurementType.ACC),
-    "Polar Sense": (
-        pmd.MeasurementType.PPG,
-        pmd.MeasurementType.ACC,
-        pmd.MeasurementType.PPI,
-        pmd.MeasurementType.GYRO,
-        pmd.MeasurementType.MAG,
-    ),
-}
+        pmd.SettingType.RANGE: device.acc_ranges_g,
+    }
+    if device.acc_channels is not None:
+        options[pmd.SettingType.CHANNELS] = (device.acc_channels,)
+    return options
 
 
 # The emulated sensor's GATT table: (service, [(characteristic, properties)]) as an H10 exposes it.
@@ -151,7 +140,7 @@ class VirtualSensor:
     def read(self, uuid: str) -> bytes:
         """Answer a characteristic read."""
         if uuid == pmd.PMD_CONTROL_POINT_UUID:
-            return pmd.encode_features(_FEATURES.get(self.profile.model, (pmd.MeasurementType.ACC,)))
+            return pmd.encode_features(self.profile.device.measurements)
         if uuid == gatt.BATTERY_LEVEL_UUID:
             return bytes([self.battery])
         info = {
@@ -182,7 +171,7 @@ class VirtualSensor:
         if meas is not pmd.MeasurementType.ACC:
             self._indicate(pmd.build_response(op, int(meas), pmd.PmdStatus.ERROR_NOT_SUPPORTED))
             return
-        options = _ACC_OPTIONS[self.profile.model]
+        options = _acc_options(self.profile.device)
         if op is pmd.OpCode.GET_MEASUREMENT_SETTINGS:
             body = pmd.encode_settings_options(options)
             half = len(body) // 2

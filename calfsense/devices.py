@@ -1,0 +1,119 @@
+"""What calfsense knows about each sensor model, in one place: how to recognise it, what it streams,
+its acceleration rates and ranges, and where it is worn. BLE, the virtual sensor, the simulator and the
+detector all read it here (facts and sources: ../shared/reference/sensors.md §2, firmware_notes/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calfsense.domain import Placement
+from calfsense.protocol.pmd import MeasurementType
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceModel:
+    """One sensor model."""
+
+    key: str  # its short name on the command line (`--device h10`)
+    model: str  # what people call it, as `scan` shows it
+    model_number: str  # what its Device Information service says (the virtual sensor answers the same)
+    name_prefix: str  # how its advertised name starts ("Polar H10 5A1F0C2B")
+    measurements: tuple[MeasurementType, ...]  # what its PMD features list, in the sensor's order
+    acc_rates_hz: tuple[int, ...]  # acceleration rates it offers (none: heart rate only)
+    acc_ranges_g: tuple[int, ...]
+    acc_default_rate_hz: int  # the rate asked for unless the user says otherwise
+    acc_channels: int | None  # sent with START when the sensor needs it (a Verity Sense does)
+    compressed: bool  # delta-compressed frames (Verity, OH1) or raw int16 (H10)
+    wear: Placement  # where it is worn unless the user says otherwise
+    firmware: str = ""  # the firmware the virtual sensor reports
+
+    @property
+    def streams_acceleration(self) -> bool:
+        """Whether it can stream acceleration at all (an H9 cannot)."""
+        return MeasurementType.ACC in self.measurements
+
+
+H10 = DeviceModel(
+    key="h10",
+    model="Polar H10",
+    model_number="H10",
+    name_prefix="Polar H10",
+    measurements=(MeasurementType.ECG, MeasurementType.ACC),
+    acc_rates_hz=(25, 50, 100, 200),
+    acc_ranges_g=(2, 4, 8),
+    acc_default_rate_hz=100,
+    acc_channels=None,
+    compressed=False,
+    wear=Placement.CHEST,  # a chest strap by construction
+    firmware="3.2.0",
+)
+VERITY = DeviceModel(
+    key="verity",
+    model="Polar Verity Sense",
+    model_number="Polar Sense",
+    name_prefix="Polar Sense",
+    measurements=(
+        MeasurementType.PPG,
+        MeasurementType.ACC,
+        MeasurementType.PPI,
+        MeasurementType.GYRO,
+        MeasurementType.MAG,
+    ),
+    acc_rates_hz=(52,),  # default mode; SDK mode offers 26-416 Hz but turns the heart rate off
+    acc_ranges_g=(8,),
+    acc_default_rate_hz=52,
+    acc_channels=3,
+    compressed=True,
+    wear=Placement.SHIN,  # an arm band: on the shank it sees every raise, seated ones too
+    firmware="2.1.0",
+)
+OH1 = DeviceModel(
+    key="oh1",
+    model="Polar OH1",
+    model_number="OH1",
+    name_prefix="Polar OH1",
+    measurements=(MeasurementType.PPG, MeasurementType.ACC, MeasurementType.PPI),
+    acc_rates_hz=(50,),
+    acc_ranges_g=(8,),
+    acc_default_rate_hz=50,
+    acc_channels=None,
+    compressed=True,
+    wear=Placement.SHIN,
+)
+H9 = DeviceModel(
+    key="h9",
+    model="Polar H9",
+    model_number="H9",
+    name_prefix="Polar H9",
+    measurements=(),  # heart rate only: no PMD service
+    acc_rates_hz=(),
+    acc_ranges_g=(),
+    acc_default_rate_hz=0,
+    acc_channels=None,
+    compressed=False,
+    wear=Placement.CHEST,
+)
+
+MODELS: tuple[DeviceModel, ...] = (H10, VERITY, OH1, H9)
+BY_KEY = {m.key: m for m in MODELS}
+
+
+def recognise(name_or_model: str | None) -> DeviceModel | None:
+    """The model behind an advertised name, a Device Information model string or a recording's model."""
+    text = (name_or_model or "").strip().lower()
+    for m in MODELS:
+        for known in (m.name_prefix, m.model, m.model_number):
+            if text == known.lower() or text.startswith(known.lower() + " "):
+                return m
+    return None
+
+
+def display_model(name: str | None) -> str:
+    """What `scan` shows for an advertised name: the model, or what little the name tells."""
+    found = recognise(name)
+    if found is not None:
+        return found.model
+    n = (name or "").lower()
+    if "polar" in n:
+        return "Polar (unknown model)"
+    return "heart-rate sensor" if name else "unknown"
