@@ -288,7 +288,7 @@ def replay(
         session_png(session, report, plot_path)
         click.echo(f"wrote {plot_path}", err=True)
     if as_json:
-        _write_text(output, json.dumps(report, indent=1) + "\n", force)
+        _write_text(output, json.dumps(report.to_json(), indent=1) + "\n", force)
     elif as_csv:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(csv_rows(report))

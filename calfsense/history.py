@@ -21,6 +21,7 @@ from typing import Any
 
 from calfsense.errors import CalfsenseError
 from calfsense.files import open_private, private_dir, tighten
+from calfsense.report_model import Report
 
 
 def data_dir() -> Path:
@@ -162,10 +163,10 @@ def fingerprint(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def save(db: sqlite3.Connection, report: dict[str, Any], fp: str, started: str | None = None) -> bool:
+def save(db: sqlite3.Connection, report: Report, fp: str, started: str | None = None) -> bool:
     """Store a report; returns False when this recording was saved before (idempotent)."""
-    src = report["source"]
-    when = started or src.get("start_wall") or dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    src = report.source
+    when = started or src.start_wall or dt.datetime.now().astimezone().isoformat(timespec="seconds")
     db.execute("BEGIN IMMEDIATE")
     try:
         cur = db.execute(
@@ -173,36 +174,35 @@ def save(db: sqlite3.Connection, report: dict[str, Any], fp: str, started: str |
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fp,
-                src["path"],
+                src.path,
                 when,
-                src.get("device"),
-                src.get("placement"),
-                report["summary"].get("routine"),
-                report["summary"].get("compliance"),
-                json.dumps(report),
+                src.device,
+                src.placement,
+                report.summary.routine,
+                report.summary.compliance,
+                json.dumps(report.to_json()),
             ),
         )
         if cur.rowcount == 0:
             db.execute("COMMIT")
             return False
         sid = cur.lastrowid
-        for s in report["sets"]:
-            v = s.get("verdict") or {}
-            heights = [r["height_cm"] for r in s["reps"] if r["height_cm"] is not None]
-            prescribed = v.get("reps_prescribed")
+        for s in report.sets:
+            v = s.verdict
+            heights = [r.height_cm for r in s.reps if r.height_cm is not None]
             db.execute(
                 "INSERT INTO set_result (session_id, set_index, exercise, side, reps, reps_prescribed, on_tempo_pct,"
                 " height_cm, compliance, travel_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sid,
-                    s["index"],
-                    s["exercise"],
-                    s["side"],
-                    len(s["reps"]),
-                    prescribed if isinstance(prescribed, int) else None,
-                    (v.get("tempo") or {}).get("on_tempo_pct"),
+                    s.index,
+                    s.exercise,
+                    s.side,
+                    len(s.reps),
+                    v.reps_prescribed if v else None,
+                    v.tempo.on_tempo_pct if v else None,
                     sum(heights) / len(heights) if heights else None,
-                    v.get("compliance"),
+                    v.compliance if v else None,
                     sum(heights) if heights else None,
                 ),
             )

@@ -9,6 +9,7 @@ import numpy as np
 
 from calfsense.domain import Flag
 from calfsense.errors import CalfsenseError
+from calfsense.report_model import Report
 
 if TYPE_CHECKING:
     from calfsense.history import SessionRow
@@ -41,7 +42,11 @@ def _save(fig: Any, path: str | Path) -> None:
     write_private(Path(path), buf.getvalue(), force=True)
 
 
-def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path) -> None:
+def _num(value: float | None) -> float:
+    return np.nan if value is None else value
+
+
+def session_png(session: LoadedSession, report: Report, path: str | Path) -> None:
     """Signal with every rep shaded and numbered, tempo against the prescription per set, height per rep."""
     plt = _pyplot()
     fig, (ax_sig, ax_tempo, ax_h) = plt.subplots(3, 1, figsize=(13, 9), gridspec_kw={"height_ratios": [2.2, 1, 1]})
@@ -51,35 +56,38 @@ def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path
     for k, name in enumerate("xyz"):
         ax_sig.plot(t[::step], acc[::step, k], lw=0.6, label=f"{name} (mG, minus median)")
     top = float(np.percentile(np.abs(acc), 99.5)) if len(acc) else 1.0
-    total = report["summary"]["reps"]
+    total = report.summary.reps
     every = 1 if total <= 60 else 5  # numbers must stay readable on a long session
-    for n, s in enumerate(report["sets"]):
-        for r in s["reps"]:
-            colour = FLAG_COLOURS.get(r["flags"][0], "#2f9e44") if r["flags"] else "#2f9e44"
-            ax_sig.axvspan(r["start_s"], r["end_s"], color=colour, alpha=0.18, lw=0)
-            if r["index"] % every == 0 or r["index"] == 1 or r["index"] == len(s["reps"]):
-                ax_sig.text((r["start_s"] + r["end_s"]) / 2, top * 0.92, str(r["index"]), ha="center", fontsize=6)
-        label = f"set {s['index']}" + (f" {s['exercise']}" if s["exercise"] else "")
-        ax_sig.text(s["start_s"], -top * (0.98 if n % 2 == 0 else 0.86), label, fontsize=7, va="bottom")
-    for g in report["gaps"]:
-        ax_sig.axvspan(g["start_s"], g["end_s"], color="#868e96", alpha=0.35, lw=0)
+    for n, s in enumerate(report.sets):
+        for r in s.reps:
+            if r.start_s is None or r.end_s is None:
+                continue
+            colour = FLAG_COLOURS.get(r.flags[0], "#2f9e44") if r.flags else "#2f9e44"
+            ax_sig.axvspan(r.start_s, r.end_s, color=colour, alpha=0.18, lw=0)
+            if r.index % every == 0 or r.index == 1 or r.index == len(s.reps):
+                ax_sig.text((r.start_s + r.end_s) / 2, top * 0.92, str(r.index), ha="center", fontsize=6)
+        label = f"set {s.index}" + (f" {s.exercise}" if s.exercise else "")
+        ax_sig.text(s.start_s or 0.0, -top * (0.98 if n % 2 == 0 else 0.86), label, fontsize=7, va="bottom")
+    for a, b in report.gaps:
+        if a is not None and b is not None:
+            ax_sig.axvspan(a, b, color="#868e96", alpha=0.35, lw=0)
     ax_sig.set_xlim(float(t[0]), float(t[-1]))
     ax_sig.set_ylim(-top, top)
     ax_sig.set_xlabel("time (s)")
     ax_sig.legend(loc="upper right", fontsize=7)
-    src = report["source"]
+    src = report.source
     ax_sig.set_title(
-        f"{Path(src['path']).name}: {report['summary']['reps']} reps in {report['summary']['sets']} sets "
-        f"({src['placement']}, {src['device'] or 'unknown device'})",
+        f"{Path(src.path).name}: {report.summary.reps} reps in {report.summary.sets} sets "
+        f"({src.placement}, {src.device or 'unknown device'})",
         fontsize=10,
     )
 
-    sets = report["sets"]
+    sets = report.sets
     x = np.arange(len(sets))
     for j, phase in enumerate(("up", "hold", "down")):
-        means = [np.mean([r[f"{phase}_s"] for r in s["reps"]]) if s["reps"] else 0 for s in sets]
+        means = [np.mean([_num(r.phase_s(phase)) for r in s.reps]) if s.reps else 0 for s in sets]
         ax_tempo.bar(x + (j - 1) * 0.27, means, width=0.25, label=f"{phase} (measured)")
-        targets = [s["prescribed"]["tempo"][f"{phase}_s"] if s["prescribed"] else np.nan for s in sets]
+        targets = [getattr(s.prescribed.tempo, f"{phase}_s") if s.prescribed else np.nan for s in sets]
         ax_tempo.scatter(
             x + (j - 1) * 0.27,
             targets,
@@ -89,19 +97,19 @@ def session_png(session: LoadedSession, report: dict[str, Any], path: str | Path
             zorder=3,
             label="prescribed" if j == 0 else None,
         )
-    ax_tempo.set_xticks(x, [f"{s['index']}" for s in sets])
+    ax_tempo.set_xticks(x, [f"{s.index}" for s in sets])
     ax_tempo.set_xlabel("set")
     ax_tempo.set_ylabel("seconds")
     ax_tempo.legend(fontsize=7, ncol=4)
 
     n = 0
     for s in sets:
-        hs = [r["height_cm"] for r in s["reps"]]
+        hs = [r.height_cm for r in s.reps]
         idx = np.arange(n, n + len(hs))
         ax_h.plot(idx, [np.nan if h is None else h for h in hs], "o-", ms=3, lw=0.8)
-        for i, r in zip(idx, s["reps"], strict=True):
-            if Flag.PARTIAL in r["flags"] and r["height_cm"] is not None:
-                ax_h.plot(i, r["height_cm"], "x", color=FLAG_COLOURS[Flag.PARTIAL])
+        for i, r in zip(idx, s.reps, strict=True):
+            if Flag.PARTIAL in r.flags and r.height_cm is not None:
+                ax_h.plot(i, r.height_cm, "x", color=FLAG_COLOURS[Flag.PARTIAL])
         n += len(hs) + 2
     ax_h.set_xlabel("rep (sets side by side; x: partial)")
     ax_h.set_ylabel("heel height (cm)")

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from calfsense.domain import Flag
 from calfsense.dsp.detect import Detector, Rep, RepSet
 from calfsense.matching import assessable, continues_set
+from calfsense.report_model import (
+    MissingSet,
+    PhaseStats,
+    Report,
+    RepReport,
+    SetReport,
+    SourceInfo,
+    Summary,
+    TempoVerdict,
+    Verdict,
+)
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
 from calfsense.text import printable
 
-SCHEMA = "calfsense.report/1"
 # A phase is on tempo within 0.25 s + 25 % of its prescription (a metronome beat is hard to hit closer
 # by feel; heel-rise test timing agreement is about +-0.1 s, Hoffmann 2024).
 TEMPO_ABS_TOL_S = 0.25
@@ -159,20 +168,19 @@ def on_tempo(measured: float, target: float) -> bool:
     return abs(measured - target) <= tempo_tolerance_s(target)
 
 
-def _phase_stats(values: list[float], target: float | None) -> dict[str, Any]:
-    arr = np.array(values) if values else np.array([np.nan])
-    out: dict[str, Any] = {
-        "mean_s": _r(float(np.mean(arr))) if values else None,
-        "sd_s": _r(float(np.std(arr))) if values else None,
-    }
-    if target is not None:
-        out["target_s"] = target
-        out["tolerance_s"] = round(tempo_tolerance_s(target), 3)
-        out["on_tempo_pct"] = _r(100.0 * float(np.mean([on_tempo(v, target) for v in values])), 1) if values else None
-    return out
+def _phase_stats(values: list[float], target: float | None) -> PhaseStats:
+    if not values:
+        return PhaseStats(None, None, target, _tolerance(target), None)
+    arr = np.array(values)
+    on = _r(100.0 * float(np.mean([on_tempo(v, target) for v in values])), 1) if target is not None else None
+    return PhaseStats(_r(float(np.mean(arr))), _r(float(np.std(arr))), target, _tolerance(target), on)
 
 
-def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str, Any] | None:
+def _tolerance(target: float | None) -> float | None:
+    return round(tempo_tolerance_s(target), 3) if target is not None else None
+
+
+def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> Verdict | None:
     """Reps done against prescribed, tempo per phase, height, flagged reps, compliance and coaching."""
     if prescribed is None:
         return None
@@ -180,16 +188,12 @@ def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str,
     done = len(reps)
     target = prescribed.reps
     reps_score = min(done, target) / target if target else (1.0 if done else 0.0)
-    ups = [r.up_s for r in reps]
-    holds = [r.hold_s for r in reps]
-    downs = [r.down_s for r in reps]
     pauses = [r.pause_s for r in reps if r.pause_s is not None]
     tp = prescribed.tempo
     tempo_ok = [on_tempo(r.up_s, tp.up_s) and on_tempo(r.down_s, tp.down_s) for r in reps]
     flags = [rep_flags(r, prescribed) for r in reps]
-    clean = [not f for f in flags]
     tempo_score = float(np.mean(tempo_ok)) if reps else 0.0
-    quality_score = float(np.mean(clean)) if reps else 0.0
+    quality_score = float(np.mean([not f for f in flags])) if reps else 0.0
     compliance = 100.0 * (0.5 * reps_score + 0.25 * tempo_score + 0.25 * quality_score)
     heights = [r.height_cm for r in reps if r.height_cm is not None]
     counts = {k: sum(k in f for f in flags) for k in Flag}
@@ -197,103 +201,84 @@ def verdict(found: RepSet | None, prescribed: PrescribedSet | None) -> dict[str,
     if target is not None and done < target:
         coaching.insert(0, f"{target - done} rep(s) short of the {target} prescribed")
     mean_h = float(np.mean(heights)) if heights else None
-    return {
-        "reps_done": done,
-        "reps_prescribed": target if target is not None else "max",
-        "reps_ok": done >= target if target is not None else done > 0,
-        "tempo": {
-            "up": _phase_stats(ups, tp.up_s),
-            "hold": _phase_stats(holds, tp.hold_s),
-            "down": _phase_stats(downs, tp.down_s),
-            "pause": _phase_stats(pauses, tp.pause_s),
-            "on_tempo_pct": _r(100.0 * tempo_score, 1),
-        },
-        "height_cm": {
-            "mean": _r(mean_h, 2),
-            "cv_pct": _r(100.0 * float(np.std(heights)) / mean_h, 1) if heights and mean_h else None,
-        },
-        "flagged": counts,
-        "compliance": round(compliance, 1),
-        "coaching": coaching,
-    }
+    tempo = TempoVerdict(
+        _phase_stats([r.up_s for r in reps], tp.up_s),
+        _phase_stats([r.hold_s for r in reps], tp.hold_s),
+        _phase_stats([r.down_s for r in reps], tp.down_s),
+        _phase_stats(pauses, tp.pause_s),
+        _r(100.0 * tempo_score, 1),
+    )
+    return Verdict(
+        reps_done=done,
+        reps_prescribed=target,
+        reps_ok=done >= target if target is not None else done > 0,
+        tempo=tempo,
+        height_cm_mean=_r(mean_h, 2),
+        height_cv_pct=_r(100.0 * float(np.std(heights)) / mean_h, 1) if heights and mean_h else None,
+        flagged=counts,
+        compliance=round(compliance, 1),
+        coaching=tuple(coaching),
+    )
 
 
-def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | None = None) -> dict[str, Any]:
-    """The `calfsense.report/1` JSON object. Times are seconds from the first sample."""
-    sets_out: list[dict[str, Any]] = []
-    missing: list[dict[str, Any]] = []
+def _rep_report(k: int, rep: Rep, prescribed: PrescribedSet | None) -> RepReport:
+    return RepReport(
+        index=k,
+        start_s=_r(rep.start_s),
+        top_s=_r(rep.top_s),
+        lower_s=_r(rep.lower_s),
+        end_s=_r(rep.end_s),
+        up_s=_r(rep.up_s),
+        hold_s=_r(rep.hold_s),
+        down_s=_r(rep.down_s),
+        pause_s=_r(rep.pause_s) if k > 1 else None,
+        height_cm=_r(rep.height_cm, 2),
+        flags=tuple(rep_flags(rep, prescribed)),
+    )
+
+
+def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | None = None) -> Report:
+    """The report, built once; `Report.to_json()` is the `calfsense.report/1` object (times from the first sample)."""
+    sets_out: list[SetReport] = []
+    missing: list[MissingSet] = []
     compliances: list[float] = []
-    index = 0
     for found, pres in analysis.matched:
         v = verdict(found, pres)
         if v is not None:
-            compliances.append(v["compliance"])
+            compliances.append(v.compliance)
         if found is None:
             if pres is not None:
-                missing.append({"index": pres.index, "exercise": pres.exercise, "side": pres.side})
+                missing.append(MissingSet(pres.index, pres.exercise, pres.side))
             continue
-        index += 1
-        reps = []
-        for k, rep in enumerate(found.reps, 1):
-            reps.append(
-                {
-                    "index": k,
-                    "start_s": _r(rep.start_s),
-                    "top_s": _r(rep.top_s),
-                    "lower_s": _r(rep.lower_s),
-                    "end_s": _r(rep.end_s),
-                    "up_s": _r(rep.up_s),
-                    "hold_s": _r(rep.hold_s),
-                    "down_s": _r(rep.down_s),
-                    "pause_s": _r(rep.pause_s) if k > 1 else None,
-                    "height_cm": _r(rep.height_cm, 2),
-                    "flags": rep_flags(rep, pres),
-                }
-            )
-        sets_out.append(
-            {
-                "index": index,
-                "start_s": _r(found.start_s),
-                "end_s": _r(found.end_s),
-                "exercise": pres.exercise if pres else None,
-                "side": pres.side if pres else None,
-                "prescribed": pres.as_dict() if pres else None,
-                "verdict": v,
-                "reps": reps,
-            }
-        )
-    all_reps = [r for s in sets_out for r in s["reps"]]
-    heights = [r["height_cm"] for r in all_reps if r["height_cm"] is not None]
-    extra = sum(1 for s in sets_out if routine is not None and s["prescribed"] is None)
-    summary: dict[str, Any] = {
-        "reps": len(all_reps),
-        "sets": len(sets_out),
-        "routine": routine.name if routine else None,
-        "missing_sets": missing,
-        "extra_sets": extra,
-        "compliance": round(float(np.mean(compliances)), 1) if compliances else None,
-        "height_cm_mean": _r(float(np.mean(heights)), 2) if heights else None,
-        "flagged_reps": sum(1 for r in all_reps if r["flags"]),
-        "warnings": list(analysis.warnings),
-    }
-    return {
-        "schema": SCHEMA,
-        "source": {
-            "path": session.path,
-            "format": session.format,
-            "device": session.device,
-            "placement": analysis.placement,
-            "sample_rate_hz": _r(session.sample_rate_hz, 2),
-            "duration_s": _r(session.duration_s, 2),
-            "nominal_rate_hz": session.nominal_rate_hz,
-            "synthetic": session.synthetic,
-            "start_wall": session.start_wall,
-            "frames_lost": session.frames_lost,
-        },
-        "gaps": [{"start_s": _r(a), "end_s": _r(b)} for a, b in session.gaps],
-        "sets": sets_out,
-        "summary": summary,
-    }
+        reps = tuple(_rep_report(k, rep, pres) for k, rep in enumerate(found.reps, 1))
+        sets_out.append(SetReport(len(sets_out) + 1, _r(found.start_s), _r(found.end_s), pres, v, reps))
+    all_reps = [r for s in sets_out for r in s.reps]
+    heights = [r.height_cm for r in all_reps if r.height_cm is not None]
+    summary = Summary(
+        reps=len(all_reps),
+        sets=len(sets_out),
+        routine=routine.name if routine else None,
+        missing_sets=tuple(missing),
+        extra_sets=sum(1 for s in sets_out if routine is not None and s.prescribed is None),
+        compliance=round(float(np.mean(compliances)), 1) if compliances else None,
+        height_cm_mean=_r(float(np.mean(heights)), 2) if heights else None,
+        flagged_reps=sum(1 for r in all_reps if r.flags),
+        warnings=tuple(analysis.warnings),
+    )
+    source = SourceInfo(
+        path=session.path,
+        format=session.format,
+        device=session.device,
+        placement=analysis.placement,
+        sample_rate_hz=_r(session.sample_rate_hz, 2),
+        duration_s=_r(session.duration_s, 2),
+        nominal_rate_hz=session.nominal_rate_hz,
+        synthetic=session.synthetic,
+        start_wall=session.start_wall,
+        frames_lost=session.frames_lost,
+    )
+    gaps = tuple((_r(a), _r(b)) for a, b in session.gaps)
+    return Report(source, gaps, tuple(sets_out), summary)
 
 
 CSV_COLUMNS = (
@@ -317,73 +302,74 @@ CSV_COLUMNS = (
 _TIME_COLUMNS = CSV_COLUMNS[4:-1]  # start_s ... height_cm, straight from the rep objects
 
 
-def csv_rows(report: dict[str, Any]) -> list[list[str]]:
+def csv_rows(report: Report) -> list[list[str]]:
     """One row per rep, header first."""
     rows: list[list[str]] = [list(CSV_COLUMNS)]
-    for s in report["sets"]:
-        for r in s["reps"]:
+    for s in report.sets:
+        for r in s.reps:
+            values = [getattr(r, k) for k in _TIME_COLUMNS]
             rows.append(
                 [
-                    str(s["index"]),
-                    s["exercise"] or "",
-                    s["side"] or "",
-                    str(r["index"]),
-                    *("" if r[k] is None else f"{r[k]}" for k in _TIME_COLUMNS),
-                    "|".join(r["flags"]),
+                    str(s.index),
+                    s.exercise or "",
+                    s.side or "",
+                    str(r.index),
+                    *("" if v is None else f"{v}" for v in values),
+                    "|".join(r.flags),
                 ]
             )
     return rows
 
 
-def format_table(report: dict[str, Any]) -> str:
+def format_table(report: Report) -> str:
     """A plain-text report for the terminal."""
-    src = report["source"]
+    src = report.source
     lines = [
-        f"{printable(src['path'])}  ({src['format']}, {printable(src['device'] or 'unknown device')}, "
-        f"{src['placement']}, "
-        f"{src['sample_rate_hz']} Hz, {src['duration_s']:.0f} s)",
+        f"{printable(src.path)}  ({src.format}, {printable(src.device or 'unknown device')}, "
+        f"{src.placement}, "
+        f"{src.sample_rate_hz} Hz, {src.duration_s or 0:.0f} s)",
     ]
-    summ = report["summary"]
-    if summ["routine"]:
-        comp = f", compliance {summ['compliance']:.0f}/100" if summ["compliance"] is not None else ""
-        lines.append(f"routine {printable(summ['routine'])}{comp}")
-    for s in report["sets"]:
-        v = s["verdict"]
-        what = f"{s['exercise'] or 'set'}{' ' + s['side'] if s['side'] else ''}"
-        target = f"/{v['reps_prescribed']}" if v else ""
+    summ = report.summary
+    if summ.routine:
+        comp = f", compliance {summ.compliance:.0f}/100" if summ.compliance is not None else ""
+        lines.append(f"routine {printable(summ.routine)}{comp}")
+    for s in report.sets:
+        v = s.verdict
+        what = f"{s.exercise or 'set'}{' ' + s.side if s.side else ''}"
+        target = f"/{v.reps_prescribed if v.reps_prescribed is not None else 'max'}" if v else ""
         lines.append("")
-        lines.append(
-            f"set {s['index']}  {what}: {len(s['reps'])}{target} reps  ({s['start_s']:.1f}-{s['end_s']:.1f} s)"
-        )
+        lines.append(f"set {s.index}  {what}: {len(s.reps)}{target} reps  ({s.start_s or 0:.1f}-{s.end_s or 0:.1f} s)")
         if v:
-            t = v["tempo"]
+            t = v.tempo
             lines.append(
-                f"  tempo up {t['up']['mean_s']} s (target {t['up']['target_s']}), hold {t['hold']['mean_s']} s "
-                f"({t['hold']['target_s']}), down {t['down']['mean_s']} s ({t['down']['target_s']}); "
-                f"on tempo {t['on_tempo_pct']}%; compliance {v['compliance']:.0f}"
+                f"  tempo up {t.up.mean_s} s (target {t.up.target_s}), hold {t.hold.mean_s} s "
+                f"({t.hold.target_s}), down {t.down.mean_s} s ({t.down.target_s}); "
+                f"on tempo {t.on_tempo_pct}%; compliance {v.compliance:.0f}"
             )
-            for line in v["coaching"]:
+            for line in v.coaching:
                 lines.append(f"  - {line}")
         lines.append(f"  {'rep':>3} {'start':>7} {'up':>5} {'hold':>5} {'down':>5} {'pause':>5} {'height':>7}  flags")
-        for r in s["reps"]:
-            pause = "" if r["pause_s"] is None else f"{r['pause_s']:.1f}"
-            height = "" if r["height_cm"] is None else f"{r['height_cm']:.1f} cm"
+        for r in s.reps:
+            pause = "" if r.pause_s is None else f"{r.pause_s:.1f}"
+            height = "" if r.height_cm is None else f"{r.height_cm:.1f} cm"
             lines.append(
-                f"  {r['index']:>3} {r['start_s']:>7.1f} {r['up_s']:>5.1f} {r['hold_s']:>5.1f} {r['down_s']:>5.1f} "
-                f"{pause:>5} {height:>7}  {', '.join(r['flags'])}"
+                f"  {r.index:>3} {_f1(r.start_s):>7} {_f1(r.up_s):>5} {_f1(r.hold_s):>5} {_f1(r.down_s):>5} "
+                f"{pause:>5} {height:>7}  {', '.join(r.flags)}"
             )
-    if summ["missing_sets"]:
+    if summ.missing_sets:
         lines.append("")
         lines.append(
             "missing: "
-            + ", ".join(
-                f"set {m['index']} {m['exercise']}{' ' + m['side'] if m['side'] else ''}" for m in summ["missing_sets"]
-            )
+            + ", ".join(f"set {m.index} {m.exercise}{' ' + m.side if m.side else ''}" for m in summ.missing_sets)
         )
-    if report["gaps"]:
-        lines.append(f"gaps: {len(report['gaps'])} (signal lost; reps there could not be counted)")
-    for w in summ["warnings"]:
+    if report.gaps:
+        lines.append(f"gaps: {len(report.gaps)} (signal lost; reps there could not be counted)")
+    for w in summ.warnings:
         lines.append(f"warning: {w}")
     lines.append("")
-    lines.append(f"total: {summ['reps']} reps in {summ['sets']} sets")
+    lines.append(f"total: {summ.reps} reps in {summ.sets} sets")
     return "\n".join(lines)
+
+
+def _f1(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"

@@ -54,7 +54,9 @@ def test_models_are_recognised_by_name_not_by_substring(text: str, key: str | No
 def test_every_emulated_profile_is_a_registered_model_that_streams_acceleration() -> None:
     for key, profile in synthetic.PROFILES.items():
         assert devices.BY_KEY[key] is profile.device and profile.device.streams_acceleration
-        assert profile.rate_hz == profile.device.acc_default_rate_hz and devices.recognise(profile.name) is profile.device
+        assert (
+            profile.rate_hz == profile.device.acc_default_rate_hz and devices.recognise(profile.name) is profile.device
+        )
     assert not devices.H9.streams_acceleration
 
 

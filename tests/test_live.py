@@ -81,7 +81,7 @@ def _rep_lines(text: str) -> list[tuple[float, ...]]:
 def _replay_reps(recording: Path) -> list[tuple[float, ...]]:
     s = load(recording)
     report = build_report(s, analyze(s, "foot", ROUTINE), ROUTINE)
-    return [(r["up_s"], r["hold_s"], r["down_s"], r["height_cm"]) for st in report["sets"] for r in st["reps"]]
+    return [(r.up_s, r.hold_s, r.down_s, r.height_cm) for st in report.sets for r in st.reps]
 
 
 async def test_live_loop_events_report_and_same_reps_as_replay(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ async def test_live_loop_events_report_and_same_reps_as_replay(tmp_path: Path) -
     for a, b in zip(live, replay, strict=True):
         assert all(abs(x - y) < 0.051 for x, y in zip(a, b, strict=True))  # printed to 0.1 s / 0.1 cm
     report = build_report(load(recording), analyze(load(recording), "foot", ROUTINE), ROUTINE)
-    assert [len(s["reps"]) for s in report["sets"]] == [6, 6] and report["summary"]["missing_sets"] == []
+    assert [len(s.reps) for s in report.sets] == [6, 6] and report.summary.missing_sets == ()
 
 
 @pytest.mark.slow  # seconds of streaming in (scaled) time

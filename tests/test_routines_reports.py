@@ -18,6 +18,7 @@ from calfsense.cli import main
 from calfsense.dsp.detect import Rep, RepSet
 from calfsense.errors import RoutineError
 from calfsense.report import detect_session, match_sets, verdict
+from calfsense.report_model import Report, RepReport, SetReport, SourceInfo, Summary
 from calfsense.routine import BUILTIN, load_routine, parse_routine
 from calfsense.session.importers import load
 
@@ -148,10 +149,10 @@ def test_verdict_figures() -> None:
     plan = parse_routine(GOOD).prescribed_sets()[0]
     v = verdict(_set(1, 8, 0.0), plan)
     assert v is not None
-    assert v["reps_done"] == 8 and v["reps_prescribed"] == 10 and not v["reps_ok"]
-    assert v["tempo"]["up"]["mean_s"] == 2.0 and v["tempo"]["on_tempo_pct"] == 100.0
-    assert v["compliance"] == pytest.approx(100 * (0.5 * 0.8 + 0.25 + 0.25))
-    assert v["coaching"][0].startswith("2 rep(s) short")
+    assert v.reps_done == 8 and v.reps_prescribed == 10 and not v.reps_ok
+    assert v.tempo.up.mean_s == 2.0 and v.tempo.on_tempo_pct == 100.0
+    assert v.compliance == pytest.approx(100 * (0.5 * 0.8 + 0.25 + 0.25))
+    assert v.coaching[0].startswith("2 rep(s) short")
 
 
 def test_report_on_recordings_with_known_truth(tmp_path: Path) -> None:
@@ -265,18 +266,20 @@ def test_history_saves_once_per_recording_and_reports_progression(tmp_path: Path
     assert code == 2 and "date" in err
 
 
+def _tiny_report(path: str, reps: int) -> Report:
+    """A one-set report of `reps` 7-cm reps, as a worker process saves it."""
+    rep = RepReport(1, 0.0, 1.0, 1.0, 2.0, 1.0, 0.0, 1.0, None, 7.0, ())
+    source = SourceInfo(path, "calfsense", None, "shin", 52.0, 10.0, 52.0, True, None, 0)
+    summary = Summary(reps, 1, None, (), 0, None, 7.0, 0, ())
+    return Report(source, (), (SetReport(1, 0.0, 2.0, None, None, (rep,) * reps),), summary)
+
+
 def _writer(args: tuple[str, int]) -> int:
     path, worker = args
     db = history.connect(Path(path))
     saved = 0
     for i in range(25):
-        report = {
-            "source": {"path": f"w{worker}-{i}", "device": None, "placement": "shin", "start_wall": None},
-            "summary": {"routine": None, "compliance": None},
-            "sets": [
-                {"index": 1, "exercise": "two-leg", "side": None, "verdict": None, "reps": [{"height_cm": 7.0}] * 5}
-            ],
-        }
+        report = _tiny_report(f"w{worker}-{i}", reps=5)
         saved += history.save(db, report, f"fp-{worker}-{i}", started=f"2026-11-{1 + i % 28:02d}T10:00:00")
     db.close()
     return saved
@@ -291,11 +294,7 @@ def _fresh_writer(args: tuple[str, int, float]) -> int:
     saved = 0
     for i in range(50):
         db = history.connect(Path(path))
-        report = {
-            "source": {"path": f"w{worker}-{i}", "device": None, "placement": "shin", "start_wall": None},
-            "summary": {"routine": None, "compliance": None},
-            "sets": [{"index": 1, "exercise": "two-leg", "side": None, "verdict": None, "reps": [{"height_cm": 7.0}]}],
-        }
+        report = _tiny_report(f"w{worker}-{i}", reps=1)
         saved += history.save(db, report, f"fp-{worker}-{i}", started="2026-11-01T10:00:00")
         db.close()
     return saved
