@@ -59,8 +59,7 @@ class Segmenter:
     _drop_k: int = field(default=-1, init=False)  # where the lowering began
     _low: tuple[float, int] = field(default=(0.0, -1), init=False)  # the lowest point of the lowering so far
     _fall: tuple[float, int] = field(default=(0.0, -1), init=False)  # where the evidence last fell by half a noise
-    # Where the evidence last moved on by `enter`: up while rising, down while lowering (a level held is a posture).
-    _moved: tuple[float, int] = field(default=(0.0, -1), init=False)
+    _climb: tuple[float, int] = field(default=(0.0, -1), init=False)  # where it last climbed by `enter` while rising
     _quiet_k: int = field(default=-1, init=False)  # since when nothing has moved (bottom, calm)
     _level: float = field(default=0.0, init=False)
     # Each channel's slow mean and its variance about it while quiet: the session's own noise and sway.
@@ -80,6 +79,7 @@ class Segmenter:
         self._max_rise = round(0.5 * p.max_rep_s * self.hz)
         self._max_rep = round(p.max_rep_s * self.hz)
         self._max_phase = round(p.max_phase_s * self.hz)
+        self._max_fall = round((1.0 - p.drop - p.end_level) * p.max_phase_s * self.hz)
         self._quiet = round(p.quiet_s * self.hz)
         self._a_mean = 1.0 / (p.mean_tau_s * self.hz)
         self._a_up = 1.0 / (p.noise_rise_s * self.hz)
@@ -129,7 +129,7 @@ class Segmenter:
         quiet_k = self._quiet_k
         low, low_k = self._low
         fall, fall_k = self._fall
-        moved, moved_k = self._moved
+        climb, climb_k = self._climb
         mean_t, mean_l = self._mean
         var_t, var_l = self._var
         a_mean, a_up, a_down, quiet = self._a_mean, self._a_up, self._a_down, self._quiet
@@ -153,7 +153,7 @@ class Segmenter:
                 self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
                 self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
                 self.anchor_sure = sure
-                self._moved = (moved, moved_k)
+                self._climb = (climb, climb_k)
                 self.pending = None
                 return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
             ux, uy, uz = up[i]
@@ -209,16 +209,15 @@ class Segmenter:
                 elif e - trough <= 1.0:
                     trough_k = k  # still at the bottom (within its noise): the rise starts where it last left it
                 elif e - trough >= enter:
-                    mode, peak, peak_k, moved, moved_k = 1, e, k, e, k
+                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
             elif mode == 1:
                 if e > peak:
                     peak, peak_k = e, k
-                if e > moved + enter:
-                    moved, moved_k = e, k
+                if e > climb + enter:
+                    climb, climb_k = e, k
                 elif e <= peak - drop * (peak - trough):
                     mode, self._drop_k, low, low_k = 2, k, e, k
-                    moved, moved_k = e, k
-                if k - trough_k > self._max_rep or k - moved_k > self._max_phase:
+                if k - trough_k > self._max_rep or k - climb_k > self._max_phase:
                     # Held up (not climbing by `enter`) longer than any top hold: a new posture (a lean, a new
                     # stance), not a rep. The pose tilt is measured from moves there, or later reps would ride on it.
                     ax, ay, az, sure = ux, uy, uz, False
@@ -229,16 +228,14 @@ class Segmenter:
                 rise = peak - trough
                 if e < low:
                     low, low_k = e, k
-                if e < moved - enter:
-                    moved, moved_k = e, k
                 if e > peak:
-                    mode, peak, peak_k, moved, moved_k = 1, e, k, e, k
+                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
                 elif e - low >= max(enter, p.turn * rise) and low <= trough + p.turn * rise:
                     # It came down at least part way and turned back up: a lowering is one way, so this one
                     # ended at that turn (a partial rep's bottom, or a posture held there), and a new rise began.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise)
                     mode, trough, trough_k, peak, peak_k, quiet_k = 1, low, low_k, e, k, k
-                    moved, moved_k = e, k
+                    climb, climb_k = e, k
                     fall, fall_k = e, k
                 elif e <= trough + end_level * rise or k - trough_k > self._max_rep:
                     # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
@@ -248,10 +245,10 @@ class Segmenter:
                     pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise, back)
                     mode, trough, trough_k, quiet_k = 0, e, k, k
                     fall, fall_k = e, k
-                elif k - moved_k > self._max_phase:
-                    # Held part way down (not falling by `enter`) longer than any phase, as a rise held up is: the
-                    # lowering is over, at its lowest point, in a new posture (judged: it did not come back), where
-                    # tilt is measured from next. A slow lowering keeps falling, however slowly it goes.
+                elif k - self._drop_k > self._max_fall:
+                    # A lowering takes at most `max_phase_s`, so it covers the part between `drop` and `end_level` of
+                    # its fall in at most that part of it (even at an even pace): one that has not is over, at its
+                    # lowest point, in a new posture (judged: it did not come back), where tilt is measured from next.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise, returned=False)
                     ax, ay, az, sure = ux, uy, uz, False
                     e = wl * x_l
@@ -260,7 +257,7 @@ class Segmenter:
         self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
         self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
         self.anchor_sure = sure
-        self._moved = (moved, moved_k)
+        self._climb = (climb, climb_k)
         self.pending = pending
         return i, None
 
