@@ -10,7 +10,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -20,6 +20,11 @@ from calfsense.errors import SENSOR_NOT_FOUND_ADVICE, CalfsenseError
 from calfsense.files import check_new, write_private
 from calfsense.text import printable
 
+if TYPE_CHECKING:  # heavy modules load only in the commands that need them
+    from calfsense.report_model import Report
+    from calfsense.routine import Routine
+    from calfsense.session.model import LoadedSession
+
 # Choices come from the domain's enums: one list of placements and exercises.
 PLACEMENT_CHOICE = click.Choice(values(Placement))
 WORN_CHOICE = click.Choice(values(Placement, Placement.AUTO))
@@ -28,13 +33,6 @@ EXERCISE_CHOICE = click.Choice(values(Exercise))
 EXIT_USAGE = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _State:
-    debug: bool = False
-
-
-STATE = _State()
 
 
 def fail(message: str) -> NoReturn:
@@ -86,14 +84,15 @@ class CalfsenseGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)  # --help and --version return 0; ctx.exit(n) returns n
 
     def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))  # the group's own --debug, parsed by now: no global state
         try:
             return super().invoke(ctx)
         except CalfsenseError as exc:
-            if STATE.debug:
+            if debug:
                 raise
             fail(exc.one_line())
         except OSError as exc:
-            if STATE.debug:
+            if debug:
                 raise
             fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}")
         except KeyboardInterrupt:
@@ -102,7 +101,7 @@ class CalfsenseGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit):
             raise
         except Exception as exc:
-            if STATE.debug:
+            if debug:
                 raise
             click.echo(
                 f"calfsense: internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
@@ -116,7 +115,6 @@ class CalfsenseGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks and decoder details.")
 def main(debug: bool) -> None:
     """calfsense: count, pace and report calf raises from a BLE sensor you already own."""
-    STATE.debug = debug
 
 
 @main.group()
@@ -226,6 +224,21 @@ def _check_new_file(path: str | None, force: bool) -> None:
         check_new(Path(path), force)
 
 
+def _report(session: LoadedSession, placement: str | None, plan: Routine | None) -> Report:
+    """Detect, match to the routine and build the report: what replay does, and live mode at its end."""
+    from calfsense.report import analyze, build_report
+
+    return build_report(session, analyze(session, placement, plan), plan)
+
+
+def _save_to_history(report: Report, recording: str | Path) -> None:
+    """Add a session to the history (once per recording, by its fingerprint)."""
+    from calfsense import history
+
+    with contextlib.closing(history.connect()) as db:
+        history.save(db, report, history.fingerprint(recording))
+
+
 def _write_text(path: str | None, text: str, force: bool) -> None:
     """Print, or write a file that must not exist yet unless --force."""
     if path is None or path == "-":
@@ -258,7 +271,7 @@ def replay(
     force: bool,
 ) -> None:
     """Analyse a recording (ours or another app's) through the live pipeline."""
-    from calfsense.report import analyze, build_report, csv_rows, format_table
+    from calfsense.report import csv_rows, format_table
     from calfsense.routine import BUILTIN, load_routine
     from calfsense.session.importers import load
 
@@ -280,8 +293,7 @@ def replay(
                 "in: pass --routine FILE to report against it",
                 err=True,
             )
-    analysis = analyze(session, placement, plan)
-    report = build_report(session, analysis, plan)
+    report = _report(session, placement, plan)
     if plot_path:
         from calfsense.plot import session_png
 
@@ -301,10 +313,7 @@ def replay(
         _write_text(output, format_table(report) + "\n", force)
     # Saved last: a session is in the history only once every output asked for was written.
     if not no_save and Path(path).is_file():
-        from calfsense import history
-
-        with contextlib.closing(history.connect()) as db:
-            history.save(db, report, history.fingerprint(path))
+        _save_to_history(report, path)
 
 
 @main.command()
@@ -312,52 +321,14 @@ def replay(
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def info(file: str | None, as_json: bool) -> None:
     """Device, settings, duration, measured and nominal rate, gaps and lost frames."""
+    from calfsense import describe
     from calfsense.session.importers import load
 
-    s = load(_resolve_input(file))
-    data: dict[str, Any] = {
-        "path": s.path,
-        "format": s.format,
-        "device": s.device,
-        "model": s.model,
-        "placement": s.placement,
-        "routine": s.routine,
-        "synthetic": s.synthetic,
-        "start_wall": s.start_wall,
-        "settings": s.settings,
-        "duration_s": round(s.duration_s, 2),
-        "samples": int(len(s.time_s)),
-        "sample_rate_hz": round(s.sample_rate_hz, 3),
-        "nominal_rate_hz": s.nominal_rate_hz,
-        "frames": s.frames_total,
-        "frames_lost": s.frames_lost,
-        "frames_corrupt": s.frames_corrupt,
-        "gaps": [{"start_s": round(a, 3), "end_s": round(b, 3)} for a, b in s.gaps],
-        "heart_rate_readings": int(len(s.hr_bpm)),
-        "events": [{"time_s": round(e.time_s, 3), "kind": e.kind, "text": e.text} for e in s.events],
-        "warnings": list(s.warnings),
-    }
+    session = load(_resolve_input(file))
     if as_json:
-        click.echo(json.dumps(data, indent=1))
-        return
-    for key in ("path", "format", "device", "model", "placement", "routine", "start_wall"):
-        if data[key]:
-            click.echo(f"{key:<16}{printable(data[key])}")
-    if s.synthetic:
-        click.echo(f"{'synthetic':<16}yes (made by the simulator)")
-    if s.settings:
-        click.echo(f"{'settings':<16}{json.dumps(s.settings)}")
-    nominal = f" (nominal {s.nominal_rate_hz:g} Hz)" if s.nominal_rate_hz else ""
-    click.echo(f"{'duration':<16}{s.duration_s:.1f} s, {len(s.time_s)} samples")
-    click.echo(f"{'sample rate':<16}{s.sample_rate_hz:.3f} Hz measured{nominal}")
-    if s.frames_total:
-        click.echo(f"{'frames':<16}{s.frames_total} received, {s.frames_lost} lost, {s.frames_corrupt} corrupt")
-    click.echo(f"{'gaps':<16}{len(s.gaps)}" + "".join(f"  [{a:.1f}-{b:.1f} s]" for a, b in s.gaps[:5]))
-    click.echo(f"{'heart rate':<16}{len(s.hr_bpm)} readings")
-    for e in s.events:
-        click.echo(f"{'event':<16}{e.time_s:8.1f} s  {printable(e.kind)} {printable(e.text)}".rstrip())
-    for w in s.warnings:
-        click.echo(f"{'warning':<16}{printable(w)}")
+        click.echo(json.dumps(describe.as_json(session), indent=1))
+    else:
+        click.echo("\n".join(describe.lines(session)))
 
 
 @main.command()
@@ -481,13 +452,8 @@ def simulate(
         jitter=jitter if fmt == "csv" else 0.0,
     )
     if fmt == "csv":
-        rows = np.column_stack([result.time_s, result.acc_mg])
-        buf = io.StringIO()
-        buf.write(f"# synthetic: calfsense simulate, seed {seed}, placement {placement}\n")
-        buf.write("time_s,ax_mg,ay_mg,az_mg\n")
-        np.savetxt(buf, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
-        write_private(out, buf.getvalue(), force)
-        what = f"{len(rows)} samples"
+        count = synthetic.write_csv(out, result, f"calfsense simulate, seed {seed}, placement {placement}", force)
+        what = f"{count} samples"
     else:
         count = synthetic.record_simulation(out, result, profile, routine=routine, seed=seed, force=force)
         what = f"{count} {profile.model} notifications"
@@ -617,36 +583,6 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
     click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
 
 
-def _virtual_backend(recording: str | None = None, speed: float = 1.0, faults: str | None = None) -> Any:
-    """A virtual sensor: the sensor model that made RECORDING playing it, or an H10 playing the simulator;
-    `faults` is a --faults spec (what goes wrong with it)."""
-    import numpy as np
-
-    from calfsense.devices import recognise
-    from calfsense.dsp.simulate import simulate as run_sim
-    from calfsense.routine import load_routine
-    from calfsense.session.importers import load
-    from calfsense.sources import ble, synthetic, virtual
-    from calfsense.sources.faults import parse_faults
-
-    placement = None
-    model = "h10"
-    if recording:
-        session = load(recording)
-        motion = virtual.motion_from_session(session)
-        placement = session.placement
-        known = recognise(session.model)
-        if known is not None and known.key in synthetic.PROFILES:
-            model = known.key  # the virtual sensor is the model that made the recording
-    else:
-        plan = synthetic.plan_from_routine(load_routine("runner-calves"), "shin", np.random.default_rng(5), rest_s=20)
-        motion = virtual.motion_from_simulation(run_sim(plan, "shin", 200.0, seed=5))
-    chosen = parse_faults(faults, motion.duration_s) if faults else None
-    sensor = virtual.VirtualSensor(motion, synthetic.PROFILES[model], speed=speed, faults=chosen)
-    world = virtual.VirtualWorld([sensor])
-    return ble.Backend(virtual.VirtualScanner, virtual.VirtualClient, {"world": world}), sensor, placement
-
-
 def _run_async(coro: Any) -> Any:
     import asyncio
 
@@ -661,8 +597,9 @@ def _run_async(coro: Any) -> Any:
 def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> None:
     """Find sensors: name, identifier, signal strength, model and what each can stream."""
     from calfsense.sources import ble
+    from calfsense.sources.playback import playback
 
-    backend = _virtual_backend()[0] if simulate else ble.real_backend()
+    backend = playback().backend if simulate else ble.real_backend()
     found = _run_async(ble.scan(timeout_s if not simulate else min(timeout_s, 1.0), show_all, backend))
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in found], indent=1))
@@ -689,8 +626,9 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     from calfsense.config import load_config, save_config
     from calfsense.devices import recognise
     from calfsense.sources import ble
+    from calfsense.sources.playback import playback
 
-    backend = _virtual_backend()[0] if simulate else ble.real_backend()
+    backend = playback().backend if simulate else ble.real_backend()
     chosen = placement
     paired = _run_async(ble.pair(target, chosen or "auto", backend))
     if chosen is None:
@@ -808,10 +746,11 @@ def live(
     from calfsense import history
     from calfsense.config import load_config
     from calfsense.live_run import LiveOptions, run_live
-    from calfsense.report import analyze, build_report, format_table
+    from calfsense.report import format_table
     from calfsense.routine import DEFAULT_ROUTINE, load_routine
     from calfsense.session.importers import load
     from calfsense.sources import ble
+    from calfsense.sources.playback import playback
 
     plan = load_routine(routine or DEFAULT_ROUTINE)
     target = device
@@ -822,7 +761,8 @@ def live(
         source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
         if not Path(source).exists():
             fail(f"{source}: no such recording")
-        backend, sensor, recorded_placement = _virtual_backend(source, speed or 30.0, faults)
+        played = playback(source, speed or 30.0, faults)
+        backend, sensor, recorded_placement = played.backend, played.sensor, played.placement
         target = sensor.name
         where = where or recorded_placement or "auto"
         click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
@@ -853,16 +793,13 @@ def live(
     if recording is None:
         fail("no data was received, so there is nothing to report")
     click.echo("")
-    session_data = load(recording)
-    analysis = analyze(session_data, where, plan)
-    report = build_report(session_data, analysis, plan)
+    report = _report(load(recording), where, plan)
     click.echo(format_table(report))
     if session.stats.dropped or session.stats.reconnects:
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")
     if not no_save:
-        with contextlib.closing(history.connect()) as db:
-            history.save(db, report, history.fingerprint(recording))
+        _save_to_history(report, recording)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -213,3 +213,18 @@ def truth_json(sim: Simulation) -> dict[str, object]:
         "confusers": [{"kind": k, "start_s": round(a, 3), "end_s": round(b, 3)} for k, a, b in sim.confusers],
         "gaps": [{"start_s": a, "end_s": b} for a, b in sim.gaps],
     }
+
+
+def write_csv(path: Path, sim: Simulation, note: str, force: bool = False) -> int:
+    """A simulation as a generic CSV (time_s, ax/ay/az in mG, a `#` note first), written privately; its rows."""
+    import io
+
+    from calfsense.files import write_private
+
+    rows = np.column_stack([sim.time_s, sim.acc_mg])
+    buf = io.StringIO()
+    buf.write(f"# synthetic: {note}\n")
+    buf.write("time_s,ax_mg,ay_mg,az_mg\n")
+    np.savetxt(buf, rows, fmt=["%.5f", "%.0f", "%.0f", "%.0f"], delimiter=",")
+    write_private(path, buf.getvalue(), force)
+    return len(rows)
