@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # heavy modules load only in the commands that need them
     from calfsense.report_model import Report
     from calfsense.routine import Routine
     from calfsense.session.model import LoadedSession
+    from calfsense.sources.virtual import VirtualSensor
 
 # Choices come from the domain's enums: one list of placements and exercises.
 PLACEMENT_CHOICE = click.Choice(values(Placement))
@@ -707,10 +708,18 @@ BUNDLED = "__bundled__"
     help="Use the virtual sensor, playing RECORDING (default: the bundled sample session).",
 )
 @click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Coach a recording or another app's export as if it were streaming now (no sensor, nothing recorded).",
+)
+@click.option(
     "--speed",
     type=Finite(0.1, 200),
     default=None,
-    help="Virtual sensor speed (default: 30x with --simulate).",
+    help="Virtual sensor or --replay speed (default: 30x).",
 )
 @click.option(
     "--faults",
@@ -733,6 +742,7 @@ def live(
     routine: str | None,
     placement: str | None,
     simulate: str | None,
+    replay_file: str | None,
     speed: float | None,
     faults: str | None,
     plain: bool,
@@ -757,7 +767,15 @@ def live(
     where = placement
     if faults is not None and simulate is None:
         fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
-    if simulate is not None:
+    if replay_file is not None and (simulate is not None or device is not None):
+        fail("--replay plays a file: leave out --simulate and --device")
+    replayed = load(replay_file) if replay_file is not None else None
+    sensor: VirtualSensor | None = None
+    if replayed is not None:
+        backend = ble.real_backend()  # unused: the file is the source
+        where = where or replayed.placement or "auto"
+        click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
+    elif simulate is not None:
         source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
         if not Path(source).exists():
             fail(f"{source}: no such recording")
@@ -786,16 +804,25 @@ def live(
         plain=plain or not sys.stdout.isatty(),
         sound=sound,
         simulated=simulate is not None,
-        time_scale=(speed or 30.0) if simulate is not None else 1.0,
-        disk_room_bytes=sensor.faults.disk_full_after_bytes if simulate is not None else None,
+        time_scale=(speed or 30.0) if simulate is not None or replayed is not None else 1.0,
+        disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
+        replay=replayed,
     )
     recording, coach, session = asyncio.run(run_live(opts))
+    if replayed is not None and replay_file is not None:
+        # The report is the replay's: the same file through the same detector and rules.
+        click.echo("")
+        report = _report(replayed, where, plan)
+        click.echo(format_table(report))
+        if not no_save:
+            _save_to_history(report, replay_file)
+        return
     if recording is None:
         fail("no data was received, so there is nothing to report")
     click.echo("")
     report = _report(load(recording), where, plan)
     click.echo(format_table(report))
-    if session.stats.dropped or session.stats.reconnects:
+    if session is not None and (session.stats.dropped or session.stats.reconnects):
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")
     if not no_save:

@@ -53,7 +53,7 @@ def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[Flag]) -> str:
 
 @dataclass
 class LiveCoach:
-    """Counts, paces and coaches; the `StreamSink` of live mode."""
+    """Counts, paces and coaches; the `FrameSink` every source feeds (sources/base.py)."""
 
     routine: Routine | None
     placement: str
@@ -187,7 +187,7 @@ class LiveCoach:
     def _emit(self, kind: str, text: str) -> None:
         self.emit(LiveEvent(self.last_t, kind, text))
 
-    # -- StreamSink --------------------------------------------------------------------------
+    # -- FrameSink ---------------------------------------------------------------------------
 
     def on_state(self, state: str, detail: str) -> None:
         """Link state from the stream session (a "warning" is news, not a change of the link)."""

@@ -17,8 +17,10 @@ from calfsense.files import PrivateLog, private_dir
 from calfsense.live import LiveCoach, LiveEvent
 from calfsense.report import on_tempo
 from calfsense.routine import Routine
+from calfsense.session.model import LoadedSession
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import ble
+from calfsense.sources.base import ReplaySource, Source
 
 
 @dataclass
@@ -36,6 +38,7 @@ class LiveOptions:
     time_scale: float = 1.0  # the virtual sensor's speed (its clock against the host's)
     idle_finish_s: float = 3.0  # virtual sensor: its motion is over when no frame came for this long
     disk_room_bytes: int | None = None  # a full disk after this many bytes (`--faults disk-full=N`)
+    replay: LoadedSession | None = None  # coach a recording or export instead of a sensor (`live --replay FILE`)
 
 
 def recording_path(record_dir: Path) -> Path:
@@ -171,8 +174,13 @@ async def _read_keys(handler: Any, stop: asyncio.Event) -> None:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
-async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path | None, LiveCoach, ble.StreamSession]:
-    """Stream, coach and record until q, the routine's end, Ctrl-C/SIGTERM, or (virtual) the motion's end."""
+async def run_live(
+    opts: LiveOptions, out: TextIO | None = None
+) -> tuple[Path | None, LiveCoach, ble.StreamSession | None]:
+    """Stream, coach and record until q, the routine's end, Ctrl-C/SIGTERM, or (virtual) the motion's end.
+
+    Returns the recording written (None when nothing came, or a file was replayed), the coach, and the
+    BLE session (None for a replayed file)."""
     out = out or sys.stdout  # looked up now: a default bound at import would keep whatever stdout was then
     events: list[LiveEvent] = []
     plain = PlainOutput(out) if opts.plain else None
@@ -185,15 +193,19 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             out.write("\a")
 
     coach = LiveCoach(opts.routine, opts.placement, emit=emit)
-    record_path = recording_path(opts.record_dir)
     written: list[Path] = []
-    # Tracebacks of what went wrong mid-session go beside the recording, not over the live screen.
-    log = PrivateLog(record_path.with_name(record_path.name + ".log"))
     logger = logging.getLogger("calfsense")
-    logger.addHandler(log)
-    logger.propagate = False
+    record_path: Path | None = None
+    log: PrivateLog | None = None
+    if opts.replay is None:
+        record_path = recording_path(opts.record_dir)
+        # Tracebacks of what went wrong mid-session go beside the recording, not over the live screen.
+        log = PrivateLog(record_path.with_name(record_path.name + ".log"))
+        logger.addHandler(log)
+        logger.propagate = False
 
     def make_recorder(session: ble.StreamSession) -> RecordingWriter:
+        assert record_path is not None
         wall, zone = now_wall()
         info = session.info
         header = RecordingHeader(
@@ -217,13 +229,19 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
         written.append(record_path)
         return writer
 
-    config = ble.StreamConfig(target=opts.target, time_scale=opts.time_scale)
-    session = ble.StreamSession(config, coach, opts.backend, make_recorder)
+    stream: ble.StreamSession | None = None
+    source: Source
+    if opts.replay is not None:
+        # A file through the same coach a sensor feeds (sources/base.py): nothing to record, it is recorded.
+        source = ReplaySource(opts.replay, coach, speed=opts.time_scale)
+    else:
+        config = ble.StreamConfig(target=opts.target, time_scale=opts.time_scale)
+        source = stream = ble.StreamSession(config, coach, opts.backend, make_recorder)
     stop = asyncio.Event()
 
     def request_stop() -> None:
         stop.set()
-        session.stop()
+        source.stop()
 
     def on_key(key: str) -> None:
         if key == " ":
@@ -240,7 +258,7 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
     signals = (signal.SIGINT, signal.SIGTERM) if sys.platform != "win32" else ()
     for sig in signals:
         loop.add_signal_handler(sig, request_stop)
-    runner = loop.create_task(session.run())
+    runner = loop.create_task(source.run())
 
     async def watch_end() -> None:
         # The session ends by itself when the routine is done, or the virtual sensor has nothing left.
@@ -252,7 +270,8 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
                 request_stop()
             elif (
                 opts.simulated
-                and session.stats.frames > 0
+                and stream is not None
+                and stream.stats.frames > 0
                 and time.monotonic() - coach.last_data_mono > opts.idle_finish_s
             ):
                 request_stop()
@@ -280,19 +299,20 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 0.1)
     finally:
-        session.stop()
+        source.stop()
         with contextlib.suppress(Exception):
             await runner
         for t in tasks:
             t.cancel()
         coach.finish()
-        if session.recorder is not None:
-            session.recorder.close()
+        if stream is not None and stream.recorder is not None:
+            stream.recorder.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
-        logger.removeHandler(log)
-        logger.propagate = True
-        log.close()
+        if log is not None:
+            logger.removeHandler(log)
+            logger.propagate = True
+            log.close()
     emit(
         LiveEvent(
             coach.last_t, "finished", f"{len(coach.reps)} reps" + (f", recording {written[0]}" if written else "")
@@ -300,4 +320,4 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
     )
     if runner.done() and not runner.cancelled() and runner.exception() is not None:
         raise runner.exception()  # type: ignore[misc]
-    return (written[0] if written else None), coach, session
+    return (written[0] if written else None), coach, stream

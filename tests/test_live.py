@@ -187,3 +187,44 @@ def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     assert "set 1 of 12: two-leg" in text
     assert "space next set" in text and "q finish" in text
     assert re.search(r"\b[1-9]\d? / 15\b", text), "the counter shows reps done out of the target"
+
+
+def test_a_file_through_the_replay_source_coaches_the_same_reps_as_replay(tmp_path: Path) -> None:
+    # Another app's export (a generic CSV), not a recording of ours: the source contract makes it a stream.
+    import asyncio
+
+    from calfsense.sources.base import ReplaySource
+    from calfsense.sources.synthetic import write_csv
+
+    sim = simulate(
+        [Segment("idle", 3.0), Segment("set", set_plan=SetPlan("two-leg", 8, TEMPOS["hret"])), Segment("idle", 5.0)],
+        "shin",
+        100.0,
+        seed=4,
+        jitter=0.2,
+    )
+    path = tmp_path / "phone.csv"
+    write_csv(path, sim, "test")
+    session = load(path)
+    coached = LiveCoach(ROUTINE, "shin", emit=lambda e: None)
+    source = ReplaySource(session, coached, speed=None, block_s=0.13)
+    asyncio.run(source.run())
+    coached.finish()
+    replayed = [r for s in analyze(session, "shin", ROUTINE).sets for r in s.reps]
+    assert len(coached.reps) == len(replayed) == 8 and source.blocks_sent > 100
+    assert [round(r.start_s, 3) for r in coached.reps] == [round(r.start_s, 3) for r in replayed]
+
+
+def test_live_replay_of_a_recording_prints_the_replay_report(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from calfsense.cli import main
+
+    recording = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    live = CliRunner().invoke(main, ["live", "--replay", str(recording), "--speed", "200", "--plain", "--no-save"])
+    replay = CliRunner().invoke(main, ["replay", str(recording), "--no-save"])
+    assert live.exit_code == 0 and replay.exit_code == 0, live.stderr
+    assert "reconnecting: signal lost in the recording" in live.stdout  # the gap, as a link loss
+    assert "finished: 26 reps" in live.stdout and live.stdout.rstrip().endswith(replay.stdout.rstrip().split("\n")[-1])
+    both = CliRunner().invoke(main, ["live", "--replay", str(recording), "--simulate"])
+    assert both.exit_code == 2 and "leave out --simulate" in both.stderr

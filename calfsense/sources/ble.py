@@ -15,10 +15,9 @@ import math
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from calfsense.devices import display_model, recognise
 from calfsense.domain import LinkState
@@ -35,6 +34,7 @@ from calfsense.errors import (
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
+from calfsense.sources.base import FrameSink
 from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
 
 _log = logging.getLogger(__name__)
@@ -281,22 +281,6 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
     )
 
 
-class StreamSink(Protocol):
-    """Where a streaming session delivers what it receives (live mode implements it)."""
-
-    def on_state(self, state: str, detail: str) -> None:
-        """Link state changes: scanning, connecting, waiting, streaming, reconnecting, stopped."""
-
-    def on_samples(self, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
-        """Decoded samples on the sensor clock, seconds since the first sample of the session."""
-
-    def on_heart_rate(self, bpm: int, rr_ms: tuple[int, ...]) -> None:
-        """A heart-rate notification."""
-
-    def on_battery(self, percent: int) -> None:
-        """Battery level."""
-
-
 @dataclass
 class StreamStats:
     """Counters shown to the user and written to the recording."""
@@ -333,7 +317,7 @@ class StreamSession:
     def __init__(
         self,
         config: StreamConfig,
-        sink: StreamSink,
+        sink: FrameSink,
         backend: Backend = REAL,
         recorder_factory: Callable[[StreamSession], RecordingWriter] | None = None,
     ) -> None:
