@@ -88,9 +88,14 @@ async def _stream(
         config or ble.StreamConfig(target="Polar", time_scale=speed), sink, backend, factory if recorder_path else None
     )
     task = asyncio.create_task(session.run())
-    deadline = asyncio.get_running_loop().time() + float(sim.time_s[-1]) / speed + 3.0
+    sensor = backend.kwargs["world"].sensors[0]
+    # Until the sensor has played its whole motion (and a little more for the last frames to arrive).
+    deadline = asyncio.get_running_loop().time() + float(sim.time_s[-1]) / speed + 10.0
     while asyncio.get_running_loop().time() < deadline and not task.done():
-        await asyncio.sleep(0.1)
+        if sensor.sensor_time_s() > float(sim.time_s[-1]) + 0.5:
+            await asyncio.sleep(0.2)
+            break
+        await asyncio.sleep(0.05)
     session.stop()
     try:
         await task
@@ -159,9 +164,9 @@ async def test_link_drop_reconnects_and_counts_each_rep_once(tmp_path: Path) -> 
     # The drop falls in the rest between the sets; the sensor keeps measuring, so the restart
     # answers ALREADY_IN_STATE, which the session handles with STOP then START.
     rest_mid = (sim.sets[0].end_s + sim.sets[1].start_s) / 2 - 3.0
-    backend, sensor = _world(sim, speed=10.0, faults=Faults(drop_link_at_s=[rest_mid], link_down_s=0.2))
+    backend, sensor = _world(sim, speed=20.0, faults=Faults(drop_link_at_s=[rest_mid], link_down_s=0.2))
     path = tmp_path / "s.csrec.jsonl"
-    sink, session = await _stream(backend, sim, 10.0, path)
+    sink, session = await _stream(backend, sim, 20.0, path)
     assert session.stats.reconnects == 1
     assert "reconnecting" in sink.states and sink.states.count("streaming") == 2
     codes = [bytes(i).hex()[:8] for i in sensor.indications]
@@ -278,8 +283,8 @@ async def test_reconnect_outlasts_a_run_of_everyday_bluez_failures(tmp_path: Pat
     rest_mid = (sim.sets[0].end_s + sim.sets[1].start_s) / 2 - 3.0
     failures = ["timeout", "abort", "software-abort", "not-connected", "eof"]
     faults = Faults(drop_link_at_s=[rest_mid], link_down_s=0.2, connect_errors=list(failures))
-    backend, sensor = _world(sim, speed=10.0, faults=faults)
-    sink, session = await _stream(backend, sim, 10.0, tmp_path / "s.csrec.jsonl")
+    backend, sensor = _world(sim, speed=20.0, faults=faults)
+    sink, session = await _stream(backend, sim, 20.0, tmp_path / "s.csrec.jsonl")
     assert sensor.faults.connect_errors == []  # every failure was met, and the session went on
     assert session.stats.reconnects == 1 and sink.states.count("streaming") == 2
     assert sink.states.count("reconnecting") >= len(failures) + 1
@@ -343,9 +348,9 @@ async def test_a_sensor_clock_reset_across_a_reconnect_loses_no_rep(tmp_path: Pa
     sim = _sim()
     rest_mid = (sim.sets[0].end_s + sim.sets[1].start_s) / 2 - 3.0
     faults = Faults(drop_link_at_s=[rest_mid], link_down_s=0.2, clock_reset_on_drop=True)
-    backend, _ = _world(sim, speed=10.0, faults=faults)
+    backend, _ = _world(sim, speed=20.0, faults=faults)
     path = tmp_path / "s.csrec.jsonl"
-    sink, session = await _stream(backend, sim, 10.0, path)
+    sink, session = await _stream(backend, sim, 20.0, path)
     assert session.stats.reconnects == 1
     # The drop fell in the rest: every rep, in both sets. (After the reset the timeline follows the host's
     # clock, which at 10x speed is a tenth of the sensor's time across the gap: counts, not times, compare.)
@@ -437,7 +442,7 @@ def test_ctrl_c_ends_live_within_two_seconds(tmp_path: Path, when: str) -> None:
         while waiting_for not in seen and time.monotonic() < deadline:
             seen += proc.stdout.readline()
         assert waiting_for in seen
-        time.sleep(3.0)  # a few frames in (a Verity frame is 1.1 s at 52 Hz)
+        time.sleep(3.0 if when == "streaming" else 0.5)  # streaming: a few frames in (a Verity frame is 1.1 s)
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)

@@ -69,6 +69,7 @@ async def _live(tmp_path: Path, faults: Faults | None = None, speed: float = 20.
         plain=True,
         simulated=True,
         idle_finish_s=1.0,
+        time_scale=speed,
     )
     recording, coach, session = await run_live(opts, out)
     return sim, out.getvalue(), recording, coach, session
@@ -106,7 +107,7 @@ async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) ->
     # Drop right after the third rep of the first set ends, during its bottom pause.
     drop = sim.reps[2].end_s + 0.05
     _, text, recording, coach, session = await _live(
-        tmp_path, Faults(drop_link_at_s=[drop], link_down_s=0.0), speed=4.0
+        tmp_path, Faults(drop_link_at_s=[drop], link_down_s=0.0), speed=20.0
     )
     assert session.stats.reconnects == 1
     assert "reconnecting" in text and "reconnected" in text
