@@ -19,6 +19,7 @@ from calfsense.errors import CalfsenseError
 from calfsense.protocol import gatt, pmd
 from calfsense.routine import BUILTIN, parse_routine
 from calfsense.session.importers import load
+from tests.mutate import mutate_bytes
 
 ROOT = Path(__file__).parent.parent
 
@@ -27,22 +28,6 @@ def _seed() -> random.Random:
     seed = int(os.environ.get("FUZZ_SEED", random.randrange(2**32)))
     print(f"FUZZ_SEED={seed}")
     return random.Random(seed)
-
-
-def _mutate_bytes(rng: random.Random, data: bytes) -> bytes:
-    out = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        op = rng.random()
-        if op < 0.35 and out:
-            out[rng.randrange(len(out))] = rng.randrange(256)
-        elif op < 0.55 and out:
-            del out[rng.randrange(len(out)) :]
-        elif op < 0.8:
-            out.insert(rng.randrange(len(out) + 1), rng.randrange(256))
-        elif out:
-            i = rng.randrange(len(out))
-            out[i:i] = out[i : i + rng.randint(1, 8)]  # a run repeated
-    return bytes(out)
 
 
 TEXT_PIECES = ["", "0", "-1", "1e309", "nan", "inf", "-inf", "1e-320", '"', ",", ";", "\t", "\n", "\x00", "ü", "😀",
@@ -97,7 +82,7 @@ def test_fuzz_pmd_features_settings_requests_battery_and_device_information() ->
     ok = 0
     for i in range(4000):
         data = (
-            _mutate_bytes(rng, rng.choice(seeds))
+            mutate_bytes(rng, rng.choice(seeds))
             if i % 4
             else bytes(rng.randrange(256) for _ in range(rng.randrange(20)))
         )

@@ -16,6 +16,7 @@ from calfsense.protocol.encode import chunk_frames, encode_acc_compressed, encod
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, decode_frame, parse_control_point, parse_settings
 from calfsense.protocol.timestamps import FrameTimer
+from tests.mutate import mutate_bytes
 
 int16_samples = arrays(
     np.int64,
@@ -90,20 +91,12 @@ def test_frame_timer_treats_lost_frame_as_gap() -> None:
     assert t4.times_ns[0] == 109 * period
 
 
-def _mutate(rng: random.Random, data: bytearray) -> bytes:
-    for _ in range(rng.randint(1, 4)):
-        op = rng.random()
-        if op < 0.3 and data:
-            data[rng.randrange(len(data))] = rng.randrange(256)
-        elif op < 0.55 and data:
-            del data[rng.randrange(len(data)) :]
-        elif op < 0.75:
-            data.insert(rng.randrange(len(data) + 1), rng.randrange(256))
-        elif op < 0.9 and len(data) > 10:
-            data[9] = rng.choice([0, 1, 2, 3, 0x80, 0x81, 0x82, 0xFF])
-        else:
-            data[0:1] = bytes([rng.choice([0, 2, 5, 6, 9, 0x3F, 0x82])])
-    return bytes(data)
+def _pmd_fields(rng: random.Random, data: bytearray) -> None:
+    """What a PMD decoder branches on: the frame type byte (9) and the measurement type byte (0)."""
+    if len(data) > 10 and rng.random() < 0.6:
+        data[9] = rng.choice([0, 1, 2, 3, 0x80, 0x81, 0x82, 0xFF])
+    elif data:
+        data[0] = rng.choice([0, 2, 5, 6, 9, 0x3F, 0x82])
 
 
 def test_fuzz_decoders_only_raise_frame_error() -> None:
@@ -129,7 +122,7 @@ def test_fuzz_decoders_only_raise_frame_error() -> None:
         if i % 3 == 0:
             data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 80)))
         else:
-            data = _mutate(rng, bytearray(rng.choice(seeds)))
+            data = mutate_bytes(rng, rng.choice(seeds), _pmd_fields)
         for decoder in (
             lambda d: decode_frame(d, rng.choice(contexts)),
             parse_control_point,
