@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from statistics import median
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -114,6 +115,8 @@ class Detector:
     _resolved: Placement | None = field(default=None, init=False)
     _samples: int = field(default=0, init=False)  # grid samples seen
     _warm: list[GridRun] = field(default_factory=list, init=False)  # a run's first samples, held back
+    # Candidates in a row the current set's pattern rejected, as (candidate, measurement, height).
+    _unlike: list[tuple[Candidate, Measured, float]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -266,7 +269,18 @@ class Detector:
             self._p,
         )
         height = self._height_cm(m)
-        why = judge(m, cand, self._sets.context(m.start_s), self._p, height, self._seg.noise()[0])
+        ctx = self._sets.context(m.start_s)
+        why = judge(m, cand, ctx, self._p, height, self._seg.noise()[0])
+        if ctx is None:
+            self._unlike = []
+        if why is Rejection.UNLIKE_SET:
+            self._unlike.append((cand, m, height))
+            if ctx is not None and self._run_is_the_set(ctx.reps):
+                # The set's first reps were the odd ones (two reps merged, a movement before the set): the run
+                # is the set, and its reps count now, the earlier ones late.
+                run, self._unlike = self._unlike, []
+                self._sets.reform()
+                return [self._count(c, mm, h) for c, mm, h in run]
         if why is not None:
             self.rejected = self.rejected[-199:] + [(m.start_s, cand.rise, why.value)]
             if why is Rejection.NO_LIFT and m.lift_trusted(self._p.lift_snr) and m.drop_cm > m.lift_cm:
@@ -277,7 +291,23 @@ class Detector:
                     u = low[0] / np.linalg.norm(low[0])
                     self._seg.reanchor((float(u[0]), float(u[1]), float(u[2])))
             return []
+        self._unlike = []
         return [self._count(cand, m, height)]
+
+    def _run_is_the_set(self, pattern_reps: int) -> bool:
+        """Whether the last candidates unlike the set's reps are a run, alike each other, that outnumbers the
+        reps the set's pattern rests on (a pattern of many reps is the set, and a run after it something else)."""
+        run = self._unlike[-self._p.reform_run :]
+        if len(run) < self._p.reform_run or pattern_reps > len(run):
+            return False
+        self._unlike = run
+        rise = median(c.rise for c, _, _ in run)
+        duration = median(m.duration_s for _, m, _ in run)
+        spread = self._p.duration_spread
+        return all(
+            c.rise >= self._p.in_set_min * rise and duration / spread <= m.duration_s <= duration * spread
+            for c, m, _ in run
+        )
 
     def _height_cm(self, m: Measured) -> float:
         placement = self.resolved_placement

@@ -63,6 +63,10 @@ class DetectorParams:
     open_tilt_snr: float = 15.0  # and its measured lift is clear, or its tilt alone this many tilt noises
     in_set_min: float = 0.35  # a later rep peaks at least this fraction of its set's median
     duration_spread: float = 3.0  # and lasts within this factor of its set's median rep
+    # This many candidates in a row unlike the set's reps so far, but alike each other and no fewer than those
+    # reps, are the set: its first reps were the odd ones (two reps merged, a movement before the set), and
+    # the pattern re-forms around them.
+    reform_run: int = 3
     return_frac: float = 0.3  # a rep ends within this fraction of its peak tilt from where it began
     tilt_floor_deg: float = 2.5  # ... or within this (sway and postural lean during a rep)
     lift_snr: float = 3.0  # a lift measured at this many standard errors is trusted for its direction

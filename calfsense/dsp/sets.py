@@ -33,6 +33,7 @@ class SetTracker:
     set_index: int = field(default=0, init=False)
     _set: list[RepStats] = field(default_factory=list, init=False)
     _force_new: bool = field(default=False, init=False)
+    _pattern_from: int = field(default=0, init=False)  # the set's reps its pattern is taken from start here
 
     def new_set(self) -> None:
         """The next rep opens a set (an explicit boundary)."""
@@ -46,7 +47,12 @@ class SetTracker:
         """The current set's medians, or None if a rep starting now opens a set."""
         if self.opens_set(start_s):
             return None
-        return SetContext(len(self._set), median(r.rise for r in self._set), median(r.duration_s for r in self._set))
+        pattern = self._set[self._pattern_from :] or self._set
+        return SetContext(len(pattern), median(r.rise for r in pattern), median(r.duration_s for r in pattern))
+
+    def reform(self) -> None:
+        """The set's reps so far were the odd ones: its pattern is taken from the reps counted from now on."""
+        self._pattern_from = len(self._set)
 
     def last_end_s(self, start_s: float) -> float | None:
         """End of the set's previous rep, if a rep starting now continues a set."""
@@ -67,6 +73,7 @@ class SetTracker:
             self.set_index += 1
             self._set = []
             self._force_new = False
+            self._pattern_from = 0
         self._set.append(stats)
         return self.set_index, len(self._set)
 
