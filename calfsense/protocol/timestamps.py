@@ -9,6 +9,7 @@ back-filled with the estimate instead, and the hole is reported as a gap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +23,14 @@ _GAP_TOLERANCE = 0.25
 _TIME_LIMIT_NS = 2**62
 # Weight of each new frame in the running period estimate; slow enough that jitter averages out.
 _PERIOD_SMOOTHING = 0.05
+
+
+@lru_cache(maxsize=64)
+def _steps(n: int) -> NDArray[np.float64]:
+    """0, 1, ..., n-1 (a frame's sample positions; frames come in a few sizes, so kept)."""
+    steps = np.arange(n, dtype=np.float64)
+    steps.flags.writeable = False
+    return steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +108,7 @@ class FrameTimer:
             # between the two, as the SDK does, so that sample times always increase.
             period = (last_ns - prev) / n
             first = prev + period
-        idx = np.arange(n, dtype=np.float64)
-        times = np.rint(first + idx * period).astype(np.int64)
+        times = np.rint(first + _steps(n) * period).astype(np.int64)
         times[-1] = last_ns
         self._previous_last_ns = last_ns
         return SampleTimes(times, gap)
