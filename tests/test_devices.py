@@ -61,7 +61,7 @@ def test_every_emulated_profile_is_a_registered_model_that_streams_acceleration(
 
 
 def test_the_simulate_command_offers_exactly_the_emulated_models() -> None:
-    from calfsense.cli import simulate
+    from calfsense.cli.sessions import simulate
 
     (option,) = [p for p in simulate.params if p.name == "device"]
     assert list(option.type.choices) == list(synthetic.PROFILES)  # type: ignore[attr-defined]

@@ -1,0 +1,5 @@
+"""`python -m calfsense.cli`."""
+
+from calfsense.cli import main
+
+main()

@@ -1,0 +1,265 @@
+"""Commands with a sensor: scan, pair, devices, forget, live."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from calfsense.cli import (
+    BUNDLED,
+    DEFAULT_RECORDING,
+    PLACEMENT_CHOICE,
+    WORN_CHOICE,
+    Finite,
+    _bundled_recordings,
+    _report,
+    _run_async,
+    _save_to_history,
+    fail,
+    main,
+)
+from calfsense.errors import SENSOR_NOT_FOUND_ADVICE
+from calfsense.text import printable
+
+if TYPE_CHECKING:
+    from calfsense.sources.virtual import VirtualSensor
+
+
+@main.command()
+@click.option("--timeout", "timeout_s", type=Finite(0.5, 120), default=5.0, show_default=True)
+@click.option("--all", "show_all", is_flag=True, help="Show every device, not only heart-rate and Polar sensors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--simulate", is_flag=True, help="Scan a virtual sensor instead of the radio.")
+def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> None:
+    """Find sensors: name, identifier, signal strength, model and what each can stream."""
+    from calfsense.sources import ble
+    from calfsense.sources.playback import playback
+
+    backend = playback().backend if simulate else ble.real_backend()
+    found = _run_async(ble.scan(timeout_s if not simulate else min(timeout_s, 1.0), show_all, backend))
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in found], indent=1))
+        return
+    if not found:
+        click.echo(f"no sensors found ({SENSOR_NOT_FOUND_ADVICE})")
+        return
+    click.echo(f"{'name':<26}{'identifier':<40}{'rssi':>6}  {'model':<22}streams")
+    for f in found:
+        click.echo(f"{printable(f.name):<26}{f.address:<40}{f.rssi:>6}  {f.model:<22}{', '.join(f.streams)}")
+
+
+@main.command()
+@click.argument("target", required=False)
+@click.option(
+    "--placement",
+    type=WORN_CHOICE,
+    default=None,
+    help="Where you wear it (default: chest for an H10, shin otherwise).",
+)
+@click.option("--simulate", is_flag=True, help="Pair the virtual sensor.")
+def pair(target: str | None, placement: str | None, simulate: bool) -> None:
+    """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
+    from calfsense.config import load_config, save_config
+    from calfsense.devices import recognise
+    from calfsense.sources import ble
+    from calfsense.sources.playback import playback
+
+    backend = playback().backend if simulate else ble.real_backend()
+    chosen = placement
+    paired = _run_async(ble.pair(target, chosen or "auto", backend))
+    if chosen is None:
+        known = recognise(paired.model)
+        chosen = known.wear if known is not None else "shin"
+    cfg = load_config()
+    entry = paired.as_dict()
+    entry["placement"] = chosen
+    entry["simulated"] = simulate
+    cfg.sensors[paired.name] = entry
+    cfg.default = paired.name
+    path = save_config(cfg)
+    battery = f", battery {paired.battery}%" if paired.battery is not None else ""
+    click.echo(
+        f"paired {printable(paired.name)} ({paired.model}, firmware {printable(paired.firmware or '?')}{battery})"
+    )
+    click.echo(
+        f"  streams: {', '.join(paired.features) or 'heart rate only'}; acceleration at "
+        f"{', '.join(map(str, paired.acc_rates_hz)) or '-'} Hz, "
+        f"range {', '.join(map(str, paired.acc_ranges_g)) or '-'} G"
+    )
+    click.echo(f"  worn on the {chosen}; saved as the default sensor in {path}")
+    if chosen == "chest":
+        click.echo("  note: a chest strap cannot see seated raises; wear a Verity Sense on the shin for those")
+        # bench/bench_accuracy.py: the chest counts fast and moderate tempos well, slow (3 s) raises poorly.
+        click.echo("  note: on the chest, slow raises (3 s up and down) are often missed; the shin or shoe counts best")
+
+
+@main.command()
+def devices() -> None:
+    """Saved sensors (the default is marked)."""
+    from calfsense.config import load_config
+
+    cfg = load_config()
+    if not cfg.sensors:
+        click.echo("no saved sensors: run `calfsense pair` (or `calfsense pair --simulate` to try)")
+        return
+    for name, s in cfg.sensors.items():
+        mark = "*" if name == cfg.default else " "
+        sim = " (virtual)" if s.get("simulated") else ""
+        fields = (printable(s.get("address", "")), printable(s.get("model", "")), printable(s.get("placement", "")))
+        click.echo(f"{mark} {printable(name):<26}{fields[0]:<20}{fields[1]:<14}{fields[2]}{sim}")
+
+
+@main.command()
+@click.argument("name")
+def forget(name: str) -> None:
+    """Remove a saved sensor."""
+    from calfsense.config import load_config, save_config
+
+    cfg = load_config()
+    match = [n for n in cfg.sensors if n == name or cfg.sensors[n].get("address", "").lower() == name.lower()]
+    if not match:
+        fail(f"no saved sensor {name!r} (see `calfsense devices`)")
+    del cfg.sensors[match[0]]
+    if cfg.default == match[0]:
+        cfg.default = next(iter(cfg.sensors), None)
+    save_config(cfg)
+    click.echo(f"forgot {match[0]}")
+
+
+@main.command()
+@click.option("--device", default=None, help="Sensor name or address (default: the one saved by `calfsense pair`).")
+@click.option("--routine", default=None, help="Built-in routine or TOML file (default: runner-calves).")
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor is worn.")
+@click.option(
+    "--simulate",
+    "simulate",
+    is_flag=False,
+    flag_value=BUNDLED,
+    default=None,
+    metavar="[RECORDING]",
+    help="Use the virtual sensor, playing RECORDING (default: the bundled sample session).",
+)
+@click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Coach a recording or another app's export as if it were streaming now (no sensor, nothing recorded).",
+)
+@click.option(
+    "--speed",
+    type=Finite(0.1, 200),
+    default=None,
+    help="Virtual sensor or --replay speed (default: 30x).",
+)
+@click.option(
+    "--faults",
+    default=None,
+    metavar="SPEC",
+    help="With --simulate: what goes wrong with the virtual sensor, e.g. drop-every=60,down=5,"
+    "connect-errors=timeout+abort,clock-reset (see docs/faults.md).",
+)
+@click.option("--plain", is_flag=True, help="One line per event (also when the output is not a terminal).")
+@click.option("--sound", is_flag=True, help="Ring the terminal bell on every rep.")
+@click.option(
+    "--record-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where recordings go (default: recordings/ in the user data directory).",
+)
+@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+def live(
+    device: str | None,
+    routine: str | None,
+    placement: str | None,
+    simulate: str | None,
+    replay_file: str | None,
+    speed: float | None,
+    faults: str | None,
+    plain: bool,
+    sound: bool,
+    record_dir: str | None,
+    no_save: bool,
+) -> None:
+    """Count, pace and coach every rep of the routine as it happens, recording everything."""
+    import asyncio
+
+    from calfsense import history
+    from calfsense.config import load_config
+    from calfsense.live_run import LiveOptions, run_live
+    from calfsense.report import format_table
+    from calfsense.routine import DEFAULT_ROUTINE, load_routine
+    from calfsense.session.importers import load
+    from calfsense.sources import ble
+    from calfsense.sources.playback import playback
+
+    plan = load_routine(routine or DEFAULT_ROUTINE)
+    target = device
+    where = placement
+    if faults is not None and simulate is None:
+        fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
+    if replay_file is not None and (simulate is not None or device is not None):
+        fail("--replay plays a file: leave out --simulate and --device")
+    replayed = load(replay_file) if replay_file is not None else None
+    sensor: VirtualSensor | None = None
+    if replayed is not None:
+        backend = ble.real_backend()  # unused: the file is the source
+        where = where or replayed.placement or "auto"
+        click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
+    elif simulate is not None:
+        source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
+        if not Path(source).exists():
+            fail(f"{source}: no such recording")
+        played = playback(source, speed or 30.0, faults)
+        backend, sensor, recorded_placement = played.backend, played.sensor, played.placement
+        target = sensor.name
+        where = where or recorded_placement or "auto"
+        click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
+    else:
+        backend = ble.real_backend()
+        cfg = load_config()
+        saved = cfg.sensors.get(device or cfg.default or "", {})
+        target = device or saved.get("address") or cfg.default
+        where = where or saved.get("placement") or "auto"
+        if target is None:
+            click.echo(
+                "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
+            )
+    base = Path(record_dir) if record_dir else history.data_dir() / "recordings"
+    opts = LiveOptions(
+        routine=plan,
+        placement=where,
+        backend=backend,
+        target=target,
+        record_dir=base,
+        plain=plain or not sys.stdout.isatty(),
+        sound=sound,
+        simulated=simulate is not None,
+        time_scale=(speed or 30.0) if simulate is not None or replayed is not None else 1.0,
+        disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
+        replay=replayed,
+    )
+    recording, coach, session = asyncio.run(run_live(opts))
+    if replayed is not None and replay_file is not None:
+        # The report is the replay's: the same file through the same detector and rules.
+        click.echo("")
+        report = _report(replayed, where, plan)
+        click.echo(format_table(report))
+        if not no_save:
+            _save_to_history(report, replay_file)
+        return
+    if recording is None:
+        fail("no data was received, so there is nothing to report")
+    click.echo("")
+    report = _report(load(recording), where, plan)
+    click.echo(format_table(report))
+    if session is not None and (session.stats.dropped or session.stats.reconnects):
+        click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
+    click.echo(f"recording: {recording}")
+    if not no_save:
+        _save_to_history(report, recording)

@@ -1,0 +1,286 @@
+"""Commands on sessions in files: demo, replay, info, export, simulate."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from calfsense.cli import (
+    EXERCISE_CHOICE,
+    PLACEMENT_CHOICE,
+    WORN_CHOICE,
+    Finite,
+    _check_new_file,
+    _report,
+    _resolve_input,
+    _save_to_history,
+    _write_text,
+    fail,
+    main,
+)
+from calfsense.files import check_new, write_private
+
+if TYPE_CHECKING:
+    pass
+
+
+@main.command()
+@click.option("--placement", type=WORN_CHOICE, default="foot", show_default=True)
+@click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+def demo(placement: str, reps: int, seed: int) -> None:
+    """Simulate a session (no sensor needed), count it, and compare with the simulator's truth."""
+    import numpy as np
+
+    from calfsense.dsp import simulate as sim_mod
+    from calfsense.dsp.detect import Detector
+
+    exercises = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
+    plan = sim_mod.routine_session(
+        placement,
+        exercises=exercises,
+        reps=reps,
+        rest_s=20.0,
+        rng=np.random.default_rng(seed),
+        confuser="walk",
+    )
+    sim = sim_mod.simulate(plan, placement, 100.0, seed=seed)
+    click.echo(
+        f"simulated {sim.time_s[-1]:.0f} s at 100 Hz on the {placement}: a short walk, then "
+        f"{', '.join(exercises)} sets of {reps} at the article's tempo"
+    )
+    det = Detector(placement)
+    # Stream it as a sensor would: 36-sample notifications.
+    for i in range(0, len(sim.time_s), 36):
+        for rep in det.feed(sim.time_s[i : i + 36], sim.acc_mg[i : i + 36]):
+            flags = f"  [{', '.join(rep.flags)}]" if rep.flags else ""
+            height = "  -  " if rep.height_cm is None else f"{rep.height_cm:4.1f} cm"
+            click.echo(
+                f"  set {rep.set_index} rep {rep.index:2d} at {rep.start_s:6.1f} s: up {rep.up_s:.1f} s, "
+                f"hold {rep.hold_s:.1f} s, down {rep.down_s:.1f} s, height {height}{flags}"
+            )
+    session = det.session()
+    truth = [s.reps for s in sim.sets]
+    found = [len(s.reps) for s in session.sets]
+    click.echo(f"counted {found} reps per set; the simulator did {truth}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path())
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn.")
+@click.option("--routine", default=None, help="Built-in routine name or TOML file to compare against.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (calfsense.report/1).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per rep.")
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@click.option("--plot", "plot_path", default=None, help="Also draw the session to this PNG (needs calfsense[plot]).")
+@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+@click.option("--force", is_flag=True, help="Overwrite output files.")
+def replay(
+    file: str | None,
+    placement: str | None,
+    routine: str | None,
+    as_json: bool,
+    as_csv: bool,
+    output: str | None,
+    plot_path: str | None,
+    no_save: bool,
+    force: bool,
+) -> None:
+    """Analyse a recording (ours or another app's) through the live pipeline."""
+    from calfsense.report import csv_rows, format_table
+    from calfsense.routine import BUILTIN, load_routine
+    from calfsense.session.importers import load
+
+    if as_json and as_csv:
+        fail("choose one of --json and --csv")
+    for out in (plot_path, output):
+        _check_new_file(out, force)
+    path = _resolve_input(file)
+    session = load(path)
+    plan = load_routine(routine) if routine else None
+    if plan is None and session.routine:
+        # A recording names its routine; only a built-in one is taken from it (a file is never opened on a
+        # recording's say-so: a path there could be anything, a FIFO or /dev/zero).
+        if session.routine in BUILTIN:
+            plan = load_routine(session.routine)
+        else:
+            click.echo(
+                f"calfsense: warning: the recording names the routine {session.routine[:60]!r}, which is not built "
+                "in: pass --routine FILE to report against it",
+                err=True,
+            )
+    report = _report(session, placement, plan)
+    if plot_path:
+        from calfsense.plot import session_png
+
+        session_png(session, report, plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
+    if as_json:
+        _write_text(output, json.dumps(report.to_json(), indent=1) + "\n", force)
+    elif as_csv:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(csv_rows(report))
+        _write_text(output, buf.getvalue(), force)
+    elif output is None and sys.stdout.isatty():
+        from calfsense.render import print_report
+
+        print_report(report)
+    else:
+        _write_text(output, format_table(report) + "\n", force)
+    # Saved last: a session is in the history only once every output asked for was written.
+    if not no_save and Path(path).is_file():
+        _save_to_history(report, path)
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def info(file: str | None, as_json: bool) -> None:
+    """Device, settings, duration, measured and nominal rate, gaps and lost frames."""
+    from calfsense import describe
+    from calfsense.session.importers import load
+
+    session = load(_resolve_input(file))
+    if as_json:
+        click.echo(json.dumps(describe.as_json(session), indent=1))
+    else:
+        click.echo("\n".join(describe.lines(session)))
+
+
+@main.command()
+@click.argument("file", type=click.Path())
+@click.option("--csv", "as_csv", is_flag=True, required=True, help="Decoded samples as CSV.")
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite the output file.")
+def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
+    """Export decoded samples: time_s,ax_mg,ay_mg,az_mg (plus hr_bpm when known)."""
+    import numpy as np
+
+    from calfsense.session.importers import load
+
+    s = load(file)
+    cols = [s.time_s, s.acc_mg[:, 0], s.acc_mg[:, 1], s.acc_mg[:, 2]]
+    header = "time_s,ax_mg,ay_mg,az_mg"
+    fmt = ["%.4f", "%.0f", "%.0f", "%.0f"]
+    if len(s.hr_bpm):
+        cols.append(s.hr_at(s.time_s))
+        header += ",hr_bpm"
+        fmt.append("%.0f")
+    buf = io.StringIO()
+    buf.write(header + "\n")
+    np.savetxt(buf, np.column_stack(cols), fmt=fmt, delimiter=",")
+    _write_text(output, buf.getvalue().replace(",nan", ","), force)
+
+
+@main.command()
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), required=True, help="File to write.")
+@click.option("--placement", type=WORN_CHOICE, default="shin", show_default=True)
+@click.option("--routine", default=None, help="Follow a routine (built-in name or TOML file).")
+@click.option(
+    "--exercise",
+    "exercises",
+    multiple=True,
+    type=EXERCISE_CHOICE,
+    help="Exercises in order, without --routine (default: all three; chest skips seated).",
+)
+@click.option("--sets", "sets_per_exercise", type=click.IntRange(1, 10), default=1, show_default=True)
+@click.option("--reps", type=click.IntRange(1, 60), default=12, show_default=True)
+@click.option(
+    "--tempo",
+    type=click.Choice(["bouncy", "fast", "hret", "article", "seated", "hsr", "eccentric"]),
+    default=None,
+    help="Tempo preset (default: the article's 2-1-2, 2-1-3 seated).",
+)
+@click.option("--rest", "rest_s", type=Finite(0, 600), default=30.0, show_default=True)
+@click.option(
+    "--confuser",
+    type=click.Choice(["walk", "run", "sway", "sit_down", "stand_up", "weight_shift", "strap"]),
+    default=None,
+    help="Add a non-exercise movement before the first set.",
+)
+@click.option("--device", type=click.Choice(["h10", "verity"]), default="verity", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["native", "csv"]), default="native", show_default=True)
+@click.option(
+    "--rate",
+    "rate_hz",
+    type=Finite(10, 1000),
+    default=100.0,
+    show_default=True,
+    help="Sample rate of --format csv (native uses the device's).",
+)
+@click.option("--jitter", type=Finite(0, 0.5), default=0.0, help="Phone-like timing jitter (csv).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def simulate(
+    output: str,
+    placement: str,
+    routine: str | None,
+    exercises: tuple[str, ...],
+    sets_per_exercise: int,
+    reps: int,
+    tempo: str | None,
+    rest_s: float,
+    confuser: str | None,
+    device: str,
+    fmt: str,
+    rate_hz: float,
+    jitter: float,
+    seed: int,
+    force: bool,
+) -> None:
+    """Simulate a session with known truth: a recording plus FILE.truth.json beside it."""
+    import numpy as np
+
+    from calfsense.dsp import simulate as sim_mod
+    from calfsense.routine import load_routine
+    from calfsense.sources import synthetic
+
+    out = Path(output)
+    truth_path = out.with_name(out.name + ".truth.json")
+    for path in (out, truth_path):
+        check_new(path, force)
+    rng = np.random.default_rng(seed)
+    profile = synthetic.PROFILES[device]
+    if routine:
+        plan = synthetic.plan_from_routine(load_routine(routine), placement, rng, rest_s=rest_s, confuser=confuser)
+    else:
+        default = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
+        chosen = exercises or default
+        if placement == "chest" and "seated" in chosen:
+            fail("a chest sensor cannot see a seated calf raise (simulate shin, foot or thigh instead)")
+        plan = sim_mod.routine_session(
+            placement,
+            exercises=chosen,
+            sets_per_exercise=sets_per_exercise,
+            reps=reps,
+            tempo=sim_mod.TEMPOS[tempo] if tempo else None,
+            rest_s=rest_s,
+            rng=rng,
+            confuser=confuser,
+        )
+    # Native recordings resample the simulation at the device's own rate and frame it as it does.
+    sample_rate = rate_hz if fmt == "csv" else 200.0
+    result = sim_mod.simulate(
+        plan,
+        placement,
+        sample_rate,
+        seed=seed,
+        jitter=jitter if fmt == "csv" else 0.0,
+    )
+    if fmt == "csv":
+        count = synthetic.write_csv(out, result, f"calfsense simulate, seed {seed}, placement {placement}", force)
+        what = f"{count} samples"
+    else:
+        count = synthetic.record_simulation(out, result, profile, routine=routine, seed=seed, force=force)
+        what = f"{count} {profile.model} notifications"
+    write_private(truth_path, json.dumps(synthetic.truth_json(result), indent=1) + "\n", force)
+    total = sum(s.reps for s in result.sets)
+    click.echo(
+        f"wrote {out} ({what}, {result.time_s[-1]:.0f} s, {total} reps in {len(result.sets)} sets) and {truth_path}"
+    )
