@@ -89,11 +89,6 @@ class FoundSensor:
         }
 
 
-def model_from_name(name: str | None) -> str:
-    """'Polar H10 BA2B0B2D' -> 'Polar H10'; 'Polar Sense A40F6F28' -> 'Polar Verity Sense' (devices.py)."""
-    return display_model(name)
-
-
 async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend = REAL) -> list[FoundSensor]:
     """Sensors around, strongest first: PMD, Heart Rate service or Polar's manufacturer id (all with show_all)."""
     from bleak import BleakScanner
@@ -113,7 +108,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
         has_hr = gatt.HEART_RATE_SERVICE_UUID in uuids
         if not (show_all or has_pmd or has_hr or polar):
             continue
-        model = model_from_name(adv.local_name or dev.name)
+        model = display_model(adv.local_name or dev.name)
         streams = []
         if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1"):
             streams.append("ACC")
@@ -270,7 +265,7 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
     return PairedSensor(
         name=name,
         address=dev.address,
-        model=info.model or model_from_name(name),
+        model=info.model or display_model(name),
         firmware=info.firmware,
         serial=info.serial,
         battery=battery,
