@@ -29,7 +29,7 @@ class LiveOptions:
 
     routine: Routine | None
     placement: str
-    backend: ble.Backend
+    backend: ble.Backend | None  # None: the real one (and with `replay`, none is used)
     target: str | None
     record_dir: Path
     plain: bool
@@ -236,7 +236,7 @@ async def run_live(
         source = ReplaySource(opts.replay, coach, speed=opts.time_scale)
     else:
         config = ble.StreamConfig(target=opts.target, time_scale=opts.time_scale)
-        source = stream = ble.StreamSession(config, coach, opts.backend, make_recorder)
+        source = stream = ble.StreamSession(config, coach, opts.backend or ble.real_backend(), make_recorder)
     stop = asyncio.Event()
 
     def request_stop() -> None:

@@ -208,7 +208,7 @@ def live(
     replayed = load(replay_file) if replay_file is not None else None
     sensor: VirtualSensor | None = None
     if replayed is not None:
-        backend = ble.real_backend()  # unused: the file is the source
+        backend = None  # the file is the source
         where = where or replayed.placement or "auto"
         click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
     elif simulate is not None:
