@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import hashlib
 import json
 import os
@@ -163,30 +164,48 @@ def fingerprint(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def save(db: sqlite3.Connection, report: Report, fp: str, started: str | None = None) -> bool:
-    """Store a report; returns False when this recording was saved before (idempotent)."""
+class Saved(enum.Enum):
+    """What saving a session did."""
+
+    NEW = "new"
+    UPDATED = "updated"  # the same recording again, with another routine or placement: its report replaced
+    UNCHANGED = "unchanged"
+
+
+def save(
+    db: sqlite3.Connection, report: Report, fp: str, started: str | None = None, path: str | Path | None = None
+) -> tuple[Saved, int]:
+    """Store a report under its recording's fingerprint; returns what happened and the session's id.
+
+    The same recording saved again with the same report changes nothing; with another report (another
+    routine or placement) it replaces the old one, so the history holds each session once, as last analysed.
+    """
     src = report.source
     when = started or src.start_wall or dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    where = str(Path(path).resolve()) if path is not None else src.path
+    body = json.dumps(report.to_json())
     db.execute("BEGIN IMMEDIATE")
     try:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO session (fingerprint, path, started, device, placement, routine, compliance, report)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                fp,
-                src.path,
-                when,
-                src.device,
-                src.placement,
-                report.summary.routine,
-                report.summary.compliance,
-                json.dumps(report.to_json()),
-            ),
-        )
-        if cur.rowcount == 0:
+        row = db.execute("SELECT id, report FROM session WHERE fingerprint = ?", (fp,)).fetchone()
+        if row is not None and row[1] == body:
             db.execute("COMMIT")
-            return False
-        sid = cur.lastrowid
+            return Saved.UNCHANGED, int(row[0])
+        values = (where, when, src.device, src.placement, report.summary.routine, report.summary.compliance, body)
+        if row is None:
+            cur = db.execute(
+                "INSERT INTO session (path, started, device, placement, routine, compliance, report, fingerprint)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, fp),
+            )
+            sid, what = int(cur.lastrowid or 0), Saved.NEW
+        else:
+            sid, what = int(row[0]), Saved.UPDATED
+            db.execute(
+                "UPDATE session SET path = ?, started = ?, device = ?, placement = ?, routine = ?, compliance = ?,"
+                " report = ? WHERE id = ?",
+                (*values, sid),
+            )
+            db.execute("DELETE FROM set_result WHERE session_id = ?", (sid,))
         for s in report.sets:
             v = s.verdict
             heights = [r.height_cm for r in s.reps if r.height_cm is not None]
@@ -207,16 +226,34 @@ def save(db: sqlite3.Connection, report: Report, fp: str, started: str | None = 
                 ),
             )
         db.execute("COMMIT")
-        return True
+        return what, sid
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def delete(db: sqlite3.Connection, session_id: int) -> bool:
+    """Remove one saved session and its sets (the recording file is left alone); False if there is none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        cur = db.execute("DELETE FROM session WHERE id = ?", (session_id,))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return cur.rowcount > 0
+
+
+def count(db: sqlite3.Connection) -> int:
+    """How many sessions are saved, whatever a filter keeps."""
+    return int(db.execute("SELECT COUNT(*) FROM session").fetchone()[0])
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRow:
     """One saved session, summarised for the progression table."""
 
+    id: int
     started: str
     path: str
     routine: str | None
@@ -242,7 +279,7 @@ class SessionRow:
 def sessions(db: sqlite3.Connection, exercise: str | None = None, since: str | None = None) -> list[SessionRow]:
     """Saved sessions in time order, optionally only one exercise's sets and from a date on."""
     q = (
-        "SELECT s.started, s.path, s.routine, COUNT(r.id), COALESCE(SUM(r.reps), 0), AVG(r.on_tempo_pct),"
+        "SELECT s.id, s.started, s.path, s.routine, COUNT(r.id), COALESCE(SUM(r.reps), 0), AVG(r.on_tempo_pct),"
         " AVG(r.height_cm), s.compliance,"
         " COALESCE(SUM(CASE WHEN r.side = 'left' THEN r.reps END), 0),"
         " COALESCE(SUM(CASE WHEN r.side = 'right' THEN r.reps END), 0),"
@@ -263,9 +300,10 @@ def sessions(db: sqlite3.Connection, exercise: str | None = None, since: str | N
     q += " GROUP BY s.id ORDER BY s.started"
     out = []
     for row in db.execute(q, args):
-        started, path, routine, nsets, reps, tempo, height, comp, lr, rr, lt, rt = row
+        sid, started, path, routine, nsets, reps, tempo, height, comp, lr, rr, lt, rt = row
         out.append(
             SessionRow(
+                int(sid),
                 started,
                 path,
                 routine,

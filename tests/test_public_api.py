@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +53,46 @@ def test_the_pure_core_imports_no_bleak_asyncio_or_click() -> None:
     code = f"import sys; [__import__(m) for m in {pure!r}]; print(sorted({edge!r} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_package_directory_ships() -> None:
+    # pyproject lists the packages (recordings/ is mapped in as calfsense.recordings): a new one must be added.
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(d.relative_to(root).parts)
+        for d in (root / "calfsense").rglob("*")
+        if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py"))
+    } | {"calfsense"}
+    assert found <= listed and {"calfsense.recordings", "calfsense.routines"} <= listed
+
+
+@pytest.mark.slow
+def test_an_installed_wheel_finds_its_sample_recordings_and_routines(tmp_path: Path) -> None:
+    # `pip install .` (not editable) or pipx: the bundled samples are package data, not files beside a checkout.
+    import zipfile
+
+    root = Path(__file__).parent.parent
+    wheel_dir, site, elsewhere = tmp_path / "wheel", tmp_path / "site", tmp_path / "cwd"
+    elsewhere.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheel_dir), "."],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    with zipfile.ZipFile(next(wheel_dir.glob("calfsense-*.whl"))) as whl:
+        whl.extractall(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    code = "import calfsense, calfsense.samples as s; p = s.sample_path(); print(calfsense.__file__, p, p.is_file())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    module, sample, exists = out.stdout.split()
+    assert module.startswith(str(site)) and sample.startswith(str(site)) and exists == "True"
+    # `live --simulate` and `replay` without a file both play the bundled sample found this way.
+    run = [sys.executable, "-m", "calfsense.cli", "replay", "--json"]
+    out = subprocess.run(run, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["summary"]["reps"] == 177 and "bundled sample" in out.stderr

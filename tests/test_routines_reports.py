@@ -250,12 +250,13 @@ def test_png_is_written_and_valid(tmp_path: Path) -> None:
 
 def test_history_saves_once_per_recording_and_reports_progression(tmp_path: Path) -> None:
     for _ in range(2):
-        assert run("replay", str(VERITY))[0] == 0
+        assert run("replay", str(VERITY), "--save")[0] == 0
     code, out, _ = run("history", "--json")
     data = json.loads(out)
     assert len(data["sessions"]) == 1  # idempotent per recording
     s = data["sessions"][0]
     assert s["routine"] == "runner-calves" and s["reps"] > 150
+    assert Path(s["path"]).is_absolute() and Path(s["path"]).samefile(VERITY)
     assert s["left_reps"] > 20 and s["right_reps"] > 20 and 50 < s["symmetry_index_pct"] <= 100
     assert sum(data["weekly_reps"].values()) == s["reps"]
     code, out, _ = run("history", "--exercise", "seated", "--json")
@@ -264,6 +265,33 @@ def test_history_saves_once_per_recording_and_reports_progression(tmp_path: Path
     assert run("history", "--plot", str(png))[0] == 0 and png.read_bytes()[:4] == b"\x89PNG"
     code, _, err = run("history", "--since", "yesterday")
     assert code == 2 and "date" in err
+
+
+def test_bundled_and_simulated_sessions_stay_out_of_the_history_unless_asked(tmp_path: Path) -> None:
+    code, _, err = run("replay", "--json")  # no file: the bundled sample
+    assert code == 0 and "not saved to the history: a bundled sample" in err
+    copy = tmp_path / "mine.csrec.jsonl"
+    copy.write_bytes(VERITY.read_bytes())  # synthetic (its header says so) wherever it lies
+    code, _, err = run("replay", str(copy), "--json")
+    assert code == 0 and "not saved to the history: a simulated session" in err
+    assert json.loads(run("history", "--json")[1])["sessions"] == []
+    code, _, err = run("replay", str(copy), "--json", "--save")
+    assert code == 0 and "saved to the history as session 1" in err
+
+
+def test_history_updates_a_session_replayed_against_another_routine_and_deletes_it() -> None:
+    assert run("replay", str(VERITY), "--save", "--json")[0] == 0
+    code, _, err = run("replay", str(VERITY), "--save", "--json", "--routine", "alfredson")
+    assert code == 0 and "updated session 1 in the history (now against alfredson)" in err
+    sessions = json.loads(run("history", "--json")[1])["sessions"]
+    assert [(s["id"], s["routine"]) for s in sessions] == [(1, "alfredson")]
+    code, out, _ = run("history", "--since", "2030-01-01")
+    assert code == 0 and "no sessions match (of 1 saved)" in out
+    code, _, err = run("history", "delete", "7")
+    assert code == 2 and "no saved session 7" in err
+    code, out, _ = run("history", "delete", "1")
+    assert code == 0 and "deleted session 1" in out
+    assert "no saved sessions yet" in run("history")[1]
 
 
 def _tiny_report(path: str, reps: int) -> Report:
@@ -280,7 +308,8 @@ def _writer(args: tuple[str, int]) -> int:
     saved = 0
     for i in range(25):
         report = _tiny_report(f"w{worker}-{i}", reps=5)
-        saved += history.save(db, report, f"fp-{worker}-{i}", started=f"2026-11-{1 + i % 28:02d}T10:00:00")
+        what, _ = history.save(db, report, f"fp-{worker}-{i}", started=f"2026-11-{1 + i % 28:02d}T10:00:00")
+        saved += what is history.Saved.NEW
     db.close()
     return saved
 
@@ -295,7 +324,8 @@ def _fresh_writer(args: tuple[str, int, float]) -> int:
     for i in range(50):
         db = history.connect(Path(path))
         report = _tiny_report(f"w{worker}-{i}", reps=1)
-        saved += history.save(db, report, f"fp-{worker}-{i}", started="2026-11-01T10:00:00")
+        what, _ = history.save(db, report, f"fp-{worker}-{i}", started="2026-11-01T10:00:00")
+        saved += what is history.Saved.NEW
         db.close()
     return saved
 

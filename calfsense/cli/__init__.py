@@ -15,6 +15,7 @@ from calfsense import __version__
 from calfsense.domain import Exercise, Placement, values
 from calfsense.errors import CalfsenseError
 from calfsense.files import check_new, write_private
+from calfsense.samples import DEFAULT_RECORDING, sample_path
 
 if TYPE_CHECKING:  # heavy modules load only in the commands that need them
     from calfsense.report_model import Report
@@ -113,18 +114,10 @@ def main(debug: bool) -> None:
     """calfsense: count, pace and report calf raises from a BLE sensor you already own."""
 
 
-DEFAULT_RECORDING = "runner-calves-verity-shin.csrec.jsonl"
-
-
-def _bundled_recordings() -> Path:
-    """The repository's recordings/ folder (next to the package in a checkout)."""
-    return Path(__file__).resolve().parent.parent.parent / "recordings"
-
-
 def _resolve_input(file: str | None) -> str:
     if file:
         return file
-    default = _bundled_recordings() / DEFAULT_RECORDING
+    default = sample_path(DEFAULT_RECORDING)
     if not default.exists():
         fail(f"no FILE given and the bundled {DEFAULT_RECORDING} is not here (pass a recording)")
     click.echo(f"replaying the bundled sample session {default.name} (synthetic)", err=True)
@@ -144,12 +137,28 @@ def _report(session: LoadedSession, placement: str | None, plan: Routine | None)
     return build_report(session, analyze(session, placement, plan), plan)
 
 
-def _save_to_history(report: Report, recording: str | Path) -> None:
-    """Add a session to the history (once per recording, by its fingerprint)."""
-    from calfsense import history
+def _save_to_history(report: Report, recording: str | Path, save: bool | None) -> None:
+    """Add a session to the history (once per recording, by its fingerprint) and say what happened.
 
+    `save` None is the default: the user's own sessions are kept, a bundled sample or a simulated session
+    only when asked (`--save`), so trying calfsense out leaves no sessions that never happened.
+    """
+    from calfsense import history
+    from calfsense.samples import is_sample
+
+    if save is False:
+        return
+    if save is None and (report.source.synthetic or is_sample(Path(recording))):
+        what = "a bundled sample" if is_sample(Path(recording)) else "a simulated session"
+        click.echo(f"not saved to the history: {what} (pass --save to keep it)", err=True)
+        return
     with contextlib.closing(history.connect()) as db:
-        history.save(db, report, history.fingerprint(recording))
+        done, sid = history.save(db, report, history.fingerprint(recording), path=recording)
+    if done is history.Saved.NEW:
+        click.echo(f"saved to the history as session {sid}", err=True)
+    elif done is history.Saved.UPDATED:
+        routine = report.summary.routine or "no routine"
+        click.echo(f"updated session {sid} in the history (now against {routine})", err=True)
 
 
 def _write_text(path: str | None, text: str, force: bool) -> None:
@@ -169,6 +178,12 @@ def _run_async(coro: Any) -> Any:
 
 
 BUNDLED = "__bundled__"
+
+SAVE_OPTION = click.option(
+    "--save/--no-save",
+    default=None,
+    help="Add the session to the history (default: yes, except bundled samples and simulated sessions).",
+)
 
 
 # The commands, one module a room; importing them registers them on `main`.

@@ -69,17 +69,26 @@ def routine_check(file: str) -> None:
     click.echo(f"{file}: ok, {len(r.blocks)} block(s), {len(r.prescribed_sets())} set(s)")
 
 
-@main.command("history")
+@main.group("history", invoke_without_command=True)
 @click.option("--exercise", type=EXERCISE_CHOICE, default=None)
 @click.option("--since", default=None, help="Only sessions from this date on (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.option("--plot", "plot_path", default=None, help="Draw the trend to this PNG (needs calfsense[plot]).")
 @click.option("--force", is_flag=True, help="Overwrite the PNG.")
-def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_path: str | None, force: bool) -> None:
-    """Progression across saved sessions: reps, tempo, height, weekly volume, left/right symmetry."""
+@click.pass_context
+def history_cmd(
+    ctx: click.Context, exercise: str | None, since: str | None, as_json: bool, plot_path: str | None, force: bool
+) -> None:
+    """Progression across saved sessions: reps, tempo, height, weekly volume, left/right symmetry.
+
+    `calfsense history delete ID` removes a session (its ID is in the first column and in --json).
+    """
     import datetime as dt
 
     from calfsense import history
+
+    if ctx.invoked_subcommand is not None:
+        return
 
     if since:
         try:
@@ -90,6 +99,7 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
         _check_new_file(plot_path, force)
     with contextlib.closing(history.connect()) as db:
         rows = history.sessions(db, exercise=exercise, since=since)
+        saved = history.count(db)
     weekly = history.weekly_volume(rows)
     if plot_path:
         from calfsense.plot import history_png
@@ -102,6 +112,7 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
                 {
                     "sessions": [
                         {
+                            "id": r.id,
                             "started": r.started,
                             "path": r.path,
                             "routine": r.routine,
@@ -123,16 +134,31 @@ def history_cmd(exercise: str | None, since: str | None, as_json: bool, plot_pat
         )
         return
     if not rows:
-        click.echo("no saved sessions yet (calfsense replay or calfsense live save them)")
+        if saved:
+            click.echo(f"no sessions match (of {saved} saved): try without --since or --exercise")
+        else:
+            click.echo("no saved sessions yet (calfsense replay or calfsense live save them)")
         return
-    click.echo(f"{'date':<20}{'reps':>6}{'sets':>6}{'on tempo':>10}{'height':>9}{'score':>7}{'LSI':>7}  routine")
+    head = f"{'id':>4}  {'date':<20}{'reps':>6}{'sets':>6}{'on tempo':>10}{'height':>9}{'score':>7}{'LSI':>7}"
+    click.echo(head + "  routine")
     for r in rows:
         tempo = "" if r.on_tempo_pct is None else f"{r.on_tempo_pct:.0f}%"
         height = "" if r.height_cm is None else f"{r.height_cm:.1f} cm"
         score = "" if r.compliance is None else f"{r.compliance:.0f}"
         lsi = "" if r.symmetry_index_pct is None else f"{r.symmetry_index_pct:.0f}%"
-        click.echo(
-            f"{r.started[:19]:<20}{r.reps:>6}{r.sets:>6}{tempo:>10}{height:>9}{score:>7}{lsi:>7}  {r.routine or ''}"
-        )
+        row = f"{r.id:>4}  {r.started[:19]:<20}{r.reps:>6}{r.sets:>6}{tempo:>10}{height:>9}{score:>7}{lsi:>7}"
+        click.echo(f"{row}  {r.routine or ''}")
     click.echo("weekly reps: " + ", ".join(f"{k} {v}" for k, v in sorted(weekly.items())))
     click.echo("LSI: limb symmetry index, weaker side / stronger side x 100 of heel travel (single-leg sets)")
+
+
+@history_cmd.command("delete")
+@click.argument("session_id", metavar="ID", type=click.IntRange(min=1))
+def history_delete(session_id: int) -> None:
+    """Remove one session from the history (its recording file is kept)."""
+    from calfsense import history
+
+    with contextlib.closing(history.connect()) as db:
+        if not history.delete(db, session_id):
+            fail(f"no saved session {session_id} (see `calfsense history` for the IDs)")
+    click.echo(f"deleted session {session_id} from the history")

@@ -11,11 +11,10 @@ import click
 
 from calfsense.cli import (
     BUNDLED,
-    DEFAULT_RECORDING,
     PLACEMENT_CHOICE,
+    SAVE_OPTION,
     WORN_CHOICE,
     Finite,
-    _bundled_recordings,
     _report,
     _run_async,
     _save_to_history,
@@ -23,6 +22,7 @@ from calfsense.cli import (
     main,
 )
 from calfsense.errors import SENSOR_NOT_FOUND_ADVICE
+from calfsense.samples import DEFAULT_RECORDING, sample_path
 from calfsense.text import printable
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def forget(name: str) -> None:
     default=None,
     help="Where recordings go (default: recordings/ in the user data directory).",
 )
-@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+@SAVE_OPTION
 def live(
     device: str | None,
     routine: str | None,
@@ -184,7 +184,7 @@ def live(
     plain: bool,
     sound: bool,
     record_dir: str | None,
-    no_save: bool,
+    save: bool | None,
 ) -> None:
     """Count, pace and coach every rep of the routine as it happens, recording everything."""
     import asyncio
@@ -212,7 +212,7 @@ def live(
         where = where or replayed.placement or "auto"
         click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
     elif simulate is not None:
-        source = str(_bundled_recordings() / DEFAULT_RECORDING) if simulate == BUNDLED else simulate
+        source = str(sample_path(DEFAULT_RECORDING)) if simulate == BUNDLED else simulate
         if not Path(source).exists():
             fail(f"{source}: no such recording")
         played = playback(source, speed or 30.0, faults)
@@ -250,8 +250,7 @@ def live(
         click.echo("")
         report = _report(replayed, where, plan)
         click.echo(format_table(report))
-        if not no_save:
-            _save_to_history(report, replay_file)
+        _save_to_history(report, replay_file, save)
         return
     if recording is None:
         fail("no data was received, so there is nothing to report")
@@ -261,5 +260,4 @@ def live(
     if session is not None and (session.stats.dropped or session.stats.reconnects):
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")
-    if not no_save:
-        _save_to_history(report, recording)
+    _save_to_history(report, recording, save)

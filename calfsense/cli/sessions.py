@@ -14,6 +14,7 @@ import click
 from calfsense.cli import (
     EXERCISE_CHOICE,
     PLACEMENT_CHOICE,
+    SAVE_OPTION,
     WORN_CHOICE,
     Finite,
     _check_new_file,
@@ -79,7 +80,7 @@ def demo(placement: str, reps: int, seed: int) -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per rep.")
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
 @click.option("--plot", "plot_path", default=None, help="Also draw the session to this PNG (needs calfsense[plot]).")
-@click.option("--no-save", is_flag=True, help="Do not add the session to the history.")
+@SAVE_OPTION
 @click.option("--force", is_flag=True, help="Overwrite output files.")
 def replay(
     file: str | None,
@@ -89,7 +90,7 @@ def replay(
     as_csv: bool,
     output: str | None,
     plot_path: str | None,
-    no_save: bool,
+    save: bool | None,
     force: bool,
 ) -> None:
     """Analyse a recording (ours or another app's) through the live pipeline."""
@@ -134,8 +135,8 @@ def replay(
     else:
         _write_text(output, format_table(report) + "\n", force)
     # Saved last: a session is in the history only once every output asked for was written.
-    if not no_save and Path(path).is_file():
-        _save_to_history(report, path)
+    if Path(path).is_file():
+        _save_to_history(report, path, save)
 
 
 @main.command()
