@@ -56,6 +56,8 @@ class EventKind(StrEnum):
     MARKER = "marker"
     NOTE = "note"
     STOPPED = "stopped"
+    PAUSED = "paused"  # the routine paused (live `p`): reps until `resumed` are kept but credited to no set
+    RESUMED = "resumed"
 
 
 class LinkState(StrEnum):

@@ -37,6 +37,10 @@ class LiveEvent:
 _LINK_LOST = (LinkState.RECONNECTING, LinkState.SCANNING, LinkState.CONNECTING)
 
 
+def _reps(n: int) -> str:
+    return f"{n} rep" if n == 1 else f"{n} reps"
+
+
 def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[Flag]) -> str:
     """'rep 3: up 2.1 s, hold 0.9 s, down 2.0 s, height 7.4 cm [partial]'."""
     height = "-" if rep.height_cm is None else f"{rep.height_cm:.1f} cm"
@@ -78,6 +82,11 @@ class LiveCoach:
     reps: list[Rep] = field(default_factory=list)
     last_data_mono: float = field(default_factory=time.monotonic)
     announced: int = -1  # the prescribed set whose start was announced
+    paused_reps: list[Rep] = field(default_factory=list)  # made while paused: recorded, credited to no set
+    completed: bool = False  # "routine complete" was said
+    _paused_at_s: float = 0.0
+    _paused_total_s: float = 0.0
+    _pauses: list[tuple[float, float]] = field(default_factory=list)  # (paused, resumed) in sensor seconds
 
     def __post_init__(self) -> None:
         self.detector = Detector(self.placement, device_model=self.model)
@@ -100,12 +109,17 @@ class LiveCoach:
         """Every prescribed set has been done."""
         return bool(self.prescribed) and self.set_pos >= len(self.prescribed)
 
+    def clock_s(self) -> float:
+        """The routine's clock: sensor seconds with the pauses taken out (it stands still while paused)."""
+        held = self.last_t - self._paused_at_s if self.paused else 0.0
+        return self.last_t - self._paused_total_s - held
+
     def rest_left_s(self) -> float | None:
         """Seconds of rest left (negative: overdue), None when not resting."""
-        if self.resting_since_s is None:
+        if self.resting_since_s is None or self.routine_done:
             return None
         rest = self.prescribed[self.set_pos - 1].rest_s if 0 < self.set_pos <= len(self.prescribed) else 60.0
-        return rest - (self.last_t - self.resting_since_s)
+        return rest - (self.clock_s() - self.resting_since_s)
 
     def phase(self) -> str:
         """rising, top, lowering, bottom (or resting) from the detector's state."""
@@ -121,7 +135,7 @@ class LiveCoach:
         t = pres.tempo
         phases = [("up", t.up_s), ("hold", t.hold_s), ("down", t.down_s), ("pause", t.pause_s)]
         cycle = sum(d for _, d in phases) or 1.0
-        x = self.last_t % cycle
+        x = self.clock_s() % cycle
         for name, d in phases:
             if x < d:
                 return (name, x / d if d else 1.0)
@@ -150,28 +164,48 @@ class LiveCoach:
             self._emit("note", f"back to set {self.set_pos + 1}")
 
     def toggle_pause(self) -> None:
-        """p: pause the rest clock and the pace guide (counting and recording go on)."""
+        """p: stop the routine's clock, the pace guide and set crediting (the sensor is still recorded).
+
+        Reps made while paused are kept (and in the recording) but credited to no set; replay reads the
+        pause from the recording and does the same.
+        """
         self.paused = not self.paused
-        self._emit("note", "paused" if self.paused else "resumed")
+        if self.paused:
+            self._paused_at_s = self.last_t
+        else:
+            self._paused_total_s += self.last_t - self._paused_at_s
+            self._pauses.append((self._paused_at_s, self.last_t))
+        kind = "paused" if self.paused else "resumed"
+        if self.recorder is not None:
+            self.recorder.event(kind, time.monotonic_ns(), time.time_ns(), t_s=round(self.last_t, 6))
+        self._emit("note", "paused: the routine waits (reps now are recorded, not counted)" if self.paused else kind)
 
     def _finish_set(self) -> None:
         pres = self.current
         done = self.reps_in_set
-        target = "" if pres is None or pres.reps is None else f"/{pres.reps}"
-        self._emit("set_done", f"set {self.set_pos + 1} done: {done}{target} reps")
         self.reps_in_set = 0
+        self.resting_since_s = self.clock_s()
+        if pres is None and self.prescribed:
+            self._emit("set_done", f"extra set: {_reps(done)} (the routine was already complete)")
+            return
+        target = "" if pres is None or pres.reps is None else f" of {pres.reps}"
+        self._emit("set_done", f"set {self.set_pos + 1} done: {done}{target} reps")
         if self.prescribed:
             self.set_pos += 1
-        self.resting_since_s = self.last_t
         nxt = self.current
         if nxt is not None:
             self._emit("rest", f"rest {nxt.rest_s:.0f} s, then set {self.set_pos + 1}: {self._label(nxt)}")
-        elif self.prescribed:
+        elif self.prescribed and not self.completed:
+            self.completed = True
             self._emit("note", "routine complete")
 
     def _announce(self) -> None:
         """Say which set comes, once per set."""
-        if self.announced == self.set_pos or (self.prescribed and self.current is None):
+        if self.announced == self.set_pos:
+            return
+        if self.prescribed and self.current is None:
+            self.announced = self.set_pos
+            self._emit("set_started", "an extra set (the routine is complete)")
             return
         self.announced = self.set_pos
         label = self._label(self.current) if self.current else "free set"
@@ -225,7 +259,16 @@ class LiveCoach:
             return False
         return continues_set(self.reps_in_set, self.current, rep.start_s - self.last_rep.end_s)
 
+    def _made_in_pause(self, rep: Rep) -> bool:
+        """A rep that ended while paused (the rule replay applies to the recorded pauses)."""
+        spans = [*self._pauses, (self._paused_at_s, float("inf"))] if self.paused else self._pauses
+        return any(a <= rep.end_s < b for a, b in spans)
+
     def _on_rep(self, rep: Rep) -> None:
+        if self._made_in_pause(rep):
+            self.paused_reps.append(rep)
+            self._emit("rep", "during the pause (recorded, not counted): " + rep_line(rep, None, []))
+            return
         if rep.set_index != self.current_set_index:
             # The detector began a new set (rest, a long gap, or our explicit boundary).
             self.current_set_index = rep.set_index

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from calfsense.domain import LinkState
 from calfsense.files import PrivateLog, private_dir
 from calfsense.live import LiveCoach, LiveEvent
-from calfsense.report import on_tempo
+from calfsense.live_screen import render_dashboard
 from calfsense.routine import Routine
 from calfsense.session.model import LoadedSession
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
@@ -64,93 +64,11 @@ class PlainOutput:
         if e.kind == "state":
             return
         minutes, seconds = divmod(max(0.0, e.time_s), 60)
-        self.out.write(f"[{int(minutes):02d}:{seconds:04.1f}] {e.kind.replace('_', ' ')}: {e.text}\n")
+        label = e.kind.replace("_", " ")
+        # "rep 3: ..." and "set 2 done: ..." say what they are; the link's news is labelled ("connected: ...").
+        line = e.text if e.text.startswith(label.split()[0] + " ") else f"{label}: {e.text}"
+        self.out.write(f"[{int(minutes):02d}:{seconds:04.1f}] {line}\n")
         self.out.flush()
-
-
-def _bar(fraction: float, width: int = 30) -> str:
-    filled = int(round(max(0.0, min(1.0, fraction)) * width))
-    return "█" * filled + "░" * (width - filled)
-
-
-def render_dashboard(coach: LiveCoach, recording: Path | None, events: list[LiveEvent]) -> Any:
-    """The full-screen view (a rich renderable)."""
-    from rich.align import Align
-    from rich.console import Group
-    from rich.panel import Panel
-    from rich.table import Table
-    from rich.text import Text
-
-    top = Table.grid(expand=True)
-    top.add_column(ratio=2)
-    top.add_column(ratio=1, justify="right")
-    link_colour = {"streaming": "green", "reconnecting": "yellow", "waiting": "yellow"}.get(coach.link, "white")
-    hr = f"♥ {coach.heart_rate} bpm" if coach.heart_rate else "♥ --"
-    battery = f"battery {coach.battery}%" if coach.battery is not None else ""
-    top.add_row(
-        Text(f"{coach.model or 'sensor'} on the {coach.placement}", style="bold"),
-        Text(f"{hr}   {battery}   ", style="red") + Text(f"● {coach.link} {coach.link_detail}", style=link_colour),
-    )
-    pres = coach.current
-    if pres is not None:
-        target = "max" if pres.reps is None else str(pres.reps)
-        side = f" ({pres.side})" if pres.side else ""
-        progress = Text(
-            f"set {coach.set_pos + 1} of {len(coach.prescribed)}: {pres.exercise}{side}, "
-            f"{target} reps at {pres.tempo.label()} s",
-            style="bold cyan",
-        )
-    elif coach.routine_done:
-        progress = Text("routine complete - press q to finish", style="bold green")
-    else:
-        progress = Text("free session (no routine)", style="cyan")
-    target_reps = pres.reps if pres is not None and pres.reps else None
-    counter = Text(f"{coach.reps_in_set}", style="bold white on blue")
-    counter.append(f" / {target_reps}" if target_reps else "", style="bold white on blue")
-    to_go = f"{max(0, target_reps - coach.reps_in_set)} to go" if target_reps else ""
-    big = Panel(Align.center(Text.assemble(("REPS  ", "bold"), counter, ("   " + to_go, "dim"))), padding=(1, 2))
-    phase = coach.phase()
-    rest = coach.rest_left_s()
-    if rest is not None and coach.reps_in_set == 0:
-        colour = "green" if rest <= 0 else "yellow"
-        pace = Text(
-            f"REST {max(0.0, rest):4.0f} s "
-            + ("- go when ready" if rest <= 0 else "")
-            + ("  (paused)" if coach.paused else ""),
-            style=f"bold {colour}",
-        )
-    else:
-        beat, within = coach.pace_position()
-        guide = {"up": "rise", "hold": "hold at the top", "down": "lower slowly", "pause": "pause at the bottom"}
-        pace = Text.assemble(
-            (f"now: {phase:<9}", "bold"),
-            "  pace: ",
-            (f"{guide.get(beat, beat):<20} {_bar(within, 20)}", "magenta"),
-            ("  (paused)" if coach.paused else ""),
-        )
-    last = Text("last rep: -")
-    if coach.last_rep is not None:
-        r = coach.last_rep
-        last = Text("last rep: ")
-        for name, value, tgt in (
-            ("up", r.up_s, pres.tempo.up_s if pres else None),
-            ("hold", r.hold_s, pres.tempo.hold_s if pres else None),
-            ("down", r.down_s, pres.tempo.down_s if pres else None),
-        ):
-            good = tgt is None or on_tempo(value, tgt)
-            last.append(f"{name} {value:.1f} s", style="green" if good else "yellow")
-            last.append(f"{'/' + format(tgt, 'g') if tgt is not None else ''}   ")
-        if r.height_cm is not None:
-            last.append(f"height {r.height_cm:.1f} cm", style="yellow" if "partial" in coach.last_flags else "green")
-    from calfsense.report import FORM_CUES
-
-    cues = Text("  ".join(f"→ {FORM_CUES[f]}" for f in coach.last_flags if f in FORM_CUES), style="bold red")
-    log = Text("\n".join(f"{e.kind.replace('_', ' ')}: {e.text}" for e in events[-5:]), style="dim")
-    keys = Text(
-        "space next set   b back   p pause   q finish" + (f"   recording {recording.name}" if recording else ""),
-        style="dim",
-    )
-    return Group(top, progress, big, pace, last, cues, Panel(log, title="events", title_align="left"), keys)
 
 
 async def _read_keys(handler: Any, stop: asyncio.Event) -> None:
@@ -266,7 +184,7 @@ async def run_live(
             await asyncio.sleep(0.2)
             if runner.done():
                 stop.set()
-            elif coach.routine_done and (coach.rest_left_s() is None or coach.link != LinkState.STREAMING):
+            elif coach.routine_done and coach.link != LinkState.STREAMING:
                 request_stop()
             elif (
                 opts.simulated
@@ -289,13 +207,13 @@ async def run_live(
 
             console = Console(file=out)
             with Live(
-                render_dashboard(coach, record_path, events),
+                render_dashboard(coach, record_path, events, console.width),
                 console=console,
                 refresh_per_second=10,
                 screen=console.is_terminal,
             ) as live:
                 while not stop.is_set():
-                    live.update(render_dashboard(coach, record_path if written else None, events))
+                    live.update(render_dashboard(coach, record_path if written else None, events, console.width))
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), 0.1)
     finally:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calfsense.domain import Flag
+from calfsense.domain import EventKind, Flag
 from calfsense.dsp.detect import Detector, Rep, RepSet
 from calfsense.matching import assessable, continues_set
 from calfsense.report_model import (
@@ -82,6 +82,9 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     det.finish()
     found = det.session()
     warnings: list[str] = []
+    sets, paused = _outside_pauses(found.sets, session)
+    if paused:
+        warnings.append(f"{paused} rep(s) made while the routine was paused are not credited to a set")
     if not found.reps:
         warnings.append(_nothing_found(session, found.placement))
     elif guessing and found.placement != "auto":
@@ -90,7 +93,33 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
             f"where the sensor was worn was not given: taken as the {found.placement} from the first reps' tilt, "
             "a guess a chest strap or a thigh can fool; pass --placement (foot, shin, chest or thigh)"
         )
-    return found.placement, found.sets, warnings
+    return found.placement, sets, warnings
+
+
+def _outside_pauses(sets: tuple[RepSet, ...], session: LoadedSession) -> tuple[tuple[RepSet, ...], int]:
+    """The sets without the reps begun while live mode was paused (as live credited them), and how many those were."""
+    spans: list[tuple[float, float]] = []
+    began: float | None = None
+    for e in sorted(session.events, key=lambda e: e.time_s):
+        if e.kind == EventKind.PAUSED and began is None:
+            began = e.time_s
+        elif e.kind == EventKind.RESUMED and began is not None:
+            spans.append((began, e.time_s))
+            began = None
+    if began is not None:
+        spans.append((began, math.inf))
+    if not spans:
+        return sets, 0
+    # A rep whose end falls in a pause was made (or finished) while paused: live mode (LiveCoach) judges
+    # by the same rule, whenever the detector hands the rep over.
+    kept: list[RepSet] = []
+    dropped = 0
+    for s in sets:
+        reps = tuple(r for r in s.reps if not any(a <= r.end_s < b for a, b in spans))
+        dropped += len(s.reps) - len(reps)
+        if reps:
+            kept.append(RepSet(len(kept) + 1, reps))
+    return tuple(kept), dropped
 
 
 def match_sets(

@@ -87,10 +87,12 @@ def _replay_reps(recording: Path) -> list[tuple[float, ...]]:
 
 async def test_live_loop_events_report_and_same_reps_as_replay(tmp_path: Path) -> None:
     sim, text, recording, coach, session = await _live(tmp_path)
-    kinds = [line.split("] ", 1)[1].split(":", 1)[0] for line in text.splitlines() if "] " in line]
-    assert kinds[0] == "connected" and kinds[1] == "set started" and kinds[-1] == "finished"
-    assert kinds.count("rep") == 12 and kinds.count("set done") == 2 and "rest" in kinds
-    assert "set 1 done: 6/6 reps" in text and "set 2 done: 6/6 reps" in text
+    lines = [line.split("] ", 1)[1] for line in text.splitlines() if "] " in line]
+    assert lines[0].startswith("connected: ") and lines[1].startswith("set 1 of 2: ")
+    assert lines[-1].startswith("finished")
+    assert sum(re.match(r"rep \d+: up", x) is not None for x in lines) == 12
+    assert "set 1 done: 6 of 6 reps" in lines and "set 2 done: 6 of 6 reps" in lines
+    assert any(x.startswith("rest 15 s, then set 2: ") for x in lines) and lines.count("note: routine complete") == 1
     assert coach.routine_done
     live = _rep_lines(text)
     replay = _replay_reps(recording)
@@ -142,7 +144,7 @@ def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None
 def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
     rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
     master, slave = pty.openpty()
-    env = dict(os.environ, COLUMNS="110", LINES="40", TERM="xterm-256color", CALFSENSE_DATA_DIR=str(tmp_path))
+    env = dict(os.environ, COLUMNS="80", LINES="24", TERM="xterm-256color", CALFSENSE_DATA_DIR=str(tmp_path))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -184,10 +186,10 @@ def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
         proc.wait(10)
         os.close(master)
     text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode("utf-8", "replace")
-    assert "REPS" in text
     assert "set 1 of 12: two-leg" in text
     assert "space next set" in text and "q finish" in text
-    assert re.search(r"\b[1-9]\d? / 15\b", text), "the counter shows reps done out of the target"
+    assert re.search(r"\b1[0-4]? to go\b", text), "the counter shows the reps to go"
+    assert "██" in text  # the big digits
 
 
 def test_a_file_through_the_replay_source_coaches_the_same_reps_as_replay(tmp_path: Path) -> None:
@@ -229,3 +231,88 @@ def test_live_replay_of_a_recording_prints_the_replay_report(tmp_path: Path) -> 
     assert "finished: 26 reps" in live.stdout and live.stdout.rstrip().endswith(replay.stdout.rstrip().split("\n")[-1])
     both = CliRunner().invoke(main, ["live", "--replay", str(recording), "--simulate"])
     assert both.exit_code == 2 and "leave out --simulate" in both.stderr
+
+
+def test_a_pause_stops_the_routine_clock_and_credits_no_rep_live_and_in_replay() -> None:
+    from calfsense.session.model import Event, LoadedSession
+
+    sim = _sim()
+    second = [r for r in sim.reps if r.set_index == 1]
+    pause_at, resume_at = second[1].end_s + 0.2, second[3].end_s + 0.2  # reps 3 and 4 of set 2 in the pause
+    rest_at = sim.reps[5].end_s + 3.0  # resting after set 1: the rest clock must stand still while paused
+    coach = LiveCoach(ROUTINE, "foot")
+    toggles = sorted([rest_at, rest_at + 5.0, pause_at, resume_at])
+    rest_seen: list[float | None] = []
+    events: list[Event] = []
+    block = 40
+    for i in range(0, len(sim.time_s), block):
+        t = sim.time_s[i : i + block]
+        coach.on_samples(t, sim.acc_mg[i : i + block])
+        while toggles and coach.last_t >= toggles[0]:
+            toggles.pop(0)
+            coach.toggle_pause()
+            events.append(Event(coach.last_t, "paused" if coach.paused else "resumed"))
+            rest_seen.append(coach.rest_left_s())
+    coach.finish()
+    # Paused 5 s in the rest: the rest left is the same when resumed as when paused.
+    assert rest_seen[0] is not None and rest_seen[1] is not None and abs(rest_seen[0] - rest_seen[1]) < 1e-9
+    assert len(coach.paused_reps) == 2 and len(coach.reps) == 10
+    session = LoadedSession("sim", "test", sim.time_s, sim.acc_mg, events=tuple(events))
+    replayed = analyze(session, "foot", ROUTINE)
+    assert [len(s.reps) for s in replayed.sets] == [6, 4]
+    assert [r.start_s for s in replayed.sets for r in s.reps] == [r.start_s for r in coach.reps]
+    assert "2 rep(s) made while the routine was paused are not credited to a set" in replayed.warnings
+
+
+def _screen(coach: LiveCoach, events: list) -> list[str]:
+    """The dashboard as an 80x24 terminal shows it (rich's own layout, recorded as text)."""
+    from rich.console import Console
+
+    from calfsense.live_screen import render_dashboard
+
+    console = Console(width=80, height=24, file=io.StringIO(), record=True, color_system=None)
+    console.print(render_dashboard(coach, None, events, console.width))
+    return console.export_text().rstrip("\n").split("\n")
+
+
+def test_the_screen_fits_80x24_through_a_routine_with_pause_signal_loss_and_the_end() -> None:
+    from calfsense.domain import LinkState
+    from calfsense.live_screen import big_text
+
+    sim = _sim()
+    events: list = []
+    coach = LiveCoach(ROUTINE, "foot", emit=events.append)
+    coach.on_state(LinkState.STREAMING, "Polar H10")
+    seen: dict[str, list[str]] = {}
+
+    def look(name: str) -> None:
+        screen = _screen(coach, events)
+        assert len(screen) <= 24 and max(len(line) for line in screen) <= 80, (name, screen)
+        seen[name] = screen
+
+    coach.on_samples(sim.time_s[:5], sim.acc_mg[:5])
+    look("settling")
+    first = sim.reps[2].end_s + 0.3
+    n = int(sim.time_s.searchsorted(first))
+    for i in range(5, n, 40):
+        coach.on_samples(sim.time_s[i : min(i + 40, n)], sim.acc_mg[i : min(i + 40, n)])
+    look("counting")
+    coach.toggle_pause()
+    look("paused")
+    coach.toggle_pause()
+    coach.on_state(LinkState.RECONNECTING, "attempt 1")
+    look("lost")
+    coach.on_state(LinkState.STREAMING, "Polar H10")
+    coach.last_data_mono -= 5.0  # streaming, yet nothing came for 5 s
+    look("silent")
+    for i in range(n, len(sim.time_s), 40):
+        coach.on_samples(sim.time_s[i : i + 40], sim.acc_mg[i : i + 40])
+    coach.finish()
+    look("end")
+    text = {k: "\n".join(v) for k, v in seen.items()}
+    assert "STAND STILL" in text["settling"]
+    assert "set 1 of 2: two-leg, 6 reps" in text["counting"] and "3 to go" in text["counting"]
+    assert all(row in text["counting"] for row in big_text("3/6"))  # the counter, in big digits
+    assert "PAUSED" in text["paused"] and "SIGNAL LOST" in text["lost"] and "NO DATA for 5 s" in text["silent"]
+    assert "ROUTINE COMPLETE" in text["end"] and "all 2 sets done" in text["end"] and "REST" not in text["end"]
+    assert all(row in text["end"] for row in big_text("12"))
