@@ -27,7 +27,6 @@ from calfsense.report_model import (
 )
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.model import LoadedSession
-from calfsense.text import printable
 
 # A phase is on tempo within 0.25 s + 25 % of its prescription (a metronome beat is hard to hit closer
 # by feel; heel-rise test timing agreement is about +-0.1 s, Hoffmann 2024).
@@ -348,57 +347,3 @@ def csv_rows(report: Report) -> list[list[str]]:
                 ]
             )
     return rows
-
-
-def format_table(report: Report) -> str:
-    """A plain-text report for the terminal."""
-    src = report.source
-    lines = [
-        f"{printable(src.path)}  ({src.format}, {printable(src.device or 'unknown device')}, "
-        f"{src.placement}, "
-        f"{src.sample_rate_hz} Hz, {src.duration_s or 0:.0f} s)",
-    ]
-    summ = report.summary
-    if summ.routine:
-        comp = f", compliance {summ.compliance:.0f}/100" if summ.compliance is not None else ""
-        lines.append(f"routine {printable(summ.routine)}{comp}")
-    for s in report.sets:
-        v = s.verdict
-        what = f"{s.exercise or 'set'}{' ' + s.side if s.side else ''}"
-        target = f"/{v.reps_prescribed if v.reps_prescribed is not None else 'max'}" if v else ""
-        lines.append("")
-        lines.append(f"set {s.index}  {what}: {len(s.reps)}{target} reps  ({s.start_s or 0:.1f}-{s.end_s or 0:.1f} s)")
-        if v:
-            t = v.tempo
-            lines.append(
-                f"  tempo up {t.up.mean_s} s (target {t.up.target_s}), hold {t.hold.mean_s} s "
-                f"({t.hold.target_s}), down {t.down.mean_s} s ({t.down.target_s}); "
-                f"on tempo {t.on_tempo_pct}%; compliance {v.compliance:.0f}"
-            )
-            for line in v.coaching:
-                lines.append(f"  - {line}")
-        lines.append(f"  {'rep':>3} {'start':>7} {'up':>5} {'hold':>5} {'down':>5} {'pause':>5} {'height':>7}  flags")
-        for r in s.reps:
-            pause = "" if r.pause_s is None else f"{r.pause_s:.1f}"
-            height = "" if r.height_cm is None else f"{r.height_cm:.1f} cm"
-            lines.append(
-                f"  {r.index:>3} {_f1(r.start_s):>7} {_f1(r.up_s):>5} {_f1(r.hold_s):>5} {_f1(r.down_s):>5} "
-                f"{pause:>5} {height:>7}  {', '.join(r.flags)}"
-            )
-    if summ.missing_sets:
-        lines.append("")
-        lines.append(
-            "missing: "
-            + ", ".join(f"set {m.index} {m.exercise}{' ' + m.side if m.side else ''}" for m in summ.missing_sets)
-        )
-    if report.gaps:
-        lines.append(f"gaps: {len(report.gaps)} (signal lost; reps there could not be counted)")
-    for w in summ.warnings:
-        lines.append(f"warning: {w}")
-    lines.append("")
-    lines.append(f"total: {summ.reps} reps in {summ.sets} sets")
-    return "\n".join(lines)
-
-
-def _f1(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"

@@ -376,3 +376,19 @@ def test_history_migrates_a_version_1_database(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(Exception, match="newer calfsense"):
         history.connect(path)
+
+
+def test_the_report_leads_with_one_line_a_set_and_keeps_the_reps_for_details() -> None:
+    code, out, _ = run("replay", str(VERITY), "--no-save")
+    truth = json.loads((RECORDINGS / "runner-calves-verity-shin.csrec.jsonl.truth.json").read_text())
+    lines = out.splitlines()
+    assert code == 0 and len(lines) < 40  # a screen, not 250 lines
+    assert lines[1].startswith("routine runner-calves: compliance ")
+    rows = [ln.split() for ln in lines[4:16]]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 13)]
+    assert [next(x for x in r if "/" in x) for r in rows] == [f"{s['reps']}/{s['reps']}" for s in truth["sets"]]
+    assert "total: 177 reps in 12 sets" in lines and "per-rep tables: --details" in lines
+    assert any(ln.startswith("compliance: half reps done") for ln in lines) and "start s" not in out
+    code, detailed, _ = run("replay", str(VERITY), "--no-save", "--details")
+    assert detailed.count("start s") == 12 and len(detailed.splitlines()) > 200
+    assert "compliance  0-100" in run("replay", "--help")[1]  # the glossary

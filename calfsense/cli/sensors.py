@@ -192,7 +192,7 @@ def live(
     from calfsense import history
     from calfsense.config import load_config
     from calfsense.live_run import LiveOptions, run_live
-    from calfsense.report import format_table
+    from calfsense.report_text import format_report
     from calfsense.routine import DEFAULT_ROUTINE, load_routine
     from calfsense.session.importers import load
     from calfsense.sources import ble
@@ -249,14 +249,14 @@ def live(
         # The report is the replay's: the same file through the same detector and rules.
         click.echo("")
         report = _report(replayed, where, plan)
-        click.echo(format_table(report))
+        click.echo(format_report(report))
         _save_to_history(report, replay_file, save)
         return
     if recording is None:
         fail("no data was received, so there is nothing to report")
     click.echo("")
     report = _report(load(recording), where, plan)
-    click.echo(format_table(report))
+    click.echo(format_report(report))
     if session is not None and (session.stats.dropped or session.stats.reconnects):
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")

@@ -80,6 +80,7 @@ def demo(placement: str, reps: int, seed: int) -> None:
 @click.option("--csv", "as_csv", is_flag=True, help="Print one CSV row per rep.")
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
 @click.option("--plot", "plot_path", default=None, help="Also draw the session to this PNG (needs calfsense[plot]).")
+@click.option("--details", is_flag=True, help="Add a table of reps for each set after the summary.")
 @SAVE_OPTION
 @click.option("--force", is_flag=True, help="Overwrite output files.")
 def replay(
@@ -90,11 +91,25 @@ def replay(
     as_csv: bool,
     output: str | None,
     plot_path: str | None,
+    details: bool,
     save: bool | None,
     force: bool,
 ) -> None:
-    """Analyse a recording (ours or another app's) through the live pipeline."""
-    from calfsense.report import csv_rows, format_table
+    """Analyse a recording (ours or another app's) through the live pipeline.
+
+    \b
+    What the report says (docs/report.md has the exact rules):
+      reps        done / prescribed ("max": as many as you can)
+      on tempo    reps whose rise and lowering were within 0.25 s + 25 % of the prescription
+      height      the heel's rise, mean of the set (cm)
+      compliance  0-100: half reps done, a quarter tempo kept, a quarter clean form; 80+ is as prescribed
+      partial     below 70 % of the set's usual height
+      lean        the body tipped instead of rising straight up
+      bounce      no pause at the bottom before the rep
+      rushed      rise or lowering under 60 % of the prescribed time
+    """
+    from calfsense.report import csv_rows
+    from calfsense.report_text import format_report
     from calfsense.routine import BUILTIN, load_routine
     from calfsense.session.importers import load
 
@@ -131,9 +146,9 @@ def replay(
     elif output is None and sys.stdout.isatty():
         from calfsense.render import print_report
 
-        print_report(report)
+        print_report(report, details)
     else:
-        _write_text(output, format_table(report) + "\n", force)
+        _write_text(output, format_report(report, details) + "\n", force)
     # Saved last: a session is in the history only once every output asked for was written.
     if Path(path).is_file():
         _save_to_history(report, path, save)
