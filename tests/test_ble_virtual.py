@@ -212,12 +212,18 @@ def test_cli_scan_pair_devices_forget(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("CALFSENSE_CONFIG_DIR", str(tmp_path))
     runner = CliRunner()
     r = runner.invoke(main, ["scan", "--simulate", "--json"])
-    assert r.exit_code == 0 and json.loads(r.stdout)[0]["model"] == "Polar H10"
+    # One virtual sensor throughout: the Verity Sense `live --simulate` plays the bundled sample on.
+    found = json.loads(r.stdout)[0]
+    assert r.exit_code == 0 and found["model"] == "Polar Verity Sense" and found["streams"] == ["ACC", "HR"]
     r = runner.invoke(main, ["pair", "--simulate"])
-    assert r.exit_code == 0 and "saved as the default" in r.stdout and "cannot see seated" in r.stdout
-    assert 'default = "Polar H10 5A1F0C2B"' in (tmp_path / "config.toml").read_text()
+    assert r.exit_code == 0 and "saved as the default" in r.stdout and "worn on the shin" in r.stdout
+    streams = r.stdout.split("streams: ")[1].split(";")[0].split(", ")
+    assert {"ACC", "HR"} <= set(streams)  # what scan listed, and what the sensor itself says it has
+    assert 'default = "Polar Sense A40F6F28"' in (tmp_path / "config.toml").read_text()
+    r = runner.invoke(main, ["pair", "--simulate", "--placement", "chest"])
+    assert r.exit_code == 0 and "cannot see seated" in r.stdout
     r = runner.invoke(main, ["devices"])
-    assert r.stdout.startswith("* Polar H10 5A1F0C2B")
+    assert r.stdout.startswith("* Polar Sense A40F6F28")
     r = runner.invoke(main, ["forget", "A0:9E:1A:5A:1F:0C"])
     assert r.exit_code == 0
     r = runner.invoke(main, ["forget", "nope"])

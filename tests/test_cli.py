@@ -140,3 +140,20 @@ def test_names_of_any_unicode_round_trip_and_print_escaped(tmp_path: Path) -> No
     console = Console(file=io.StringIO(), force_terminal=False)
     console.print(f"[bold]{markup_safe('[/bold]x')}[/]")  # a name that closes a tag is shown, not applied
     assert "[/bold]x" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow  # pair connects to the virtual sensor
+def test_every_command_that_prints_data_speaks_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALFSENSE_CONFIG_DIR", str(tmp_path))
+    out = json.loads(run("routine", "list", "--json")[1])
+    assert {r["name"] for r in out} >= {"runner-calves", "alfredson"} and sum(r["default"] for r in out) == 1
+    shown = json.loads(run("routine", "show", "runner-calves", "--json")[1])
+    assert len(shown["sets"]) == 12 and shown["sets"][0]["tempo"]["up_s"] == 2.0
+    assert json.loads(run("devices", "--json")[1]) == []
+    paired = json.loads(run("pair", "--simulate", "--json")[1])
+    assert paired["model"] == "Polar Sense" and paired["placement"] == "shin" and paired["simulated"] is True
+    assert [d["name"] for d in json.loads(run("devices", "--json")[1])] == [paired["name"]]
+    demo = json.loads(run("demo", "--reps", "4", "--json")[1])
+    assert demo["reps_per_set"] == demo["truth_reps_per_set"] == [4, 4, 4] and len(demo["reps"]) == 12
+    made = json.loads(run("simulate", "-o", str(tmp_path / "s.csrec.jsonl"), "--reps", "5", "--json")[1])
+    assert made["reps"] == 15 and Path(made["truth"]).is_file() and Path(made["recording"]).is_file()

@@ -269,3 +269,21 @@ def test_a_compressed_file_that_expands_without_end_is_refused_in_bounded_memory
     grew_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert result.exit_code == 2 and "expands to more than" in result.stderr
     assert grew_mb < 100  # the blank lines were never all held (they were 80 MB of text, 5 GB as lines)
+
+
+def test_export_then_info_matches_info_on_the_original(tmp_path: Path) -> None:
+    # Lossless exchange: the gap and every heart-rate reading (three of them inside the gap) survive a CSV.
+    original = RECORDINGS / "two-sets-verity-foot-dropout.csrec.jsonl"
+    out = tmp_path / "export.csv"
+    assert CliRunner().invoke(main, ["export", str(original), "--csv", "-o", str(out)]).exit_code == 0
+    a, b = (json.loads(CliRunner().invoke(main, ["info", str(p), "--json"]).stdout) for p in (original, out))
+    for key in ("samples", "heart_rate_readings"):
+        assert a[key] == b[key], key
+    assert abs(a["duration_s"] - b["duration_s"]) < 1e-3 and abs(a["sample_rate_hz"] - b["sample_rate_hz"]) < 0.01
+    assert len(a["gaps"]) == len(b["gaps"]) == 1
+    assert all(abs(a["gaps"][0][k] - b["gaps"][0][k]) < 0.05 for k in ("start_s", "end_s"))
+    from calfsense.session.importers import load
+
+    s, e = load(original), load(out)
+    assert np.array_equal(np.round(s.acc_mg), e.acc_mg) and np.allclose(s.hr_bpm, e.hr_bpm)
+    assert np.allclose(s.hr_time_s, e.hr_time_s, atol=1.5 / s.sample_rate_hz)

@@ -179,6 +179,16 @@ def _run_async(coro: Any) -> Any:
 
 BUNDLED = "__bundled__"
 
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+
+
+def echo_json(obj: object) -> None:
+    """Print data as indented JSON (enums as their values)."""
+    import json
+
+    click.echo(json.dumps(obj, indent=1, default=str))
+
+
 SAVE_OPTION = click.option(
     "--save/--no-save",
     default=None,

@@ -10,7 +10,9 @@ import click
 
 from calfsense.cli import (
     EXERCISE_CHOICE,
+    JSON_OPTION,
     _check_new_file,
+    echo_json,
     fail,
     main,
 )
@@ -25,10 +27,24 @@ def routine() -> None:
 
 
 @routine.command("list")
-def routine_list() -> None:
+@JSON_OPTION
+def routine_list(as_json: bool) -> None:
     """The built-in routines."""
     from calfsense.routine import BUILTIN, DEFAULT_ROUTINE, load_routine
 
+    if as_json:
+        echo_json(
+            [
+                {
+                    "name": n,
+                    "title": load_routine(n).title,
+                    "sets": len(load_routine(n).prescribed_sets()),
+                    "default": n == DEFAULT_ROUTINE,
+                }
+                for n in BUILTIN
+            ]
+        )
+        return
     for name in BUILTIN:
         r = load_routine(name)
         sets = r.prescribed_sets()
@@ -38,11 +54,16 @@ def routine_list() -> None:
 
 @routine.command("show")
 @click.argument("name")
-def routine_show(name: str) -> None:
+@JSON_OPTION
+def routine_show(name: str, as_json: bool) -> None:
     """Every set of a routine (a built-in name or a TOML file)."""
     from calfsense.routine import load_routine
 
     r = load_routine(name)
+    if as_json:
+        sets = [p.as_dict() for p in r.prescribed_sets()]
+        echo_json({"name": r.name, "title": r.title, "description": r.description, "sets": sets})
+        return
     click.echo(f"{r.name}: {r.title}")
     if r.description:
         click.echo(r.description)

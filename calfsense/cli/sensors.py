@@ -11,6 +11,7 @@ import click
 
 from calfsense.cli import (
     BUNDLED,
+    JSON_OPTION,
     PLACEMENT_CHOICE,
     SAVE_OPTION,
     WORN_CHOICE,
@@ -18,6 +19,7 @@ from calfsense.cli import (
     _report,
     _run_async,
     _save_to_history,
+    echo_json,
     fail,
     main,
 )
@@ -39,7 +41,8 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
     from calfsense.sources import ble
     from calfsense.sources.playback import playback
 
-    backend = playback().backend if simulate else ble.real_backend()
+    # The virtual sensor is the one `live --simulate` plays: the bundled sample's Verity Sense.
+    backend = playback(str(sample_path(DEFAULT_RECORDING))).backend if simulate else ble.real_backend()
     found = _run_async(ble.scan(timeout_s if not simulate else min(timeout_s, 1.0), show_all, backend))
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in found], indent=1))
@@ -61,14 +64,15 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
     help="Where you wear it (default: chest for an H10, shin otherwise).",
 )
 @click.option("--simulate", is_flag=True, help="Pair the virtual sensor.")
-def pair(target: str | None, placement: str | None, simulate: bool) -> None:
+@JSON_OPTION
+def pair(target: str | None, placement: str | None, simulate: bool, as_json: bool) -> None:
     """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
     from calfsense.config import load_config, save_config
     from calfsense.devices import recognise
     from calfsense.sources import ble
     from calfsense.sources.playback import playback
 
-    backend = playback().backend if simulate else ble.real_backend()
+    backend = playback(str(sample_path(DEFAULT_RECORDING))).backend if simulate else ble.real_backend()
     chosen = placement
     paired = _run_async(ble.pair(target, chosen or "auto", backend))
     if chosen is None:
@@ -81,6 +85,9 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
     cfg.sensors[paired.name] = entry
     cfg.default = paired.name
     path = save_config(cfg)
+    if as_json:
+        echo_json({**entry, "name": paired.name, "default": True, "config": str(path)})
+        return
     battery = f", battery {paired.battery}%" if paired.battery is not None else ""
     click.echo(
         f"paired {printable(paired.name)} ({paired.model}, firmware {printable(paired.firmware or '?')}{battery})"
@@ -98,11 +105,15 @@ def pair(target: str | None, placement: str | None, simulate: bool) -> None:
 
 
 @main.command()
-def devices() -> None:
+@JSON_OPTION
+def devices(as_json: bool) -> None:
     """Saved sensors (the default is marked)."""
     from calfsense.config import load_config
 
     cfg = load_config()
+    if as_json:
+        echo_json([{**s, "name": name, "default": name == cfg.default} for name, s in cfg.sensors.items()])
+        return
     if not cfg.sensors:
         click.echo("no saved sensors: run `calfsense pair` (or `calfsense pair --simulate` to try)")
         return

@@ -13,6 +13,7 @@ import click
 
 from calfsense.cli import (
     EXERCISE_CHOICE,
+    JSON_OPTION,
     PLACEMENT_CHOICE,
     SAVE_OPTION,
     WORN_CHOICE,
@@ -22,6 +23,7 @@ from calfsense.cli import (
     _resolve_input,
     _save_to_history,
     _write_text,
+    echo_json,
     fail,
     main,
 )
@@ -35,12 +37,13 @@ if TYPE_CHECKING:
 @click.option("--placement", type=WORN_CHOICE, default="foot", show_default=True)
 @click.option("--reps", type=click.IntRange(1, 60), default=10, show_default=True)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-def demo(placement: str, reps: int, seed: int) -> None:
+@JSON_OPTION
+def demo(placement: str, reps: int, seed: int, as_json: bool) -> None:
     """Simulate a session (no sensor needed), count it, and compare with the simulator's truth."""
     import numpy as np
 
     from calfsense.dsp import simulate as sim_mod
-    from calfsense.dsp.detect import Detector
+    from calfsense.dsp.detect import Detector, detect
 
     exercises = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
     plan = sim_mod.routine_session(
@@ -52,6 +55,32 @@ def demo(placement: str, reps: int, seed: int) -> None:
         confuser="walk",
     )
     sim = sim_mod.simulate(plan, placement, 100.0, seed=seed)
+    if as_json:
+        found_sets = detect(sim.time_s, sim.acc_mg, placement).sets
+        echo_json(
+            {
+                "placement": placement,
+                "duration_s": round(float(sim.time_s[-1]), 3),
+                "sample_rate_hz": 100.0,
+                "reps_per_set": [len(s.reps) for s in found_sets],
+                "truth_reps_per_set": [s.reps for s in sim.sets],
+                "reps": [
+                    {
+                        "set": r.set_index,
+                        "index": r.index,
+                        "start_s": round(r.start_s, 3),
+                        "up_s": round(r.up_s, 3),
+                        "hold_s": round(r.hold_s, 3),
+                        "down_s": round(r.down_s, 3),
+                        "height_cm": None if r.height_cm is None else round(r.height_cm, 2),
+                        "flags": list(r.flags),
+                    }
+                    for s in found_sets
+                    for r in s.reps
+                ],
+            }
+        )
+        return
     click.echo(
         f"simulated {sim.time_s[-1]:.0f} s at 100 Hz on the {placement}: a short walk, then "
         f"{', '.join(exercises)} sets of {reps} at the article's tempo"
@@ -175,7 +204,10 @@ def info(file: str | None, as_json: bool) -> None:
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file.")
 def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
-    """Export decoded samples: time_s,ax_mg,ay_mg,az_mg (plus hr_bpm when known)."""
+    """Export decoded samples: time_s,ax_mg,ay_mg,az_mg (plus hr_bpm readings when known).
+
+    `calfsense info` on the export shows what it shows on the original: samples, rate, gaps, heart rate.
+    """
     import numpy as np
 
     from calfsense.session.importers import load
@@ -183,14 +215,27 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
     s = load(file)
     cols = [s.time_s, s.acc_mg[:, 0], s.acc_mg[:, 1], s.acc_mg[:, 2]]
     header = "time_s,ax_mg,ay_mg,az_mg"
-    fmt = ["%.4f", "%.0f", "%.0f", "%.0f"]
+    fmt = ["%.6f", "%.0f", "%.0f", "%.0f"]
+    rows = np.column_stack(cols)
     if len(s.hr_bpm):
-        cols.append(s.hr_at(s.time_s))
+        # Each reading on the sample nearest it, the other cells empty, so that re-imported the readings come
+        # back as they were (not one a sample); a reading with no sample near it (in a gap) gets a row of its
+        # own with empty acceleration cells. A gap stays a hole in the time column.
+        near = np.clip(np.searchsorted(s.time_s, s.hr_time_s), 1, len(s.time_s) - 1)
+        near -= (s.hr_time_s - s.time_s[near - 1]) < (s.time_s[near] - s.hr_time_s)
+        alone = np.abs(s.time_s[near] - s.hr_time_s) > 1.5 / s.sample_rate_hz
+        alone |= np.concatenate(([False], near[1:] == near[:-1]))
+        hr = np.full(len(s.time_s), np.nan)
+        hr[near[~alone]] = s.hr_bpm[~alone]
+        extra = np.full((int(alone.sum()), 5), np.nan)
+        extra[:, 0], extra[:, 4] = s.hr_time_s[alone], s.hr_bpm[alone]
+        rows = np.vstack((np.column_stack((rows, hr)), extra))
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
         header += ",hr_bpm"
         fmt.append("%.0f")
     buf = io.StringIO()
     buf.write(header + "\n")
-    np.savetxt(buf, np.column_stack(cols), fmt=fmt, delimiter=",")
+    np.savetxt(buf, rows, fmt=fmt, delimiter=",")
     _write_text(output, buf.getvalue().replace(",nan", ","), force)
 
 
@@ -233,6 +278,7 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
 @click.option("--jitter", type=Finite(0, 0.5), default=0.0, help="Phone-like timing jitter (csv).")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@JSON_OPTION
 def simulate(
     output: str,
     placement: str,
@@ -249,6 +295,7 @@ def simulate(
     jitter: float,
     seed: int,
     force: bool,
+    as_json: bool,
 ) -> None:
     """Simulate a session with known truth: a recording plus FILE.truth.json beside it."""
     import numpy as np
@@ -297,6 +344,19 @@ def simulate(
         what = f"{count} {profile.model} notifications"
     write_private(truth_path, json.dumps(synthetic.truth_json(result), indent=1) + "\n", force)
     total = sum(s.reps for s in result.sets)
+    if as_json:
+        echo_json(
+            {
+                "recording": str(out),
+                "truth": str(truth_path),
+                "format": fmt,
+                "written": count,
+                "duration_s": round(float(result.time_s[-1]), 3),
+                "reps": total,
+                "sets": len(result.sets),
+            }
+        )
+        return
     click.echo(
         f"wrote {out} ({what}, {result.time_s[-1]:.0f} s, {total} reps in {len(result.sets)} sets) and {truth_path}"
     )

@@ -116,6 +116,8 @@ def _finish(
         keep = np.concatenate(([True], np.diff(np.maximum.accumulate(t_s)) > 0))
         warnings.append(f"{len(back)} sample(s) with time going backwards skipped")
         t_s, acc_mg = t_s[keep], acc_mg[keep]
+    if "gaps" not in kw:
+        kw["gaps"] = _time_gaps(t_s - t_s[0])
     t0 = float(t_s[0])
     hr_t = kw.pop("hr_time_abs", None)
     events = kw.pop("events_abs", ())
@@ -134,6 +136,19 @@ def _finish(
 
 
 _LARGEST_CELL = 1e20
+
+
+def _time_gaps(t_s: NDArray[np.float64]) -> tuple[tuple[float, float], ...]:
+    """Stretches with no samples: a step over five sample intervals and a quarter second (a lost radio link).
+
+    Native recordings know their lost frames; another app's export only shows the hole in its time column.
+    """
+    dt = np.diff(t_s)
+    if len(dt) == 0:
+        return ()
+    step = float(np.median(dt))
+    holes = np.flatnonzero(dt > max(5.0 * step, 0.25))
+    return tuple((float(t_s[i]), float(t_s[i + 1])) for i in holes)
 
 
 def _numbers(
@@ -436,7 +451,19 @@ def _read_generic(p: Path, text: str) -> LoadedSession:
     vals = _numbers(p, delim, [tcol[0], *acols[0]], skip=head_at + 1, decimal_comma=decimal_comma)
     if np.all(~np.isfinite(vals[:, 0])):
         raise InputFileError(f"{p}: the time column holds no numbers", f"expected {GENERIC_EXPECTED}")
-    return _finish(p, "csv", vals[:, 0] * tcol[1], vals[:, 1:4] * acols[1])
+    hr: dict[str, object] = {}
+    hr_col = next(
+        (i for i, n in enumerate(names) if n.strip().strip('"').lower() in ("hr_bpm", "heart_rate_bpm")), None
+    )
+    if hr_col is not None and not decimal_comma:
+        # Heart rate as `calfsense export` writes it: a reading on the sample nearest it, the other cells empty.
+        bpm = _numbers(p, delim, [hr_col], skip=head_at + 1)[:, 0]
+        if len(bpm) == len(vals):
+            at = np.isfinite(bpm) & np.isfinite(vals[:, 0])
+            hr = {"hr_time_abs": vals[at, 0] * tcol[1], "hr_bpm": bpm[at]}
+            # A reading in a gap has a row of its own, without acceleration: not a sample.
+            vals = vals[~(at & np.all(np.isnan(vals[:, 1:4]), axis=1))]
+    return _finish(p, "csv", vals[:, 0] * tcol[1], vals[:, 1:4] * acols[1], **hr)
 
 
 _READERS: list[tuple[Callable[[str], bool], Callable[[Path, str], LoadedSession]]] = [

@@ -239,6 +239,8 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
     try:
         await client.connect()
         info, battery, features = await read_info(client)
+        # What it streams: its PMD measurements and, from its own GATT service, heart rate (as scan lists it).
+        has_hr = client.services.get_service(gatt.HEART_RATE_SERVICE_UUID) is not None
         rates: tuple[int, ...] = ()
         ranges: tuple[int, ...] = ()
         if features.supports(pmd.MeasurementType.ACC):
@@ -269,7 +271,7 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
         firmware=info.firmware,
         serial=info.serial,
         battery=battery,
-        features=tuple(sorted(m.name for m in features.measurements)),
+        features=tuple(sorted(m.name for m in features.measurements)) + (("HR",) if has_hr else ()),
         acc_rates_hz=rates,
         acc_ranges_g=ranges,
         placement=placement,
