@@ -255,6 +255,7 @@ class SessionRow:
 
     id: int
     started: str
+    placement: str | None
     path: str
     routine: str | None
     reps: int
@@ -279,8 +280,8 @@ class SessionRow:
 def sessions(db: sqlite3.Connection, exercise: str | None = None, since: str | None = None) -> list[SessionRow]:
     """Saved sessions in time order, optionally only one exercise's sets and from a date on."""
     q = (
-        "SELECT s.id, s.started, s.path, s.routine, COUNT(r.id), COALESCE(SUM(r.reps), 0), AVG(r.on_tempo_pct),"
-        " AVG(r.height_cm), s.compliance,"
+        "SELECT s.id, s.started, s.placement, s.path, s.routine, COUNT(r.id), COALESCE(SUM(r.reps), 0),"
+        " AVG(r.on_tempo_pct), AVG(r.height_cm), s.compliance,"
         " COALESCE(SUM(CASE WHEN r.side = 'left' THEN r.reps END), 0),"
         " COALESCE(SUM(CASE WHEN r.side = 'right' THEN r.reps END), 0),"
         " COALESCE(SUM(CASE WHEN r.side = 'left' THEN r.travel_cm END), 0),"
@@ -300,11 +301,12 @@ def sessions(db: sqlite3.Connection, exercise: str | None = None, since: str | N
     q += " GROUP BY s.id ORDER BY s.started"
     out = []
     for row in db.execute(q, args):
-        sid, started, path, routine, nsets, reps, tempo, height, comp, lr, rr, lt, rt = row
+        sid, started, placement, path, routine, nsets, reps, tempo, height, comp, lr, rr, lt, rt = row
         out.append(
             SessionRow(
                 int(sid),
                 started,
+                placement,
                 path,
                 routine,
                 int(reps),

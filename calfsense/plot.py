@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from calfsense.domain import Flag
 from calfsense.errors import CalfsenseError
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from calfsense.history import SessionRow
     from calfsense.session.model import LoadedSession
 
+GOOD = "#2f9e44"
 FLAG_COLOURS = {Flag.PARTIAL: "#e6a700", Flag.LEAN: "#d9480f", Flag.RUSHED: "#c2255c", Flag.BOUNCE: "#7048e8"}
 
 
@@ -31,62 +33,112 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, path: str | Path) -> None:
-    """The picture as a private file (0600), written whole (the caller checked the path first)."""
+def _png(fig: Any) -> bytes:
+    """The picture as PNG bytes."""
     import io
-
-    from calfsense.files import write_private
 
     buf = io.BytesIO()
     fig.savefig(buf, dpi=110, format="png")
-    write_private(Path(path), buf.getvalue(), force=True)
+    return buf.getvalue()
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    """The picture as a private file (0600), written whole (the caller checked the path first)."""
+    from calfsense.files import write_private
+
+    write_private(Path(path), _png(fig), force=True)
 
 
 def _num(value: float | None) -> float:
     return np.nan if value is None else value
 
 
+def _tilt_deg(session: LoadedSession, i0: int, i1: int) -> NDArray[np.float64]:
+    """The sensor's tilt in degrees from its pose at the start of samples i0..i1 (gravity's direction, 0.25 s smoothed).
+
+    What every placement's rise shows (the foot most, the shin and chest a few degrees): a picture of the
+    movement in words a physio uses, drawn from the samples, not from the detector's internals.
+    """
+    acc = session.acc_mg[i0:i1]
+    rate = session.sample_rate_hz or 50.0
+    k = max(1, int(round(0.25 * rate)))
+    kernel = np.ones(k) / k
+    smooth = np.column_stack([np.convolve(acc[:, j], kernel, mode="same") for j in range(3)])
+    up = smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-9)
+    rest = np.median(up[: max(2, int(rate))], axis=0)
+    rest /= max(float(np.linalg.norm(rest)), 1e-9)
+    out: NDArray[np.float64] = np.degrees(np.arccos(np.clip(up @ rest, -1.0, 1.0)))
+    return out
+
+
+SIDE_COLOURS = {"left": "#1971c2", "right": "#e8590c", None: "#495057"}
+
+
 def session_png(session: LoadedSession, report: Report, path: str | Path) -> None:
-    """Signal with every rep shaded and numbered, tempo against the prescription per set, height per rep."""
+    """The session picture (`session_picture`) as a private PNG file."""
+    from calfsense.files import write_private
+
+    write_private(Path(path), session_picture(session, report), force=True)
+
+
+def session_picture(session: LoadedSession, report: Report) -> bytes:
+    """Per set, the tilt with every rep numbered and shaded by its flags; tempo against the prescription;
+    height per rep with left and right told apart (PNG bytes)."""
     plt = _pyplot()
-    fig, (ax_sig, ax_tempo, ax_h) = plt.subplots(3, 1, figsize=(13, 9), gridspec_kw={"height_ratios": [2.2, 1, 1]})
+    from matplotlib.patches import Patch
+
+    sets = report.sets
+    cols = 4 if len(sets) > 4 else max(1, len(sets))
+    rows = max(1, -(-len(sets) // cols))
+    fig = plt.figure(figsize=(13, 2.1 * rows + 5.6))
+    grid = fig.add_gridspec(rows + 2, cols, height_ratios=[1.0] * rows + [1.25, 1.25], hspace=0.75, wspace=0.25)
     t = session.time_s
-    step = max(1, len(t) // 20000)  # a picture needs no more points than pixels
-    acc = session.acc_mg - np.median(session.acc_mg, axis=0)
-    for k, name in enumerate("xyz"):
-        ax_sig.plot(t[::step], acc[::step, k], lw=0.6, label=f"{name} (mG, minus median)")
-    top = float(np.percentile(np.abs(acc), 99.5)) if len(acc) else 1.0
-    total = report.summary.reps
-    every = 1 if total <= 60 else 5  # numbers must stay readable on a long session
-    for n, s in enumerate(report.sets):
+    for n, s in enumerate(sets):
+        ax = fig.add_subplot(grid[n // cols, n % cols])
+        if s.start_s is None or s.end_s is None:
+            continue
+        i0 = int(np.searchsorted(t, s.start_s - 2.0))
+        i1 = int(np.searchsorted(t, s.end_s + 2.0))
+        if i1 - i0 < 3:
+            continue
+        ax.plot(t[i0:i1] - s.start_s, _tilt_deg(session, i0, i1), lw=0.8, color="#343a40")
+        top = ax.get_ylim()[1]
         for r in s.reps:
             if r.start_s is None or r.end_s is None:
                 continue
-            colour = FLAG_COLOURS.get(r.flags[0], "#2f9e44") if r.flags else "#2f9e44"
-            ax_sig.axvspan(r.start_s, r.end_s, color=colour, alpha=0.18, lw=0)
-            if r.index % every == 0 or r.index == 1 or r.index == len(s.reps):
-                ax_sig.text((r.start_s + r.end_s) / 2, top * 0.92, str(r.index), ha="center", fontsize=6)
-        label = f"set {s.index}" + (f" {s.exercise}" if s.exercise else "")
-        ax_sig.text(s.start_s or 0.0, -top * (0.98 if n % 2 == 0 else 0.86), label, fontsize=7, va="bottom")
-    for a, b in report.gaps:
-        if a is not None and b is not None:
-            ax_sig.axvspan(a, b, color="#868e96", alpha=0.35, lw=0)
-    ax_sig.set_xlim(float(t[0]), float(t[-1]))
-    ax_sig.set_ylim(-top, top)
-    ax_sig.set_xlabel("time (s)")
-    ax_sig.legend(loc="upper right", fontsize=7)
-    src = report.source
-    ax_sig.set_title(
-        f"{Path(src.path).name}: {report.summary.reps} reps in {report.summary.sets} sets "
-        f"({src.placement}, {src.device or 'unknown device'})",
-        fontsize=10,
+            colour = FLAG_COLOURS.get(r.flags[0], GOOD) if r.flags else GOOD
+            ax.axvspan(r.start_s - s.start_s, r.end_s - s.start_s, color=colour, alpha=0.25, lw=0)
+            if len(s.reps) <= 20 or r.index % 5 == 0 or r.index == 1:
+                ax.text((r.start_s + r.end_s) / 2 - s.start_s, top, str(r.index), ha="center", va="bottom", fontsize=6)
+        for a, b in report.gaps:
+            if a is not None and b is not None and b > s.start_s - 2 and a < s.end_s + 2:
+                ax.axvspan(a - s.start_s, b - s.start_s, color="#868e96", alpha=0.4, lw=0)
+        what = f"{s.exercise}{' ' + s.side if s.side else ''}, " if s.exercise else ""
+        target = f" of {s.verdict.reps_prescribed}" if s.verdict and s.verdict.reps_prescribed else ""
+        ax.set_title(f"set {s.index}: {what}{len(s.reps)}{target} reps", fontsize=8, pad=9)
+        ax.tick_params(labelsize=6)
+        if n % cols == 0:
+            ax.set_ylabel("tilt (deg)", fontsize=7)
+        if n // cols == rows - 1:
+            ax.set_xlabel("seconds into the set", fontsize=7)
+    legend = [Patch(color=GOOD, alpha=0.4, label="rep, good form")]
+    legend += [Patch(color=c, alpha=0.4, label=f"rep: {f}") for f, c in FLAG_COLOURS.items()]
+    legend += [Patch(color="#868e96", alpha=0.5, label="signal lost")]
+    head_in = 0.95  # inches above the plots: the title, then the legend of the shading
+    fig.legend(
+        handles=legend,
+        loc="upper left",
+        bbox_to_anchor=(0.01, 1 - 0.42 / fig.get_figheight()),
+        ncol=6,
+        fontsize=8,
+        frameon=False,
     )
 
-    sets = report.sets
+    ax_tempo = fig.add_subplot(grid[rows, :])
     x = np.arange(len(sets))
     for j, phase in enumerate(("up", "hold", "down")):
-        means = [np.mean([_num(r.phase_s(phase)) for r in s.reps]) if s.reps else 0 for s in sets]
-        ax_tempo.bar(x + (j - 1) * 0.27, means, width=0.25, label=f"{phase} (measured)")
+        means = [np.nanmean([_num(r.phase_s(phase)) for r in s.reps]) if s.reps else 0 for s in sets]
+        ax_tempo.bar(x + (j - 1) * 0.27, means, width=0.25, label=f"{phase} (measured mean)")
         targets = [getattr(s.prescribed.tempo, f"{phase}_s") if s.prescribed else np.nan for s in sets]
         ax_tempo.scatter(
             x + (j - 1) * 0.27,
@@ -100,42 +152,114 @@ def session_png(session: LoadedSession, report: Report, path: str | Path) -> Non
     ax_tempo.set_xticks(x, [f"{s.index}" for s in sets])
     ax_tempo.set_xlabel("set")
     ax_tempo.set_ylabel("seconds")
+    planned = any(s.prescribed for s in sets)
+    ax_tempo.set_title("tempo per set" + (" against the prescription" if planned else ""), fontsize=9)
     ax_tempo.legend(fontsize=7, ncol=4)
 
+    ax_h = fig.add_subplot(grid[rows + 1, :])
     n = 0
+    labelled: set[str | None] = set()
     for s in sets:
-        hs = [r.height_cm for r in s.reps]
+        hs = [np.nan if r.height_cm is None else r.height_cm for r in s.reps]
         idx = np.arange(n, n + len(hs))
-        ax_h.plot(idx, [np.nan if h is None else h for h in hs], "o-", ms=3, lw=0.8)
+        colour = SIDE_COLOURS.get(s.side, SIDE_COLOURS[None])
+        label = None if s.side in labelled else (f"{s.side} leg" if s.side else "both legs / seated")
+        labelled.add(s.side)
+        ax_h.plot(idx, hs, "o-", ms=3, lw=0.8, color=colour, label=label)
         for i, r in zip(idx, s.reps, strict=True):
             if Flag.PARTIAL in r.flags and r.height_cm is not None:
-                ax_h.plot(i, r.height_cm, "x", color=FLAG_COLOURS[Flag.PARTIAL])
+                ax_h.plot(i, r.height_cm, "x", color=FLAG_COLOURS[Flag.PARTIAL], ms=6)
+        ax_h.text(n + len(hs) / 2, 0, str(s.index), ha="center", va="bottom", fontsize=6, color="#868e96")
         n += len(hs) + 2
-    ax_h.set_xlabel("rep (sets side by side; x: partial)")
+    ax_h.set_xticks([])
+    ax_h.set_xlabel("reps, set by set (set number at the foot; x: partial)")
     ax_h.set_ylabel("heel height (cm)")
-    fig.tight_layout()
-    _save(fig, path)
+    ax_h.set_ylim(bottom=0)
+    ax_h.legend(fontsize=7, ncol=3)
+    summ, src = report.summary, report.source
+    when = (src.start_wall or "")[:16].replace("T", " ")
+    routine = (
+        f"routine {summ.routine}, compliance {summ.compliance:.0f}/100"
+        if summ.routine and summ.compliance is not None
+        else "no routine"
+    )
+    fig.suptitle(
+        f"{when + ' - ' if when else ''}{summ.reps} reps in {summ.sets} sets - {routine} - "
+        f"{src.device or 'unknown device'} on the {src.placement}",
+        fontsize=11,
+        x=0.01,
+        y=1 - 0.12 / fig.get_figheight(),
+        ha="left",
+        va="top",
+    )
+    fig.subplots_adjust(left=0.06, right=0.98, top=1 - head_in / fig.get_figheight(), bottom=0.05)
+    data = _png(fig)
     plt.close(fig)
+    return data
 
 
-def history_png(rows: list[SessionRow], path: str | Path) -> None:
-    """Reps, tempo adherence and height per session, over time."""
+PLACEMENT_MARKERS = {"foot": "s", "shin": "o", "thigh": "D", "chest": "^"}
+
+
+def history_png(rows: list[SessionRow], path: str | Path, title_filter: str = "") -> None:
+    """One point per session (in order, so two on one day stay apart): reps, tempo adherence and the left/right
+    symmetry index with the 90 % line; then the reps of each week. Markers by placement, colours by routine."""
     plt = _pyplot()
     import datetime as dt
+
+    from matplotlib.lines import Line2D
 
     if not rows:
         raise CalfsenseError("no saved sessions to draw", "replay or record a session first")
     when = [dt.datetime.fromisoformat(r.started) for r in rows]
-    fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
-    axes[0].bar(when, [r.reps for r in rows], width=0.6)
-    axes[0].set_ylabel("reps")
-    axes[1].plot(when, [np.nan if r.on_tempo_pct is None else r.on_tempo_pct for r in rows], "o-")
-    axes[1].set_ylabel("on tempo (%)")
-    axes[1].set_ylim(0, 105)
-    axes[2].plot(when, [np.nan if r.height_cm is None else r.height_cm for r in rows], "o-")
-    axes[2].set_ylabel("mean height (cm)")
-    axes[0].set_title("calfsense history")
-    fig.autofmt_xdate()
-    fig.tight_layout()
+    routines = sorted({r.routine or "no routine" for r in rows})
+    palette = plt.get_cmap("tab10")
+    colour = {name: palette(i % 10) for i, name in enumerate(routines)}
+    fig = plt.figure(figsize=(10, 10))
+    grid = fig.add_gridspec(4, 1, height_ratios=[1, 1, 1, 0.9], hspace=0.35)
+    ax_reps = fig.add_subplot(grid[0])
+    ax_tempo = fig.add_subplot(grid[1], sharex=ax_reps)
+    ax_lsi = fig.add_subplot(grid[2], sharex=ax_reps)
+    ax_week = fig.add_subplot(grid[3])
+    x = np.arange(len(rows))
+    placements = sorted({r.placement or "unknown" for r in rows})
+    for where in placements:
+        # One line per placement: a chest session and a shin session measure differently, not to be joined.
+        mine = [(i, r) for i, r in zip(x, rows, strict=True) if (r.placement or "unknown") == where]
+        xs = [i for i, _ in mine]
+        marker = PLACEMENT_MARKERS.get(where, "x")
+        tempo = [np.nan if r.on_tempo_pct is None else r.on_tempo_pct for _, r in mine]
+        lsi = [np.nan if r.symmetry_index_pct is None else r.symmetry_index_pct for _, r in mine]
+        for ax, ys in ((ax_reps, [float(r.reps) for _, r in mine]), (ax_tempo, tempo), (ax_lsi, lsi)):
+            ax.plot(xs, ys, "-", lw=0.7, color="#adb5bd", zorder=1)
+            ax.scatter(xs, ys, marker=marker, c=[colour[r.routine or "no routine"] for _, r in mine], zorder=3)
+    ax_reps.set_ylabel("reps per session")
+    ax_tempo.set_ylabel("on tempo (%)")
+    ax_tempo.set_ylim(0, 105)
+    ax_lsi.axhline(90.0, color="#c92a2a", lw=1, ls="--", label="90 %: the line clinicians use for return to run")
+    ax_lsi.set_ylabel("symmetry index (%)")
+    lows = [r.symmetry_index_pct for r in rows if r.symmetry_index_pct is not None]
+    ax_lsi.set_ylim(min([50.0, *lows]) - 5, 105)
+    ax_lsi.legend(fontsize=7, loc="lower left")
+    ax_lsi.set_xticks(x, [f"{w:%m-%d %H:%M}" for w in when], rotation=45, ha="right", fontsize=7)
+    for ax in (ax_reps, ax_tempo):
+        ax.tick_params(labelbottom=False)
+    keys = [Line2D([], [], ls="", marker=PLACEMENT_MARKERS.get(p, "x"), color="#495057", label=p) for p in placements]
+    keys += [Line2D([], [], ls="", marker="o", color=colour[n], label=n) for n in routines]
+    ax_reps.legend(
+        handles=keys, fontsize=7, ncol=min(6, len(keys)), loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False
+    )
+    weekly: dict[str, int] = {}
+    for w, r in zip(when, rows, strict=True):
+        year, week, _ = w.isocalendar()
+        weekly[f"{year}-W{week:02d}"] = weekly.get(f"{year}-W{week:02d}", 0) + r.reps
+    ax_week.bar(list(weekly), list(weekly.values()), color="#74c0fc", width=0.6)
+    ax_week.set_xlim(-0.7, max(len(weekly), 6) - 0.3)  # a bar stays a bar when there are few weeks
+    ax_week.set_ylabel("reps per week")
+    ax_week.tick_params(axis="x", labelsize=7, rotation=45)
+    span = f"{when[0]:%Y-%m-%d} to {when[-1]:%Y-%m-%d}"
+    title = f"calfsense history: {len(rows)} sessions, {span}" + (f" ({title_filter})" if title_filter else "")
+    fig.suptitle(title, y=0.99)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.07)
     _save(fig, path)
     plt.close(fig)

@@ -125,7 +125,8 @@ def history_cmd(
     if plot_path:
         from calfsense.plot import history_png
 
-        history_png(rows, plot_path)
+        kept = ", ".join(x for x in (f"{exercise} sets" if exercise else "", f"since {since}" if since else "") if x)
+        history_png(rows, plot_path, kept)
         click.echo(f"wrote {plot_path}", err=True)
     if as_json:
         click.echo(
@@ -135,6 +136,7 @@ def history_cmd(
                         {
                             "id": r.id,
                             "started": r.started,
+                            "placement": r.placement,
                             "path": r.path,
                             "routine": r.routine,
                             "reps": r.reps,

@@ -30,7 +30,8 @@ from calfsense.cli import (
 from calfsense.files import check_new, write_private
 
 if TYPE_CHECKING:
-    pass
+    from calfsense.routine import Routine
+    from calfsense.session.model import LoadedSession
 
 
 @main.command()
@@ -101,6 +102,56 @@ def demo(placement: str, reps: int, seed: int, as_json: bool) -> None:
     click.echo(f"counted {found} reps per set; the simulator did {truth}")
 
 
+def _plan_for(session: LoadedSession, routine: str | None) -> Routine | None:
+    """The routine asked for, else the built-in one the recording names (with a warning for any other)."""
+    from calfsense.routine import BUILTIN, load_routine
+
+    if routine:
+        return load_routine(routine)
+    if not session.routine:
+        return None
+    # Only a built-in routine is taken from a recording (a file is never opened on a recording's say-so: a
+    # path there could be anything, a FIFO or /dev/zero).
+    if session.routine in BUILTIN:
+        return load_routine(session.routine)
+    click.echo(
+        f"calfsense: warning: the recording names the routine {session.routine[:60]!r}, which is not built "
+        "in: pass --routine FILE to report against it",
+        err=True,
+    )
+    return None
+
+
+@main.command("report")
+@click.argument("file", required=False, type=click.Path())
+@click.option("--html", "html_path", required=True, help="Write the page to this file.")
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn.")
+@click.option("--routine", default=None, help="Built-in routine name or TOML file to compare against.")
+@click.option("--force", is_flag=True, help="Overwrite the page.")
+def report_cmd(file: str | None, html_path: str, placement: str | None, routine: str | None, force: bool) -> None:
+    """One self-contained HTML page of a session to open, print or email: summary, pictures, reps, device."""
+    from calfsense import describe
+    from calfsense.errors import CalfsenseError
+    from calfsense.html_report import render_html
+    from calfsense.session.importers import load
+
+    _check_new_file(html_path, force)
+    session = load(_resolve_input(file))
+    report = _report(session, placement, _plan_for(session, routine))
+    picture: bytes | None = None
+    note = ""
+    try:
+        from calfsense.plot import session_picture
+
+        picture = session_picture(session, report)
+    except CalfsenseError as exc:  # matplotlib missing: the page still says everything in words
+        note = f"no picture: {exc.one_line()}"
+        click.echo(f"calfsense: warning: {note}", err=True)
+    facts = [(line[:16].strip(), line[16:].strip()) for line in describe.lines(session)]
+    write_private(Path(html_path), render_html(report, facts, picture, note), force)
+    click.echo(f"wrote {html_path}", err=True)
+
+
 @main.command()
 @click.argument("file", required=False, type=click.Path())
 @click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn.")
@@ -139,7 +190,6 @@ def replay(
     """
     from calfsense.report import csv_rows
     from calfsense.report_text import format_report
-    from calfsense.routine import BUILTIN, load_routine
     from calfsense.session.importers import load
 
     if as_json and as_csv:
@@ -148,18 +198,7 @@ def replay(
         _check_new_file(out, force)
     path = _resolve_input(file)
     session = load(path)
-    plan = load_routine(routine) if routine else None
-    if plan is None and session.routine:
-        # A recording names its routine; only a built-in one is taken from it (a file is never opened on a
-        # recording's say-so: a path there could be anything, a FIFO or /dev/zero).
-        if session.routine in BUILTIN:
-            plan = load_routine(session.routine)
-        else:
-            click.echo(
-                f"calfsense: warning: the recording names the routine {session.routine[:60]!r}, which is not built "
-                "in: pass --routine FILE to report against it",
-                err=True,
-            )
+    plan = _plan_for(session, routine)
     report = _report(session, placement, plan)
     if plot_path:
         from calfsense.plot import session_png

@@ -1,0 +1,68 @@
+"""The shareable HTML report, opened in a real headless browser (Debian's Chromium; .ci/run installs it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from calfsense.cli import main
+
+RECORDINGS = Path(__file__).parent.parent / "recordings"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+# The flags a closed network needs (without them Chromium keeps reaching for Google's hosts) and root needs.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium (apt-get install chromium; .ci/run does)"),
+]
+
+
+def _browser(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    profile = tmp_path / "profile"
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_the_html_report_shows_the_summary_and_the_picture_in_a_browser(tmp_path: Path) -> None:
+    page = tmp_path / "session.html"
+    recording = RECORDINGS / "runner-calves-verity-shin.csrec.jsonl"
+    result = CliRunner().invoke(main, ["report", str(recording), "--html", str(page)])
+    assert result.exit_code == 0, result.stderr
+    assert page.stat().st_mode & 0o777 == 0o600  # health data
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text  # self-contained: nothing fetched
+
+    dom = _browser(tmp_path, "--dump-dom", page.as_uri()).stdout
+    summary = re.search(r"<p id=\"summary\"[^>]*>(.*?)</p>", dom, re.S)
+    assert summary is not None and "compliance 94/100" in summary.group(1) and "177 reps in 12 sets" in summary.group(1)
+    sets_table = dom.split('id="sets"', 1)[1].split("</table>", 1)[0]
+    assert sets_table.count("<tr>") == 13 and sets_table.count("15/15") == 3  # a header and 12 sets
+    assert re.search(r'<img id="picture"[^>]*src="data:image/png;base64,', dom)
+
+    shot = tmp_path / "shot.png"
+    _browser(tmp_path, "--window-size=1280,1800", f"--screenshot={shot}", page.as_uri())
+    import matplotlib.image
+
+    pixels = (matplotlib.image.imread(str(shot))[:, :, :3] * 255).astype(int)
+    # The summary: dark text at the top of the page.
+    assert (pixels[:300].max(axis=2) < 90).sum() > 2000
+    # The picture: the light green every well-formed rep is shaded with covers a large area (text never does).
+    shaded = np.abs(pixels - np.array([203, 231, 210])).max(axis=2) < 14
+    assert shaded.sum() > 50_000
