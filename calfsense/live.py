@@ -82,6 +82,7 @@ class LiveCoach:
     reps: list[Rep] = field(default_factory=list)
     last_data_mono: float = field(default_factory=time.monotonic)
     announced: int = -1  # the prescribed set whose start was announced
+    time_scale: float = 1.0  # sensor seconds per host second (a virtual sensor at 30x: 30)
     paused_reps: list[Rep] = field(default_factory=list)  # made while paused: recorded, credited to no set
     completed: bool = False  # "routine complete" was said
     _paused_at_s: float = 0.0
@@ -109,17 +110,24 @@ class LiveCoach:
         """Every prescribed set has been done."""
         return bool(self.prescribed) and self.set_pos >= len(self.prescribed)
 
-    def clock_s(self) -> float:
-        """The routine's clock: sensor seconds with the pauses taken out (it stands still while paused)."""
-        held = self.last_t - self._paused_at_s if self.paused else 0.0
-        return self.last_t - self._paused_total_s - held
+    def clock_s(self, now_mono: float | None = None) -> float:
+        """The routine's clock: sensor seconds with the pauses taken out (it stands still while paused).
 
-    def rest_left_s(self) -> float | None:
+        Samples come in notifications (0.3-1 s of them at once); given the host's monotonic `now_mono`,
+        the clock runs on between them (up to a second), so the pace guide and the metronome move smoothly.
+        """
+        held = self.last_t - self._paused_at_s if self.paused else 0.0
+        ahead = 0.0
+        if now_mono is not None and not self.paused:
+            ahead = min(max(0.0, now_mono - self.last_data_mono), 1.0) * self.time_scale
+        return self.last_t - self._paused_total_s - held + ahead
+
+    def rest_left_s(self, now_mono: float | None = None) -> float | None:
         """Seconds of rest left (negative: overdue), None when not resting."""
         if self.resting_since_s is None or self.routine_done:
             return None
         rest = self.prescribed[self.set_pos - 1].rest_s if 0 < self.set_pos <= len(self.prescribed) else 60.0
-        return rest - (self.clock_s() - self.resting_since_s)
+        return rest - (self.clock_s(now_mono) - self.resting_since_s)
 
     def phase(self) -> str:
         """rising, top, lowering, bottom (or resting) from the detector's state."""
@@ -127,7 +135,7 @@ class LiveCoach:
             return "resting"
         return self.detector.phase()
 
-    def pace_position(self) -> tuple[str, float]:
+    def pace_position(self, now_mono: float | None = None) -> tuple[str, float]:
         """Where the metronome is in the prescribed cycle: (phase, 0..1 within it)."""
         pres = self.current
         if pres is None:
@@ -135,7 +143,7 @@ class LiveCoach:
         t = pres.tempo
         phases = [("up", t.up_s), ("hold", t.hold_s), ("down", t.down_s), ("pause", t.pause_s)]
         cycle = sum(d for _, d in phases) or 1.0
-        x = self.clock_s() % cycle
+        x = self.clock_s(now_mono) % cycle
         for name, d in phases:
             if x < d:
                 return (name, x / d if d else 1.0)

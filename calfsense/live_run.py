@@ -33,7 +33,7 @@ class LiveOptions:
     target: str | None
     record_dir: Path
     plain: bool
-    sound: bool = False
+    sound: str = "off"  # audio.SoundMode: off, tones (the metronome), voice (tones and the count spoken)
     simulated: bool = False
     time_scale: float = 1.0  # the virtual sensor's speed (its clock against the host's)
     idle_finish_s: float = 3.0  # virtual sensor: its motion is over when no frame came for this long
@@ -103,14 +103,26 @@ async def run_live(
     events: list[LiveEvent] = []
     plain = PlainOutput(out) if opts.plain else None
 
+    bell = False  # the terminal bell on each rep, when sound was asked for and no speaker can be had
+
     def emit(e: LiveEvent) -> None:
         events.append(e)
         if plain is not None:
             plain.event(e)
-        if opts.sound and e.kind == "rep":
+        if bell and e.kind == "rep":
             out.write("\a")
 
-    coach = LiveCoach(opts.routine, opts.placement, emit=emit)
+    coach = LiveCoach(opts.routine, opts.placement, emit=emit, time_scale=opts.time_scale)
+    player = None
+    if opts.sound != "off":
+        from calfsense.audio import Player, SoundMode
+        from calfsense.errors import CalfsenseError
+
+        try:
+            player = Player(SoundMode(opts.sound))
+        except CalfsenseError as exc:
+            bell = True
+            emit(LiveEvent(0.0, "note", f"{exc.one_line()}; the terminal bell rings each rep instead"))
     written: list[Path] = []
     logger = logging.getLogger("calfsense")
     record_path: Path | None = None
@@ -194,7 +206,18 @@ async def run_live(
             ):
                 request_stop()
 
+    async def call_cues() -> None:
+        from calfsense.audio import PaceCaller
+
+        assert player is not None
+        caller = PaceCaller(coach, player.play, player.say)
+        while not stop.is_set():
+            caller.poll()
+            await asyncio.sleep(0.01)  # a cue is at most 10 ms late: under what the ear notices in a beat
+
     tasks = [loop.create_task(watch_end())]
+    if player is not None:
+        tasks.append(loop.create_task(call_cues()))
     interactive = not opts.plain and sys.stdin.isatty()
     if interactive:
         tasks.append(loop.create_task(_read_keys(on_key, stop)))
@@ -223,6 +246,8 @@ async def run_live(
         for t in tasks:
             t.cancel()
         coach.finish()
+        if player is not None:
+            player.close()
         if stream is not None and stream.recorder is not None:
             stream.recorder.close()
         for sig in signals:

@@ -73,7 +73,7 @@ def main_message(coach: LiveCoach, now_mono: float | None = None) -> tuple[str, 
         return ("STAND STILL - the sensor is settling, then start", "bold yellow")
     if coach.paused:
         return ("PAUSED - the routine waits; press p to go on (reps now are not counted)", "bold magenta")
-    rest = coach.rest_left_s()
+    rest = coach.rest_left_s(now)
     if rest is not None and coach.reps_in_set == 0:
         if rest > 0:
             return (f"REST {rest:3.0f} s", "bold yellow")
@@ -125,7 +125,7 @@ def render_dashboard(coach: LiveCoach, recording: Path | None, events: list[Live
     counter.append("\n" + caption.center(width), style="dim")
 
     phase = coach.phase()
-    beat, within = coach.pace_position()
+    beat, within = coach.pace_position(time.monotonic())
     fill = 0.0 if coach.paused or pres is None else cue_fill(beat, within)
     bar_w = max(10, width - 14)
     filled = int(round(fill * bar_w))

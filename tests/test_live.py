@@ -316,3 +316,23 @@ def test_the_screen_fits_80x24_through_a_routine_with_pause_signal_loss_and_the_
     assert "PAUSED" in text["paused"] and "SIGNAL LOST" in text["lost"] and "NO DATA for 5 s" in text["silent"]
     assert "ROUTINE COMPLETE" in text["end"] and "all 2 sets done" in text["end"] and "REST" not in text["end"]
     assert all(row in text["end"] for row in big_text("12"))
+
+
+@pytest.mark.slow  # seconds of streaming in (scaled) time
+def test_sound_without_the_extra_says_what_to_install_and_rings_the_bell(tmp_path: Path) -> None:
+    try:
+        import sounddevice  # noqa: F401
+    except (ImportError, OSError):
+        pass
+    else:
+        pytest.skip("sounddevice is installed here: the speaker is used")
+    from click.testing import CliRunner
+
+    from calfsense.cli import main
+
+    rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
+    args = ["live", "--simulate", str(rec), "--speed", "100", "--plain", "--sound", "tones"]
+    result = CliRunner().invoke(main, [*args, "--record-dir", str(tmp_path), "--no-save"])
+    assert result.exit_code == 0, result.stderr
+    assert "no sound: " in result.stdout and "calfsense[sound]" in result.stdout
+    assert result.stdout.count("\a") == len(REP_LINE.findall(result.stdout)) > 0

@@ -176,7 +176,14 @@ def forget(name: str) -> None:
     "connect-errors=timeout+abort,clock-reset (see docs/faults.md).",
 )
 @click.option("--plain", is_flag=True, help="One line per event (also when the output is not a terminal).")
-@click.option("--sound", is_flag=True, help="Ring the terminal bell on every rep.")
+@click.option(
+    "--sound",
+    type=click.Choice(["off", "tones", "voice"]),
+    default="off",
+    show_default=True,
+    help="tones: a metronome at the prescribed tempo (rise, top, lower, bottom), a blip each rep, rest ticks; "
+    "voice: the count spoken too. Needs calfsense[sound].",
+)
 @click.option(
     "--record-dir",
     type=click.Path(file_okay=False),
@@ -193,7 +200,7 @@ def live(
     speed: float | None,
     faults: str | None,
     plain: bool,
-    sound: bool,
+    sound: str,
     record_dir: str | None,
     save: bool | None,
 ) -> None:
