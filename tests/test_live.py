@@ -142,35 +142,25 @@ def test_live_coach_says_at_the_start_what_the_placement_counts_poorly() -> None
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 @pytest.mark.slow  # seconds of streaming in (scaled) time
 def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
+    # 80x24, a whole session: counting, a pause (key p), a signal loss (the link drops), and the end.
+    import fcntl
+    import struct
+    import termios
+
     rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = dict(os.environ, COLUMNS="80", LINES="24", TERM="xterm-256color", CALFSENSE_DATA_DIR=str(tmp_path))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "calfsense.cli",
-            "live",
-            "--simulate",
-            str(rec),
-            "--speed",
-            "25",
-            "--record-dir",
-            str(tmp_path),
-            "--no-save",
-        ],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        close_fds=True,
-    )
+    cmd = [sys.executable, "-m", "calfsense.cli", "live", "--simulate", str(rec), "--speed", "30"]
+    cmd += ["--faults", "drop-at=120,down=6", "--record-dir", str(tmp_path), "--no-save"]
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
     os.close(slave)
     screen = b""
-    deadline = time.monotonic() + 60
+    sent: list[bytes] = []
+    deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.5)
+            ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
                     chunk = os.read(master, 65536)
@@ -179,17 +169,29 @@ def test_full_screen_view_in_a_pseudo_terminal(tmp_path: Path) -> None:
                 if not chunk:
                     break
                 screen += chunk
-            if b"rep 5:" in screen or proc.poll() is not None:
+            plain = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen)
+            if not sent and b"rep 3:" in plain:
+                os.write(master, b"p")  # pause
+                sent.append(b"p")
+            elif sent == [b"p"] and b"PAUSED" in plain:
+                time.sleep(0.3)
+                os.write(master, b"p")  # and go on
+                sent.append(b"p")
+            if proc.poll() is not None:
                 break
     finally:
         proc.kill() if proc.poll() is None else None
         proc.wait(10)
         os.close(master)
     text = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]", b"", screen).decode("utf-8", "replace")
-    assert "set 1 of 12: two-leg" in text
-    assert "space next set" in text and "q finish" in text
+    assert proc.returncode == 0, text[-2000:]
+    # "STAND STILL" lasts half a second of data (17 ms at 30x): test_the_screen_fits_80x24... shows it.
+    assert "set 1 of 12: two-leg" in text and "space next set" in text and "q finish" in text
     assert re.search(r"\b1[0-4]? to go\b", text), "the counter shows the reps to go"
     assert "██" in text  # the big digits
+    assert "PAUSED" in text and sent == [b"p", b"p"]
+    assert "SIGNAL LOST" in text or "NO DATA for" in text  # the drop at 120 s, shown as it happens
+    assert "total: " in text and "reps in " in text  # the end: the session's report
 
 
 def test_a_file_through_the_replay_source_coaches_the_same_reps_as_replay(tmp_path: Path) -> None:
