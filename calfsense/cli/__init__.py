@@ -114,13 +114,13 @@ def main(debug: bool) -> None:
     """calfsense: count, pace and report calf raises from a BLE sensor you already own."""
 
 
-def _resolve_input(file: str | None) -> str:
+def _resolve_input(file: str | None, doing: str = "replaying") -> str:
     if file:
         return file
     default = sample_path(DEFAULT_RECORDING)
     if not default.exists():
         fail(f"no FILE given and the bundled {DEFAULT_RECORDING} is not here (pass a recording)")
-    click.echo(f"replaying the bundled sample session {default.name} (synthetic)", err=True)
+    click.echo(f"{doing} the bundled sample session {default.name} (synthetic)", err=True)
     return str(default)
 
 

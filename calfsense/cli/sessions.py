@@ -136,7 +136,7 @@ def report_cmd(file: str | None, html_path: str, placement: str | None, routine:
     from calfsense.session.importers import load
 
     _check_new_file(html_path, force)
-    session = load(_resolve_input(file))
+    session = load(_resolve_input(file, "reporting on"))
     report = _report(session, placement, _plan_for(session, routine))
     picture: bytes | None = None
     note = ""
@@ -230,7 +230,7 @@ def info(file: str | None, as_json: bool) -> None:
     from calfsense import describe
     from calfsense.session.importers import load
 
-    session = load(_resolve_input(file))
+    session = load(_resolve_input(file, "describing"))
     if as_json:
         click.echo(json.dumps(describe.as_json(session), indent=1))
     else:
