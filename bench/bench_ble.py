@@ -15,6 +15,7 @@ import numpy as np
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.sources import ble
+from calfsense.sources.stream import StreamConfig, StreamSession
 from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import VirtualClient, VirtualScanner, VirtualSensor, VirtualWorld, motion_from_simulation
 
@@ -62,7 +63,7 @@ async def run(minutes: float, speed: float) -> dict[str, float]:
     sent: dict[int, float] = {}
     sink = Sink(sent)
     backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
-    session = ble.StreamSession(ble.StreamConfig(target="Polar H10", rate_hz=200), sink, backend)
+    session = StreamSession(StreamConfig(target="Polar H10", rate_hz=200), sink, backend)
     original = session._on_frame
 
     def timed(mono: int, data: bytes) -> None:

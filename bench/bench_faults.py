@@ -30,6 +30,7 @@ from calfsense.dsp.simulate import Simulation, routine_session, simulate
 from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
 from calfsense.sources import ble
 from calfsense.sources.faults import CONNECT_ERRORS, Faults
+from calfsense.sources.stream import StreamConfig, StreamSession
 from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import (
     VirtualClient,
@@ -71,19 +72,19 @@ def session_sim(minutes: float) -> Simulation:
     return simulate(plan, "foot", 200.0, seed=7)
 
 
-async def stream(sim: Simulation, faults: Faults, speed: float, path: Path) -> tuple[Sink, ble.StreamSession, float]:
+async def stream(sim: Simulation, faults: Faults, speed: float, path: Path) -> tuple[Sink, StreamSession, float]:
     """Stream the whole simulation through bleak and the virtual sensor; wall seconds taken."""
     sensor = VirtualSensor(motion_from_simulation(sim), H10.with_rate(200), speed=speed, faults=faults)
     backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
     sink = Sink()
 
-    def recorder(session: ble.StreamSession) -> RecordingWriter:
+    def recorder(session: StreamSession) -> RecordingWriter:
         settings = {"acc": session.settings.as_dict()} if session.settings else {}
         header = RecordingHeader(device_name=session.device_name, model="H10", settings=settings, time_scale=speed)
         return RecordingWriter(path, header)
 
-    config = ble.StreamConfig(target="Polar", rate_hz=200, time_scale=speed)
-    session = ble.StreamSession(config, sink, backend, recorder)
+    config = StreamConfig(target="Polar", rate_hz=200, time_scale=speed)
+    session = StreamSession(config, sink, backend, recorder)
     start = time.perf_counter()
     task = asyncio.create_task(session.run())
     while not task.done() and sensor.sensor_time_s() < sim.time_s[-1] + 1.0:

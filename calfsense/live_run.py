@@ -21,6 +21,7 @@ from calfsense.session.model import LoadedSession
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import ble
 from calfsense.sources.base import ReplaySource, Source
+from calfsense.sources.stream import StreamConfig, StreamSession
 
 
 @dataclass
@@ -92,9 +93,7 @@ async def _read_keys(handler: Any, stop: asyncio.Event) -> None:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
-async def run_live(
-    opts: LiveOptions, out: TextIO | None = None
-) -> tuple[Path | None, LiveCoach, ble.StreamSession | None]:
+async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path | None, LiveCoach, StreamSession | None]:
     """Stream, coach and record until q, the routine's end, Ctrl-C/SIGTERM, or (virtual) the motion's end.
 
     Returns the recording written (None when nothing came, or a file was replayed), the coach, and the
@@ -134,7 +133,7 @@ async def run_live(
         logger.addHandler(log)
         logger.propagate = False
 
-    def make_recorder(session: ble.StreamSession) -> RecordingWriter:
+    def make_recorder(session: StreamSession) -> RecordingWriter:
         assert record_path is not None
         wall, zone = now_wall()
         info = session.info
@@ -159,14 +158,14 @@ async def run_live(
         written.append(record_path)
         return writer
 
-    stream: ble.StreamSession | None = None
+    stream: StreamSession | None = None
     source: Source
     if opts.replay is not None:
         # A file through the same coach a sensor feeds (sources/base.py): nothing to record, it is recorded.
         source = ReplaySource(opts.replay, coach, speed=opts.time_scale)
     else:
-        config = ble.StreamConfig(target=opts.target, time_scale=opts.time_scale)
-        source = stream = ble.StreamSession(config, coach, opts.backend or ble.real_backend(), make_recorder)
+        config = StreamConfig(target=opts.target, time_scale=opts.time_scale)
+        source = stream = StreamSession(config, coach, opts.backend or ble.real_backend(), make_recorder)
     stop = asyncio.Event()
 
     def request_stop() -> None:

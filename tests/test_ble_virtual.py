@@ -20,6 +20,7 @@ from calfsense.errors import CalfsenseError, PmdError
 from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
 from calfsense.sources import ble, linkerrors
 from calfsense.sources.faults import Faults
+from calfsense.sources.stream import StreamConfig, StreamSession
 from calfsense.sources.synthetic import H10, VERITY
 from calfsense.sources.virtual import (
     VirtualClient,
@@ -70,11 +71,11 @@ class Sink:
 
 
 async def _stream(
-    backend: ble.Backend, sim, speed: float, recorder_path: Path | None = None, config: ble.StreamConfig | None = None
-) -> tuple[Sink, ble.StreamSession]:
+    backend: ble.Backend, sim, speed: float, recorder_path: Path | None = None, config: StreamConfig | None = None
+) -> tuple[Sink, StreamSession]:
     sink = Sink()
 
-    def factory(session: ble.StreamSession) -> RecordingWriter:
+    def factory(session: StreamSession) -> RecordingWriter:
         header = RecordingHeader(
             device_name=session.device_name,
             model="H10",
@@ -84,8 +85,8 @@ async def _stream(
         assert recorder_path is not None
         return RecordingWriter(recorder_path, header)
 
-    session = ble.StreamSession(
-        config or ble.StreamConfig(target="Polar", time_scale=speed), sink, backend, factory if recorder_path else None
+    session = StreamSession(
+        config or StreamConfig(target="Polar", time_scale=speed), sink, backend, factory if recorder_path else None
     )
     task = asyncio.create_task(session.run())
     sensor = backend.kwargs["world"].sensors[0]
@@ -192,7 +193,7 @@ async def test_no_first_frame_gives_up_with_advice() -> None:
     sim = _sim(reps=2)
     backend, _ = _world(sim, speed=1.0, faults=Faults(first_frame_delay_s=60.0))
     with pytest.raises(errors.NoDataError) as exc:
-        await _stream(backend, sim, 1.0, config=ble.StreamConfig(target="Polar", first_frame_timeout_s=2.5))
+        await _stream(backend, sim, 1.0, config=StreamConfig(target="Polar", first_frame_timeout_s=2.5))
     assert "15-30 s" in exc.value.one_line()
 
 
@@ -333,10 +334,10 @@ async def test_a_failing_sink_neither_stops_recording_nor_counting(tmp_path: Pat
     sink = _Flaky()
     path = tmp_path / "s.csrec.jsonl"
 
-    def factory(session: ble.StreamSession) -> RecordingWriter:
+    def factory(session: StreamSession) -> RecordingWriter:
         return RecordingWriter(path, RecordingHeader(device_name=session.device_name, model="H10"))
 
-    session = ble.StreamSession(ble.StreamConfig(target="Polar"), sink, backend, factory)
+    session = StreamSession(StreamConfig(target="Polar"), sink, backend, factory)
     task = asyncio.create_task(session.run())
     await asyncio.sleep(float(sim.time_s[-1]) / 20.0 + 1.0)
     session.stop()

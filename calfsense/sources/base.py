@@ -1,4 +1,4 @@
-"""The source contract: whatever the data comes from, a sensor over BLE (`ble.StreamSession`, real or the
+"""The source contract: whatever the data comes from, a sensor over BLE (`StreamSession`, real or the
 virtual sensor) or a file (`ReplaySource`), it is delivered to a `FrameSink` the same way, so the live
 coach and everything after it never know which."""
 

@@ -9,6 +9,7 @@ from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.sources import ble
 from calfsense.sources.faults import Faults
+from calfsense.sources.stream import StreamConfig, StreamSession
 from calfsense.sources.synthetic import H10
 from calfsense.sources.virtual import VirtualSensor, motion_from_simulation
 
@@ -75,7 +76,7 @@ async def test_sixty_seconds_of_200_hz_acc_and_heart_rate_with_zero_loss(bluez):
     sim = _motion(66)
     p = await _peripheral(sim, speed=5.0)
     sink = Sink()
-    session = ble.StreamSession(ble.StreamConfig(target="Polar H10", rate_hz=200), sink, REAL_BLUEZ)
+    session = StreamSession(StreamConfig(target="Polar H10", rate_hz=200), sink, REAL_BLUEZ)
     task = asyncio.create_task(session.run())
     try:
         for _ in range(300):
@@ -101,7 +102,7 @@ async def test_peripheral_disconnect_reconnects_and_resumes_with_already_in_stat
     sim = _motion(40)
     p = await _peripheral(sim, speed=2.0, faults=Faults(keep_streaming_after_drop=True))
     sink = Sink()
-    session = ble.StreamSession(ble.StreamConfig(target="Polar H10"), sink, REAL_BLUEZ)
+    session = StreamSession(StreamConfig(target="Polar H10"), sink, REAL_BLUEZ)
     task = asyncio.create_task(session.run())
     try:
         while p.sensor.frames_sent < 10:
@@ -127,7 +128,7 @@ async def test_clean_shutdown_stops_the_measurement(bluez):
     sim = _motion(30)
     p = await _peripheral(sim, speed=4.0)
     sink = Sink()
-    session = ble.StreamSession(ble.StreamConfig(target="Polar H10"), sink, REAL_BLUEZ)
+    session = StreamSession(StreamConfig(target="Polar H10"), sink, REAL_BLUEZ)
     task = asyncio.create_task(session.run())
     try:
         while p.sensor.frames_sent < 5:
