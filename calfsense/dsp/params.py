@@ -42,7 +42,7 @@ class DetectorParams:
     max_phase_s: float = 5.0  # no top hold or part of a lowering lasts longer: a level held so long is a new posture
     max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
     rough_hz: float = 6.0  # a raise, however quick, has nothing above this
-    calm_after_s: float = 1.5  # and this long after it
+    calm_after_s: float = 0.7  # and this long after it
     # A raise that tilts a segment above the foot lifts it: at least this many cm per degree of tilt (a shank
     # tips at most a third of the foot's pitch, about 0.5 cm a degree, and a lean tips it without lifting;
     # a squat tips it 15-30 degrees and lowers it).

@@ -69,6 +69,8 @@ class Segmenter:
     # Whether the segment has been still at that pose (or a rep counted from it). An anchor taken mid-movement
     # (as footsteps end, after a gap, at a new posture) may be a top: see `reanchor`.
     anchor_sure: bool = field(default=False, init=False)
+    # The last pose the segment stood still in: where a set begun as footsteps end most likely starts from.
+    _rest: tuple[float, float, float] | None = field(default=None, init=False)
     pending: Candidate | None = field(default=None, init=False)
     axis: tuple[float, float, float] | None = field(default=None, init=False)  # unit way the set's reps tip
     axis_until: int = field(default=-1, init=False)  # grid index after which the set is over and `axis` forgotten
@@ -139,6 +141,7 @@ class Segmenter:
         axis = self.axis
         forget_k = self.axis_until
         n_t, n_l = self.noise()
+        max_chord2 = (2.0 * math.sin(math.radians(p.max_tilt_deg) / 2.0)) ** 2
         norm = math.hypot(p.tilt_weight, p.lift_weight)  # so that the evidence's own noise is 1
         wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
         pending = self.pending
@@ -168,7 +171,13 @@ class Segmenter:
             if busy[i - 1] or ax == 0.0 == ay == az:  # walking or handling: no rep is in progress, and none waits
                 e = 0.0
                 mode, trough, trough_k, pending, quiet_k = 0, e, k, None, k
-                ax, ay, az, sure = ux, uy, uz, False
+                # Tilt is measured from the pose it last stood still in, if it is still near it (walking comes
+                # back to standing; a raise begun as the last step ends starts there, not where the step left
+                # the segment, which may be a top); else from the pose it is in now.
+                rest = self._rest
+                near = rest is not None and (ux - rest[0]) ** 2 + (uy - rest[1]) ** 2 + (uz - rest[2]) ** 2 < max_chord2
+                ax, ay, az = rest if near and rest is not None else (ux, uy, uz)
+                sure = False
                 mean_t, mean_l = 0.0, x_l
                 continue
             if mode == 0 and pending is None:
@@ -188,6 +197,7 @@ class Segmenter:
             mean_l += a_mean * (x_l - mean_l)
             if mode == 0 and k - quiet_k >= quiet:
                 sure = True
+                self._rest = (ax, ay, az)
                 # Quiet: learn the noise and sway the evidence is measured in (it changes only between reps).
                 # Quick to fall and slow to rise, so a set's reps do not pass for noise before one is seen.
                 # Beyond three of its own standard deviations a value is a movement, not noise: left out.
