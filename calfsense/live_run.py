@@ -21,6 +21,7 @@ from calfsense.session.model import LoadedSession
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import ble
 from calfsense.sources.base import ReplaySource, Source
+from calfsense.sources.phyphox import PhyphoxSource
 from calfsense.sources.stream import StreamConfig, StreamSession
 
 
@@ -40,6 +41,7 @@ class LiveOptions:
     idle_finish_s: float = 3.0  # virtual sensor: its motion is over when no frame came for this long
     disk_room_bytes: int | None = None  # a full disk after this many bytes (`--faults disk-full=N`)
     replay: LoadedSession | None = None  # coach a recording or export instead of a sensor (`live --replay FILE`)
+    phyphox_url: str | None = None  # a phone running phyphox with remote access (`live --phyphox URL`)
 
 
 def recording_path(record_dir: Path) -> Path:
@@ -158,11 +160,37 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
         written.append(record_path)
         return writer
 
+    def make_phone_recorder(phone: PhyphoxSource) -> RecordingWriter:
+        assert record_path is not None
+        wall, zone = now_wall()
+        title = phone.experiment.title if phone.experiment else ""
+        header = RecordingHeader(
+            device_name="phyphox",
+            model="phyphox (phone)",
+            address=phone.url,
+            placement=opts.placement,
+            settings={"phyphox": {"url": phone.url, "experiment": title}},
+            routine=opts.routine.name if opts.routine else None,
+            start_wall=wall,
+            timezone=zone,
+            synthetic=opts.simulated,
+            note="calfsense live --phyphox",
+            time_scale=opts.time_scale,
+        )
+        writer = RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes)
+        coach.recorder = writer
+        coach.model = "phone (phyphox)"
+        written.append(record_path)
+        return writer
+
     stream: StreamSession | None = None
+    phone: PhyphoxSource | None = None
     source: Source
     if opts.replay is not None:
         # A file through the same coach a sensor feeds (sources/base.py): nothing to record, it is recorded.
         source = ReplaySource(opts.replay, coach, speed=opts.time_scale)
+    elif opts.phyphox_url is not None:
+        source = phone = PhyphoxSource(opts.phyphox_url, coach, make_phone_recorder, time_scale=opts.time_scale)
     else:
         config = StreamConfig(target=opts.target, time_scale=opts.time_scale)
         source = stream = StreamSession(config, coach, opts.backend or ble.real_backend(), make_recorder)
@@ -199,8 +227,7 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
                 request_stop()
             elif (
                 opts.simulated
-                and stream is not None
-                and stream.stats.frames > 0
+                and (stream is not None and stream.stats.frames > 0 or phone is not None and phone.stats.samples > 0)
                 and time.monotonic() - coach.last_data_mono > opts.idle_finish_s
             ):
                 request_stop()
@@ -249,6 +276,8 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             player.close()
         if stream is not None and stream.recorder is not None:
             stream.recorder.close()
+        if phone is not None and phone.recorder is not None:
+            phone.recorder.close()
         for sig in signals:
             loop.remove_signal_handler(sig)
         if log is not None:

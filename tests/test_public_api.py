@@ -42,6 +42,8 @@ def test_the_pure_core_imports_no_bleak_asyncio_or_click() -> None:
     pure = [
         "calfsense.protocol.pmd",
         "calfsense.protocol.gatt",
+        "calfsense.protocol.phyphox",
+        "calfsense.session.phyphox_rec",
         "calfsense.dsp.detect",
         "calfsense.dsp.simulate",
         "calfsense.routine",

@@ -163,6 +163,14 @@ def forget(name: str) -> None:
     help="Coach a recording or another app's export as if it were streaming now (no sensor, nothing recorded).",
 )
 @click.option(
+    "--phyphox",
+    "phyphox_url",
+    default=None,
+    metavar="URL",
+    help="A phone as the sensor: phyphox's 'Acceleration with g' with remote access on, at the address it "
+    "shows (http://IP:8080). See firmware_notes/phyphox.md.",
+)
+@click.option(
     "--speed",
     type=Finite(0.1, 200),
     default=None,
@@ -203,6 +211,7 @@ def live(
     sound: str,
     record_dir: str | None,
     save: bool | None,
+    phyphox_url: str | None,
 ) -> None:
     """Count, pace and coach every rep of the routine as it happens, recording everything."""
     import asyncio
@@ -223,9 +232,19 @@ def live(
         fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
     if replay_file is not None and (simulate is not None or device is not None):
         fail("--replay plays a file: leave out --simulate and --device")
+    if phyphox_url is not None and (simulate is not None or device is not None or replay_file is not None):
+        fail("--phyphox makes the phone the sensor: leave out --simulate, --replay and --device")
     replayed = load(replay_file) if replay_file is not None else None
     sensor: VirtualSensor | None = None
-    if replayed is not None:
+    phone_url: str | None = None
+    if phyphox_url is not None:
+        from calfsense.sources.phyphox import normalise_url
+
+        phone_url = normalise_url(phyphox_url)
+        backend = None
+        where = where or "shin"  # a phone is strapped to the shin or slipped into a sock
+        click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
+    elif replayed is not None:
         backend = None  # the file is the source
         where = where or replayed.placement or "auto"
         click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
@@ -261,6 +280,7 @@ def live(
         time_scale=(speed or 30.0) if simulate is not None or replayed is not None else 1.0,
         disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
         replay=replayed,
+        phyphox_url=phone_url,
     )
     recording, coach, session = asyncio.run(run_live(opts))
     if replayed is not None and replay_file is not None:

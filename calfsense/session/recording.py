@@ -44,6 +44,9 @@ CHAR_PMD_DATA = "pmd_data"
 CHAR_PMD_CP = "pmd_cp"
 CHAR_HR = "hr"
 CHAR_BATTERY = "battery"
+# A phone through phyphox's remote access: its /config and every /get answer, raw (session/phyphox_rec.py).
+CHAR_PHYPHOX_CONFIG = "phyphox_config"
+CHAR_PHYPHOX_GET = "phyphox_get"
 
 EVENT_KINDS = frozenset(k.value for k in EventKind)
 
@@ -387,6 +390,10 @@ def iter_notifications(raw: RawRecording, char: str) -> Iterator[tuple[int, int,
 
 def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     """Decode the raw frames into samples on the host clock (device time, drift-corrected)."""
+    if any(r.get("k") == "n" and r.get("c") == CHAR_PHYPHOX_GET for r in raw.records):
+        from calfsense.session.phyphox_rec import decode_phyphox
+
+        return decode_phyphox(raw, path)
     header = raw.header
     acc = header.settings.get("acc") or {}
     rate = float(acc.get("sample_rate_hz") or 0) or None
