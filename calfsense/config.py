@@ -28,6 +28,8 @@ class Config:
 
     default: str | None = None
     sensors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The user's body mass (kg), age and sex, for the heel-rise test's work and norms; never needed to count.
+    profile: dict[str, Any] = field(default_factory=dict)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -40,7 +42,12 @@ def load_config(path: Path | None = None) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CalfsenseError(f"{p}: damaged config ({exc})", "fix or delete the file and pair again") from None
     sensors = data.get("sensors", {})
-    return Config(default=data.get("default"), sensors={k: dict(v) for k, v in sensors.items()})
+    profile = data.get("profile", {})
+    return Config(
+        default=data.get("default"),
+        sensors={k: dict(v) for k, v in sensors.items()},
+        profile=dict(profile) if isinstance(profile, dict) else {},
+    )
 
 
 def _toml_value(v: Any) -> str:
@@ -76,9 +83,13 @@ def save_config(cfg: Config, path: Path | None = None) -> Path:
     """Write the config atomically (a crash never leaves half a file)."""
     p = path or config_path()
     private_dir(p.parent)
-    lines = ["# calfsense: paired sensors (calfsense pair / devices / forget)"]
+    lines = ["# calfsense: paired sensors (calfsense pair / devices / forget) and your profile (calfsense profile)"]
     if cfg.default:
         lines.append(f"default = {_toml_value(cfg.default)}")
+    if cfg.profile:
+        lines.append("")
+        lines.append("[profile]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in cfg.profile.items() if value is not None)
     for name, values in cfg.sensors.items():
         lines.append("")
         lines.append(f"[sensors.{_toml_string(name)}]")

@@ -197,6 +197,6 @@ SAVE_OPTION = click.option(
 
 
 # The commands, one module a room; importing them registers them on `main`.
-from calfsense.cli import debugging, plans, sensors, sessions  # noqa: E402
+from calfsense.cli import clinic, debugging, plans, sensors, sessions  # noqa: E402
 
-__all__ = ["main", "debugging", "plans", "sensors", "sessions"]
+__all__ = ["main", "clinic", "debugging", "plans", "sensors", "sessions"]

@@ -1,0 +1,192 @@
+"""Commands for the clinic: the heel-rise endurance test and the profile its work and norms need."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from calfsense.cli import JSON_OPTION, PLACEMENT_CHOICE, Finite, echo_json, fail, main
+
+if TYPE_CHECKING:
+    from calfsense.clinic import TestResult
+    from calfsense.session.model import LoadedSession
+
+SEXES = ("female", "male")
+
+
+@main.command("profile")
+@click.option("--mass", "mass_kg", type=Finite(20, 300), default=None, help="Body mass in kg (for the test's work).")
+@click.option("--age", type=click.IntRange(5, 110), default=None, help="Age in years (for the norms).")
+@click.option("--sex", type=click.Choice(SEXES), default=None, help="For the norms (they are by sex).")
+@click.option("--clear", is_flag=True, help="Forget the profile.")
+@JSON_OPTION
+def profile_cmd(mass_kg: float | None, age: int | None, sex: str | None, clear: bool, as_json: bool) -> None:
+    """Your body mass, age and sex, kept privately for the heel-rise test (never needed to count reps)."""
+    from calfsense.config import load_config, save_config
+
+    cfg = load_config()
+    if clear:
+        cfg.profile = {}
+    for key, value in (("mass_kg", mass_kg), ("age", age), ("sex", sex)):
+        if value is not None:
+            cfg.profile[key] = value
+    if clear or any(v is not None for v in (mass_kg, age, sex)):
+        save_config(cfg)
+    if as_json:
+        echo_json(cfg.profile)
+        return
+    if not cfg.profile:
+        click.echo("no profile: calfsense profile --mass 70 --age 35 --sex female (each optional)")
+        return
+    click.echo("  ".join(f"{k} {v}" for k, v in cfg.profile.items()))
+
+
+@main.group("test")
+def test_group() -> None:
+    """Clinical tests."""
+
+
+def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
+    """A whole test played through the virtual sensor and live mode: the left leg strong, the right weaker."""
+    import asyncio
+
+    import numpy as np
+
+    from calfsense.dsp.simulate import Segment, SetPlan, simulate
+    from calfsense.live_run import LiveOptions, run_live
+    from calfsense.routine import Tempo, load_routine
+    from calfsense.session.importers import load
+    from calfsense.sources.playback import playback
+    from calfsense.sources.synthetic import VERITY, record_simulation
+
+    beat = Tempo(1.0, 0.0, 1.0, 0.0)  # 60 bpm: up on one beat, down on the next
+    rng = np.random.default_rng(7)
+    plan = [
+        Segment("idle", 4.0),
+        Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(26, 31)), beat, height_cm=9.5, fatigue=0.25)),
+        Segment("idle", 20.0),  # the protocol's 2 minutes between legs, shortened: nothing is measured in it
+        Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(18, 22)), beat, height_cm=7.5, fatigue=0.35)),
+        Segment("idle", 5.0),
+    ]
+    placement = "foot"
+    sim = simulate(plan, placement, 200.0, seed=7)
+    source = tmp / "simulated-test.csrec.jsonl"
+    record_simulation(source, sim, VERITY, routine="heel-rise-test", seed=7)
+    played = playback(str(source), speed)
+    opts = LiveOptions(
+        routine=load_routine("heel-rise-test"),
+        placement=placement,
+        backend=played.backend,
+        target=played.sensor.name,
+        record_dir=tmp,
+        plain=True,
+        simulated=True,
+        time_scale=speed,
+        idle_finish_s=1.0,
+    )
+    import io
+
+    recording, _, _ = asyncio.run(run_live(opts, io.StringIO()))
+    if recording is None:
+        fail("the virtual sensor sent nothing")
+    truth = ", ".join(f"{side} {s.reps}" for side, s in zip(("left", "right"), sim.sets, strict=True))
+    return load(recording), truth
+
+
+def _print_result(result: TestResult) -> None:
+    click.echo(f"heel-rise endurance test: {result.conditions}")
+    for leg in result.legs:
+        work = "-" if leg.work_j is None else f"{leg.work_j:.0f} J (heel-based)"
+        peak = "-" if leg.peak_height_cm is None else f"{leg.peak_height_cm:.1f} cm"
+        mean = "-" if leg.mean_height_cm is None else f"{leg.mean_height_cm:.1f} cm"
+        slope = "-" if leg.fatigue_cm_per_rep is None else f"{leg.fatigue_cm_per_rep:+.2f} cm a rep"
+        click.echo(
+            f"  {leg.side:<5} {leg.reps:>3} reps, heel travel {leg.displacement_cm:.0f} cm, peak {peak}, mean {mean}, "
+            f"work {work}, fatigue {slope}"
+        )
+        click.echo(f"        ended: {leg.ended.value}")
+    sym = result.symmetry
+    if sym is not None:
+        line = sym.CLINICAL_LINE_PCT
+
+        def mark(v: float | None) -> str:
+            return "-" if v is None else f"{v:.0f} %" + ("" if v >= line else " (under 90 %)")
+
+        click.echo(
+            f"  symmetry (weaker / stronger): reps {mark(sym.reps_pct)}, travel {mark(sym.displacement_pct)}, "
+            f"work {mark(sym.work_pct)}; weaker: {sym.weaker or 'neither'}"
+        )
+    names = {"reps": "reps", "displacement_cm": "heel travel cm", "work_j": "work J", "peak_height_cm": "peak cm"}
+    for side, norms in result.norms.items():
+        for n in norms:
+            shown = f"{n.value:.1f}" if n.measure == "peak_height_cm" else f"{n.value:.0f}"
+            click.echo(f"  {side:<5} {names[n.measure]} {shown} against {n.norm:g}: {n.band} ({n.source})")
+    if result.body_mass_kg is None:
+        click.echo("  work needs your body mass: calfsense profile --mass KG (or --mass here)")
+    click.echo("  heel-based work overestimates the true work by about a fifth (Andreasen 2021): compare sides")
+    click.echo("  typical: within the test's day-to-day agreement of the norm (6 reps; the same share for the rest)")
+
+
+@test_group.command("heel-rise")
+@click.argument("file", required=False, type=click.Path())
+@click.option("--simulate", is_flag=True, help="Run a whole simulated test (both legs, one weaker) through live mode.")
+@click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn (a recording).")
+@click.option("--mass", "mass_kg", type=Finite(20, 300), default=None, help="Body mass in kg (default: the profile).")
+@click.option("--age", type=click.IntRange(5, 110), default=None, help="Age (default: the profile).")
+@click.option("--sex", type=click.Choice(SEXES), default=None, help="Sex (default: the profile).")
+@click.option("--speed", type=Finite(1, 200), default=60.0, show_default=True, help="With --simulate: how fast.")
+@JSON_OPTION
+def heel_rise(
+    file: str | None,
+    simulate: bool,
+    placement: str | None,
+    mass_kg: float | None,
+    age: int | None,
+    sex: str | None,
+    speed: float,
+    as_json: bool,
+) -> None:
+    """The heel-rise endurance test: reps, heel travel, work, fatigue, symmetry and norms, per leg.
+
+    \b
+    FILE is a recording of the test (the heel-rise-test routine: left leg, then right); --simulate runs
+    one. Each leg ends by the published criteria the sensor can see: two reps in a row off the 60-bpm
+    beat, two rises in a row under half the leg's first ones, or no rep for two cycles.
+    """
+    from calfsense.clinic import score_test
+    from calfsense.config import load_config
+    from calfsense.report import analyze, build_report
+    from calfsense.routine import load_routine
+    from calfsense.session.importers import load
+
+    if simulate == (file is not None):
+        fail("give a recording of the test, or --simulate")
+    profile = load_config().profile
+    mass = mass_kg if mass_kg is not None else profile.get("mass_kg")
+    years = age if age is not None else profile.get("age")
+    who = sex if sex is not None else profile.get("sex")
+    routine = load_routine("heel-rise-test")
+    truth = ""
+    with tempfile.TemporaryDirectory(prefix="calfsense-test-") as tmp:
+        if simulate:
+            session, truth = _simulated_test(Path(tmp), speed)
+        else:
+            assert file is not None
+            session = load(file)
+        where = placement or session.placement
+        report = build_report(session, analyze(session, where, routine), routine)
+    result = score_test(report, float(mass) if mass is not None else None, years, who)
+    if not result.legs:
+        fail("no heel raises found in the recording: was it the test, and the placement right?")
+    if as_json:
+        data = result.to_json()
+        if truth:
+            data["simulated_reps"] = truth
+        echo_json(data)
+        return
+    _print_result(result)
+    if truth:
+        click.echo(f"  (simulated: {truth} reps were done)")
