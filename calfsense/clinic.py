@@ -63,6 +63,7 @@ class LegResult:
     ended: Termination
     ended_at_s: float | None
     reps_detected: int  # all the raises seen, counted or not
+    heights_cm: tuple[float, ...] = ()  # each counted rise, in order
 
     def to_json(self) -> dict[str, object]:
         """The leg's result."""
@@ -79,6 +80,7 @@ class LegResult:
             "ended_because": self.ended.value,
             "ended_at_s": _r(self.ended_at_s),
             "reps_detected": self.reps_detected,
+            "heights_cm": [round(h, 2) for h in self.heights_cm],
         }
 
 
@@ -128,6 +130,7 @@ def score_leg(
         ended=ended,
         ended_at_s=at,
         reps_detected=len(reps),
+        heights_cm=tuple(hs),
     )
 
 
@@ -207,6 +210,14 @@ SLEESWIJK_VISSER_2025 = (
 GENERAL_MEDIANS = {"reps": 25.0, "work_j": 1374.0, "displacement_cm": 192.0, "peak_height_cm": 9.3}
 
 
+MEASURE_WORDS = {
+    "reps": "reps",
+    "displacement_cm": "heel travel (cm)",
+    "work_j": "work (J)",
+    "peak_height_cm": "peak (cm)",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class NormComparison:
     """One result against a published value: where it stands, and the source and conditions."""
@@ -217,6 +228,16 @@ class NormComparison:
     band: str  # "below typical", "typical", "above typical"
     source: str  # short: who and which group
     reference: str  # the full reference and its conditions
+
+    @property
+    def label(self) -> str:
+        """The measure in words, with its unit."""
+        return MEASURE_WORDS.get(self.measure, self.measure)
+
+    @property
+    def shown(self) -> str:
+        """The value as shown: whole reps, cm and J; a peak height to a millimetre."""
+        return f"{self.value:.1f}" if self.measure == "peak_height_cm" else f"{self.value:.0f}"
 
     def to_json(self) -> dict[str, object]:
         """The comparison."""

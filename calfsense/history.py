@@ -87,7 +87,29 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX session_started ON session(started)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(db: sqlite3.Connection) -> None:
+    # Version 3: heel-rise tests, one row per recording, for the progression of reps and symmetry.
+    _script(
+        db,
+        """
+        CREATE TABLE heel_rise_test (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            started TEXT NOT NULL,
+            left_reps INTEGER,
+            right_reps INTEGER,
+            lsi_reps REAL,
+            lsi_travel REAL,
+            lsi_work REAL,
+            result TEXT NOT NULL
+        );
+        CREATE INDEX heel_rise_test_started ON heel_rise_test(started)
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -335,3 +357,55 @@ def weekly_volume(rows: list[SessionRow]) -> dict[str, int]:
         key = f"{year}-W{week:02d}"
         out[key] = out.get(key, 0) + r.reps
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TestRow:
+    """One saved heel-rise test."""
+
+    id: int
+    started: str
+    path: str
+    left_reps: int | None
+    right_reps: int | None
+    lsi_reps: float | None
+    lsi_travel: float | None
+    lsi_work: float | None
+
+
+def save_test(db: sqlite3.Connection, fp: str, path: str | Path, started: str, result: dict[str, Any]) -> int:
+    """Store a heel-rise test's result (`TestResult.to_json()`), replacing one of the same recording."""
+    legs = {leg["side"]: leg for leg in result.get("legs", [])}
+    sym = result.get("symmetry") or {}
+    values = (
+        str(Path(path).resolve()),
+        started,
+        legs.get("left", {}).get("reps"),
+        legs.get("right", {}).get("reps"),
+        sym.get("reps_pct"),
+        sym.get("displacement_pct"),
+        sym.get("work_pct"),
+        json.dumps(result),
+    )
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DELETE FROM heel_rise_test WHERE fingerprint = ?", (fp,))
+        cur = db.execute(
+            "INSERT INTO heel_rise_test (path, started, left_reps, right_reps, lsi_reps, lsi_travel, lsi_work, result,"
+            " fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*values, fp),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return int(cur.lastrowid or 0)
+
+
+def tests(db: sqlite3.Connection) -> list[TestRow]:
+    """Saved heel-rise tests in time order."""
+    rows = db.execute(
+        "SELECT id, started, path, left_reps, right_reps, lsi_reps, lsi_travel, lsi_work FROM heel_rise_test"
+        " ORDER BY started"
+    )
+    return [TestRow(*row) for row in rows]

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
+from typing import TYPE_CHECKING
 
 from calfsense.report_model import Report, SetReport
+
+if TYPE_CHECKING:
+    from calfsense.clinic import TestResult
 from calfsense.report_text import COMPLIANCE_MEANS, FLAG_MEANS, TEMPO_MEANS, advice, set_line
 
 _STYLE = """
@@ -117,4 +121,67 @@ def render_html(report: Report, facts: list[tuple[str, str]], picture_png: bytes
     parts.extend(f"<li>{_e(line)}</li>" for line in glossary)
     parts.append("</ul><p class='muted'>Made by calfsense from a body-worn motion sensor; heights are estimates.</p>")
     parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render_test_html(
+    result: TestResult, facts: list[tuple[str, str]], picture_png: bytes | None, when: str = ""
+) -> str:
+    """The heel-rise test's page: each leg, the symmetry, the norms with their sources, the conditions."""
+    title = f"Heel-rise endurance test{' ' + when if when else ''}"
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_e(title)}</h1><p class='sub'>{_e(result.conditions)}</p>",
+        "<table id='legs'><tr><th class='l'>leg</th><th>reps</th><th>heel travel</th><th>peak</th><th>mean</th>"
+        "<th>work (heel-based)</th><th>fatigue</th><th class='l'>ended</th></tr>",
+    ]
+    for leg in result.legs:
+
+        def cm(v: float | None) -> str:
+            return "-" if v is None else f"{v:.1f} cm"
+
+        work = "-" if leg.work_j is None else f"{leg.work_j:.0f} J"
+        slope = "-" if leg.fatigue_cm_per_rep is None else f"{leg.fatigue_cm_per_rep:+.2f} cm/rep"
+        parts.append(
+            f"<tr><td class='l'>{_e(leg.side)}</td><td>{leg.reps}</td><td>{leg.displacement_cm:.0f} cm</td>"
+            f"<td>{cm(leg.peak_height_cm)}</td><td>{cm(leg.mean_height_cm)}</td><td>{work}</td><td>{slope}</td>"
+            f"<td class='l'>{_e(leg.ended.value)}</td></tr>"
+        )
+    parts.append("</table>")
+    sym = result.symmetry
+    if sym is not None:
+
+        def pct(v: float | None) -> str:
+            if v is None:
+                return "-"
+            return f"<span class='{'good' if v >= sym.CLINICAL_LINE_PCT else 'poor'}'>{v:.0f} %</span>"
+
+        parts.append(
+            f"<p id='symmetry' class='score'>Limb symmetry (weaker / stronger): reps {pct(sym.reps_pct)}, "
+            f"heel travel {pct(sym.displacement_pct)}, work {pct(sym.work_pct)}; weaker leg: "
+            f"{_e(sym.weaker or 'neither')}. Under 90 % is the usual line before a return to running.</p>"
+        )
+    if picture_png is not None:
+        data = base64.b64encode(picture_png).decode("ascii")
+        parts.append(f"<img id='picture' alt='each rise by leg, and the symmetry' src='data:image/png;base64,{data}'>")
+    parts.append(
+        "<h2>Against the norms</h2><table id='norms'><tr><th class='l'>leg</th><th class='l'>measure</th>"
+        "<th>result</th><th>norm</th><th class='l'>band</th><th class='l'>source</th></tr>"
+    )
+    for side, norms in result.norms.items():
+        for n in norms:
+            parts.append(
+                f"<tr><td class='l'>{_e(side)}</td><td class='l'>{_e(n.label)}</td><td>{n.shown}</td>"
+                f"<td>{n.norm:g}</td><td class='l'>{_e(n.band)}</td><td class='l' title='{_e(n.reference)}'>"
+                f"{_e(n.source)}</td></tr>"
+            )
+    parts.append(
+        "</table><p class='muted'>Typical: within the test's day-to-day agreement of the norm (6 reps; "
+        "the same share of the median for the rest). Heel-based work overestimates the body's by about a "
+        "fifth (Andreasen 2021): compare legs and sessions, not people.</p>"
+    )
+    parts.append("<h2>Recording</h2><table id='facts'>")
+    parts.extend(f"<tr><th class='l'>{_e(k)}</th><td class='l'>{_e(v)}</td></tr>" for k, v in facts)
+    parts.append("</table></body></html>")
     return "\n".join(parts) + "\n"

@@ -13,7 +13,8 @@ from calfsense.errors import CalfsenseError
 from calfsense.report_model import Report
 
 if TYPE_CHECKING:
-    from calfsense.history import SessionRow
+    from calfsense.clinic import TestResult
+    from calfsense.history import SessionRow, TestRow
     from calfsense.session.model import LoadedSession
 
 GOOD = "#2f9e44"
@@ -261,5 +262,74 @@ def history_png(rows: list[SessionRow], path: str | Path, title_filter: str = ""
     title = f"calfsense history: {len(rows)} sessions, {span}" + (f" ({title_filter})" if title_filter else "")
     fig.suptitle(title, y=0.99)
     fig.subplots_adjust(left=0.09, right=0.98, top=0.92, bottom=0.07)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def test_picture(result: TestResult) -> bytes:
+    """The heel-rise test: each leg's rise over its reps (fatigue), and the symmetry indices against 90 %."""
+    plt = _pyplot()
+    fig, (ax_h, ax_s) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
+    for leg in result.legs:
+        colour = SIDE_COLOURS.get(leg.side, SIDE_COLOURS[None])
+        xs = np.arange(1, len(leg.heights_cm) + 1)
+        ax_h.plot(xs, leg.heights_cm, "o-", ms=3, lw=1, color=colour, label=f"{leg.side}: {leg.reps} reps")
+        if leg.fatigue_cm_per_rep is not None and len(xs) >= 3:
+            fit = np.polyfit(xs, leg.heights_cm, 1)
+            ax_h.plot(xs, np.polyval(fit, xs), "--", lw=0.8, color=colour)
+    ax_h.set_xlabel("rep")
+    ax_h.set_ylabel("heel rise (cm)")
+    ax_h.set_ylim(bottom=0)
+    ax_h.legend(fontsize=8)
+    ax_h.set_title("height of each rise (dashed: the fatigue slope)", fontsize=9)
+    sym = result.symmetry
+    names = ["reps", "heel travel", "work"]
+    values = [np.nan if v is None else v for v in ((sym.reps_pct, sym.displacement_pct, sym.work_pct) if sym else ())]
+    if values:
+        colours = ["#2f9e44" if v >= 90 else "#e67700" for v in values]
+        ax_s.bar(names[: len(values)], values, color=colours)
+        ax_s.axhline(90.0, color="#c92a2a", ls="--", lw=1, label="90 %")
+        ax_s.legend(fontsize=8, loc="lower right")
+    ax_s.set_ylim(0, 105)
+    ax_s.set_ylabel("weaker / stronger (%)")
+    ax_s.set_title("limb symmetry index", fontsize=9)
+    fig.tight_layout()
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def tests_png(rows: list[TestRow], path: str | Path) -> None:
+    """Heel-rise tests over time: reps per leg, and the symmetry indices against the 90 % line."""
+    plt = _pyplot()
+    import datetime as dt
+
+    if not rows:
+        raise CalfsenseError("no saved tests to draw", "run calfsense test heel-rise on a recording of a test first")
+    x = np.arange(len(rows))
+    fig, (ax_r, ax_s) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
+    for side, reps in (("left", [r.left_reps for r in rows]), ("right", [r.right_reps for r in rows])):
+        ax_r.plot(x, [np.nan if v is None else v for v in reps], "o-", color=SIDE_COLOURS[side], label=side)
+    ax_r.set_ylabel("reps to failure")
+    ax_r.legend(fontsize=8)
+    for name, values, marker in (
+        ("reps", [r.lsi_reps for r in rows], "o"),
+        ("heel travel", [r.lsi_travel for r in rows], "s"),
+        ("work", [r.lsi_work for r in rows], "^"),
+    ):
+        ax_s.plot(x, [np.nan if v is None else v for v in values], marker + "-", label=name)
+    ax_s.axhline(90.0, color="#c92a2a", ls="--", lw=1, label="90 %")
+    ax_s.set_ylim(0, 105)
+    ax_s.set_ylabel("symmetry index (%)")
+    ax_s.legend(fontsize=8, ncol=4, loc="lower right")
+    labels = []
+    for r in rows:
+        try:
+            labels.append(f"{dt.datetime.fromisoformat(r.started):%Y-%m-%d}")
+        except ValueError:
+            labels.append(r.started[:10])
+    ax_s.set_xticks(x, labels, rotation=45, ha="right", fontsize=7)
+    ax_r.set_title(f"heel-rise tests: {len(rows)}")
+    fig.tight_layout()
     _save(fig, path)
     plt.close(fig)

@@ -109,7 +109,8 @@ def test_a_whole_simulated_test_finds_the_weaker_leg(tmp_path: Path, monkeypatch
     assert runner.invoke(main, ["profile", "--mass", "72.5", "--age", "44", "--sex", "male"]).exit_code == 0
     assert json.loads(runner.invoke(main, ["profile", "--json"]).stdout) == {"mass_kg": 72.5, "age": 44, "sex": "male"}
     assert (tmp_path / "config.toml").stat().st_mode & 0o777 == 0o600
-    result = runner.invoke(main, ["test", "heel-rise", "--simulate", "--json"])
+    page = tmp_path / "test.html"
+    result = runner.invoke(main, ["test", "heel-rise", "--simulate", "--json", "--html", str(page), "--save"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     left, right = data["legs"]
@@ -120,3 +121,8 @@ def test_a_whole_simulated_test_finds_the_weaker_leg(tmp_path: Path, monkeypatch
     assert left["work_j"] == pytest.approx(72.5 * 9.80665 * left["displacement_cm"] / 100, rel=1e-3)
     assert data["body_mass_kg"] == 72.5 and any("men 40-49" in n["source"] for n in data["norms"]["left"])
     assert runner.invoke(main, ["test", "heel-rise"]).exit_code == 2  # neither a recording nor --simulate
+    html = page.read_text()
+    assert "id='legs'" in html and "data:image/png;base64," in html and "Hébert-Losier 2017, men 40-49" in html
+    saved = json.loads(runner.invoke(main, ["test", "history", "--json"]).stdout)
+    assert [(t["left_reps"], t["right_reps"]) for t in saved] == [(left["reps"], right["reps"])]
+    assert saved[0]["lsi_reps"] == pytest.approx(data["symmetry"]["reps_pct"], abs=0.1)

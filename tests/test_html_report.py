@@ -66,3 +66,26 @@ def test_the_html_report_shows_the_summary_and_the_picture_in_a_browser(tmp_path
     # The picture: the light green every well-formed rep is shaded with covers a large area (text never does).
     shaded = np.abs(pixels - np.array([203, 231, 210])).max(axis=2) < 14
     assert shaded.sum() > 50_000
+
+
+def test_the_heel_rise_test_page_shows_both_legs_and_the_symmetry_in_a_browser(tmp_path: Path) -> None:
+    from calfsense.clinic import TestResult, score_leg, symmetry
+    from calfsense.html_report import render_test_html
+    from calfsense.plot import test_picture
+    from calfsense.report_model import RepReport
+
+    def reps(heights: list[float]) -> list[RepReport]:
+        return [
+            RepReport(i + 1, 2.0 * i, 2.0 * i + 1, 2.0 * i + 1, 2.0 * i + 2, 1.0, 0.0, 1.0, 0.0, h, ())
+            for i, h in enumerate(heights)
+        ]
+
+    left = score_leg("left", reps([9.0 - 0.05 * i for i in range(26)]), 70.0)
+    right = score_leg("right", reps([7.0 - 0.08 * i for i in range(19)]), 70.0)
+    result = TestResult((left, right), symmetry(left, right), {}, 70.0)
+    page = tmp_path / "test.html"
+    page.write_text(render_test_html(result, [("device", "Polar Sense")], test_picture(result), "2026-12-07"))
+    dom = _browser(tmp_path, "--dump-dom", page.as_uri()).stdout
+    legs = dom.split('id="legs"', 1)[1].split("</table>", 1)[0]
+    assert legs.count("<tr>") == 3 and ">26<" in legs and ">19<" in legs
+    assert re.search(r"reps <span[^>]*>73 %</span>", dom) and "weaker leg: right" in dom

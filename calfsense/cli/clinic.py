@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calfsense.cli import JSON_OPTION, PLACEMENT_CHOICE, Finite, echo_json, fail, main
+from calfsense.cli import JSON_OPTION, PLACEMENT_CHOICE, SAVE_OPTION, Finite, _check_new_file, echo_json, fail, main
 
 if TYPE_CHECKING:
     from calfsense.clinic import TestResult
@@ -96,6 +96,81 @@ def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
     return load(recording), truth
 
 
+def _write_page(session: LoadedSession, result: TestResult, path: str, force: bool) -> None:
+    """The test as one self-contained HTML page (with its picture when matplotlib is there)."""
+    from calfsense import describe
+    from calfsense.errors import CalfsenseError
+    from calfsense.files import write_private
+    from calfsense.html_report import render_test_html
+
+    picture = None
+    try:
+        from calfsense.plot import test_picture
+
+        picture = test_picture(result)
+    except CalfsenseError as exc:
+        click.echo(f"calfsense: warning: no picture: {exc.one_line()}", err=True)
+    facts = [(line[:16].strip(), line[16:].strip()) for line in describe.lines(session)]
+    when = (session.start_wall or "")[:16].replace("T", " ")
+    write_private(Path(path), render_test_html(result, facts, picture, when), force)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _save_test(session: LoadedSession, result: TestResult, save: bool | None) -> None:
+    """Into the history of tests (a simulated one only when asked), for the progression over weeks."""
+    import contextlib
+    import datetime as dt
+
+    from calfsense import history
+
+    if save is False or (save is None and session.synthetic):
+        if save is None:
+            click.echo("not saved to the history: a simulated test (pass --save to keep it)", err=True)
+        return
+    started = session.start_wall or dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    with contextlib.closing(history.connect()) as db:
+        test_id = history.save_test(db, history.fingerprint(session.path), session.path, started, result.to_json())
+    click.echo(f"saved to the history of tests as test {test_id}", err=True)
+
+
+@test_group.command("history")
+@click.option("--plot", "plot_path", default=None, help="Draw reps and symmetry over the tests to this PNG.")
+@click.option("--force", is_flag=True, help="Overwrite the PNG.")
+@JSON_OPTION
+def test_history(plot_path: str | None, force: bool, as_json: bool) -> None:
+    """Heel-rise tests over weeks: reps per leg and the symmetry indices, for return-to-run decisions."""
+    import contextlib
+    import dataclasses
+
+    from calfsense import history
+
+    _check_new_file(plot_path, force)
+    with contextlib.closing(history.connect()) as db:
+        rows = history.tests(db)
+    if plot_path:
+        from calfsense.plot import tests_png
+
+        tests_png(rows, plot_path)
+        click.echo(f"wrote {plot_path}", err=True)
+    if as_json:
+        echo_json([dataclasses.asdict(r) for r in rows])
+        return
+    if not rows:
+        click.echo("no saved tests yet (calfsense test heel-rise FILE saves one)")
+        return
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.0f}%" + ("" if v >= 90 else "*")
+
+    click.echo(f"{'id':>4}  {'date':<17}{'left':>6}{'right':>6}{'LSI reps':>10}{'travel':>8}{'work':>8}")
+    for r in rows:
+        left = "-" if r.left_reps is None else str(r.left_reps)
+        right = "-" if r.right_reps is None else str(r.right_reps)
+        line = f"{r.id:>4}  {r.started[:16]:<17}{left:>6}{right:>6}{pct(r.lsi_reps):>10}{pct(r.lsi_travel):>8}"
+        click.echo(line + f"{pct(r.lsi_work):>8}")
+    click.echo("LSI: weaker leg / stronger leg x 100; * under the 90 % line clinicians use for return to running")
+
+
 def _print_result(result: TestResult) -> None:
     click.echo(f"heel-rise endurance test: {result.conditions}")
     for leg in result.legs:
@@ -119,11 +194,9 @@ def _print_result(result: TestResult) -> None:
             f"  symmetry (weaker / stronger): reps {mark(sym.reps_pct)}, travel {mark(sym.displacement_pct)}, "
             f"work {mark(sym.work_pct)}; weaker: {sym.weaker or 'neither'}"
         )
-    names = {"reps": "reps", "displacement_cm": "heel travel cm", "work_j": "work J", "peak_height_cm": "peak cm"}
     for side, norms in result.norms.items():
         for n in norms:
-            shown = f"{n.value:.1f}" if n.measure == "peak_height_cm" else f"{n.value:.0f}"
-            click.echo(f"  {side:<5} {names[n.measure]} {shown} against {n.norm:g}: {n.band} ({n.source})")
+            click.echo(f"  {side:<5} {n.label} {n.shown} against {n.norm:g}: {n.band} ({n.source})")
     if result.body_mass_kg is None:
         click.echo("  work needs your body mass: calfsense profile --mass KG (or --mass here)")
     click.echo("  heel-based work overestimates the true work by about a fifth (Andreasen 2021): compare sides")
@@ -138,6 +211,9 @@ def _print_result(result: TestResult) -> None:
 @click.option("--age", type=click.IntRange(5, 110), default=None, help="Age (default: the profile).")
 @click.option("--sex", type=click.Choice(SEXES), default=None, help="Sex (default: the profile).")
 @click.option("--speed", type=Finite(1, 200), default=60.0, show_default=True, help="With --simulate: how fast.")
+@click.option("--html", "html_path", default=None, help="Also write the result as one page to open, print or email.")
+@click.option("--force", is_flag=True, help="Overwrite the page.")
+@SAVE_OPTION
 @JSON_OPTION
 def heel_rise(
     file: str | None,
@@ -147,6 +223,9 @@ def heel_rise(
     age: int | None,
     sex: str | None,
     speed: float,
+    html_path: str | None,
+    force: bool,
+    save: bool | None,
     as_json: bool,
 ) -> None:
     """The heel-rise endurance test: reps, heel travel, work, fatigue, symmetry and norms, per leg.
@@ -164,6 +243,7 @@ def heel_rise(
 
     if simulate == (file is not None):
         fail("give a recording of the test, or --simulate")
+    _check_new_file(html_path, force)
     profile = load_config().profile
     mass = mass_kg if mass_kg is not None else profile.get("mass_kg")
     years = age if age is not None else profile.get("age")
@@ -178,9 +258,12 @@ def heel_rise(
             session = load(file)
         where = placement or session.placement
         report = build_report(session, analyze(session, where, routine), routine)
-    result = score_test(report, float(mass) if mass is not None else None, years, who)
-    if not result.legs:
-        fail("no heel raises found in the recording: was it the test, and the placement right?")
+        result = score_test(report, float(mass) if mass is not None else None, years, who)
+        if not result.legs:
+            fail("no heel raises found in the recording: was it the test, and the placement right?")
+        if html_path:
+            _write_page(session, result, html_path, force)
+        _save_test(session, result, save)
     if as_json:
         data = result.to_json()
         if truth:
