@@ -321,20 +321,30 @@ def test_the_screen_fits_80x24_through_a_routine_with_pause_signal_loss_and_the_
 
 
 @pytest.mark.slow  # seconds of streaming in (scaled) time
-def test_sound_without_the_extra_says_what_to_install_and_rings_the_bell(tmp_path: Path) -> None:
+async def test_sound_without_the_extra_says_what_to_install_and_rings_the_bell(tmp_path: Path) -> None:
     try:
         import sounddevice  # noqa: F401
     except (ImportError, OSError):
         pass
     else:
         pytest.skip("sounddevice is installed here: the speaker is used")
-    from click.testing import CliRunner
-
-    from calfsense.cli import main
-
-    rec = Path(__file__).parent.parent / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl"
-    args = ["live", "--simulate", str(rec), "--speed", "100", "--plain", "--sound", "tones"]
-    result = CliRunner().invoke(main, [*args, "--record-dir", str(tmp_path), "--no-save"])
-    assert result.exit_code == 0, result.stderr
-    assert "no sound: " in result.stdout and "calfsense[sound]" in result.stdout
-    assert result.stdout.count("\a") == len(REP_LINE.findall(result.stdout)) > 0
+    sim = _sim()
+    sensor = VirtualSensor(motion_from_simulation(sim), H10, speed=40.0)
+    backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
+    out = io.StringIO()
+    opts = LiveOptions(
+        routine=ROUTINE,
+        placement="foot",
+        backend=backend,
+        target=sensor.name,
+        record_dir=tmp_path,
+        plain=True,
+        simulated=True,
+        idle_finish_s=1.0,
+        time_scale=40.0,
+        sound="tones",
+    )
+    await run_live(opts, out)
+    text = out.getvalue()
+    assert "no sound: " in text and "calfsense[sound]" in text and "terminal bell" in text
+    assert text.count("\a") == len(REP_LINE.findall(text)) > 0

@@ -368,9 +368,9 @@ def test_history_migrates_a_version_1_database(tmp_path: Path) -> None:
     old.commit()
     old.close()
     db = history.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 3
     cols = [r[1] for r in db.execute("PRAGMA table_info(set_result)")]
-    assert "travel_cm" in cols
+    assert "travel_cm" in cols and history.tests(db) == []  # v2: heel travel; v3: heel-rise tests
     assert history.sessions(db)[0].reps == 12
     db.execute("PRAGMA user_version=99")
     db.close()
