@@ -65,7 +65,11 @@ def judge(
         return Rejection.LIFT
     if m.rough_mg > p.max_rough_mg:
         return Rejection.ROUGH
-    if not cand.returned or m.end_tilt_deg > max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg):
+    # The segmenter gives up on a lowering slower than any it allows (`returned` False); the measurement
+    # decides: back within `return_frac` of its peak tilt it came back (a slow lowering), else it is a
+    # new posture. One that came back in time may end a little further off (sway, lean: `tilt_floor_deg`).
+    back = p.return_frac * m.peak_tilt_deg
+    if m.end_tilt_deg > (back if not cand.returned else max(back, p.tilt_floor_deg)):
         return Rejection.NO_RETURN
     if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
