@@ -55,7 +55,7 @@ def _sim():
     return simulate(segs, "foot", 400.0, seed=9)
 
 
-async def _live(tmp_path: Path, faults: Faults | None = None, speed: float = 20.0):
+async def _live(tmp_path: Path, faults: Faults | None = None, speed: float = 20.0, sound: str = "off"):
     sim = _sim()
     sensor = VirtualSensor(motion_from_simulation(sim), H10, speed=speed, faults=faults)
     backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
@@ -70,6 +70,7 @@ async def _live(tmp_path: Path, faults: Faults | None = None, speed: float = 20.
         simulated=True,
         idle_finish_s=1.0,
         time_scale=speed,
+        sound=sound,
     )
     recording, coach, session = await run_live(opts, out)
     return sim, out.getvalue(), recording, coach, session
@@ -328,23 +329,6 @@ async def test_sound_without_the_extra_says_what_to_install_and_rings_the_bell(t
         pass
     else:
         pytest.skip("sounddevice is installed here: the speaker is used")
-    sim = _sim()
-    sensor = VirtualSensor(motion_from_simulation(sim), H10, speed=40.0)
-    backend = ble.Backend(VirtualScanner, VirtualClient, {"world": VirtualWorld([sensor])})
-    out = io.StringIO()
-    opts = LiveOptions(
-        routine=ROUTINE,
-        placement="foot",
-        backend=backend,
-        target=sensor.name,
-        record_dir=tmp_path,
-        plain=True,
-        simulated=True,
-        idle_finish_s=1.0,
-        time_scale=40.0,
-        sound="tones",
-    )
-    await run_live(opts, out)
-    text = out.getvalue()
+    _, text, _, _, _ = await _live(tmp_path, speed=40.0, sound="tones")
     assert "no sound: " in text and "calfsense[sound]" in text and "terminal bell" in text
     assert text.count("\a") == len(REP_LINE.findall(text)) > 0

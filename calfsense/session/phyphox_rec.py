@@ -11,8 +11,14 @@ import numpy as np
 
 from calfsense.errors import FrameError, InputFileError
 from calfsense.protocol.phyphox import PhyphoxStream, check_config
-from calfsense.session.model import Event, LoadedSession
-from calfsense.session.recording import CHAR_PHYPHOX_CONFIG, CHAR_PHYPHOX_GET, RawRecording, iter_notifications
+from calfsense.session.model import LoadedSession
+from calfsense.session.recording import (
+    CHAR_PHYPHOX_CONFIG,
+    CHAR_PHYPHOX_GET,
+    RawRecording,
+    iter_notifications,
+    session_events,
+)
 
 _GAP_S = 0.5  # samples this far apart (the phone's rate is 50-500 Hz) had the link or the run stopped between them
 
@@ -56,15 +62,7 @@ def decode_phyphox(raw: RawRecording, path: str = "") -> LoadedSession:
     def host_to_s(ns: int) -> float:
         return float(np.interp(float(ns), host, line))
 
-    events = tuple(
-        Event(
-            float(r["t_s"]) if isinstance(r.get("t_s"), int | float) else host_to_s(int(r["m"])),
-            str(r.get("e")),
-            str(r.get("text", "")),
-        )
-        for r in raw.records
-        if r.get("k") == "e" and "m" in r
-    )
+    events = session_events(raw.records, host_to_s)
     warnings = list(raw.warnings)
     if corrupt:
         warnings.append(f"{corrupt} unreadable phyphox answer(s) skipped")

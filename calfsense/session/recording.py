@@ -19,7 +19,7 @@ import math
 import os
 import time
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -516,17 +516,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             continue
         hr_t.append(host_to_s(mono))
         hr_v.append(float(hr.heart_rate_bpm))
-    # Events that carry the sensor time of the last sample before them (live set boundaries) keep it
-    # exactly; the others are placed by their host time.
-    events = tuple(
-        Event(
-            float(r["t_s"]) if isinstance(r.get("t_s"), int | float) else host_to_s(int(r["m"])),
-            str(r.get("e")),
-            str(r.get("text", "")),
-        )
-        for r in event_records
-        if "m" in r
-    )
+    events = session_events(event_records, host_to_s)
     device = header.device_name or header.model
     return LoadedSession(
         path=path,
@@ -549,6 +539,20 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
         start_wall=header.start_wall or None,
         synthetic=header.synthetic,
         warnings=tuple(warnings),
+    )
+
+
+def session_events(records: Iterable[dict[str, Any]], host_to_s: Callable[[int], float]) -> tuple[Event, ...]:
+    """Event records as session events: at the sensor time they carry (live set boundaries and pauses keep it
+    exactly), else at their host time mapped onto the session's clock."""
+    return tuple(
+        Event(
+            float(r["t_s"]) if isinstance(r.get("t_s"), int | float) else host_to_s(int(r["m"])),
+            str(r.get("e")),
+            str(r.get("text", "")),
+        )
+        for r in records
+        if r.get("k") == "e" and "m" in r
     )
 
 
