@@ -20,21 +20,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+from calfsense.protocol.phyphox import STOCK_CONFIG, android_number
+
 MPS2_PER_MG = 9.80665 / 1000.0
-
-
-def android_number(v: float) -> str:
-    """Java's DecimalFormat("0.#######E0"): 8 significant digits at most, e.g. 1.2004986E1, 0E0."""
-    if not math.isfinite(v):
-        return "null"
-    if v == 0:
-        return "0E0"
-    exp = math.floor(math.log10(abs(v)))
-    mantissa = round(v / 10**exp, 7)
-    if abs(mantissa) >= 10:
-        mantissa, exp = mantissa / 10, exp + 1
-    text = f"{mantissa:.7f}".rstrip("0").rstrip(".")
-    return f"{text}E{exp}"
 
 
 def _nudged(threshold: float) -> float:
@@ -44,21 +32,7 @@ def _nudged(threshold: float) -> float:
     return threshold + 10 ** math.floor(math.log10(threshold / 1e7))
 
 
-CONFIG_WITH_G: dict[str, Any] = {
-    "crc32": "1a2b3c4d",
-    "title": "Acceleration with g",
-    "localTitle": "Acceleration with g",
-    "category": "Raw Sensors",
-    "localCategory": "Raw Sensors",
-    "buffers": [{"name": n, "size": 0} for n in ("accX", "accY", "accZ", "acc", "acc_time")],
-    "inputs": [
-        {
-            "source": "accelerometer",
-            "outputs": [{"x": "accX"}, {"y": "accY"}, {"z": "accZ"}, {"abs": "acc"}, {"t": "acc_time"}],
-        }
-    ],
-    "export": [{"set": "Raw Data", "sources": [{"label": "Time (s)", "buffer": "acc_time"}]}],
-}
+CONFIG_WITH_G: dict[str, Any] = STOCK_CONFIG
 CONFIG_WITHOUT_G = {
     **CONFIG_WITH_G,
     "title": "Acceleration (without g)",

@@ -221,3 +221,19 @@ def test_a_wrong_experiment_and_a_wrong_address_are_one_line_with_advice(tmp_pat
     nobody = PhyphoxSource("http://127.0.0.1:9", Sink(), first_contact_s=0.5, timeout_s=0.2)
     with pytest.raises(SensorNotFoundError, match="no answer from phyphox"):
         asyncio.run(nobody.run())
+
+
+def test_the_bundled_phone_recording_is_phyphox_bytes_and_replays_to_its_truth() -> None:
+    # Made by the simulator in the phone's own bytes (sources/synthetic.record_phone_simulation): /config and
+    # the /get answers, Android's 8-digit numbers, as `live --phyphox` records them.
+    recording = Path(__file__).parent.parent / "recordings" / "two-sets-phone-shin.csrec.jsonl"
+    truth = json.loads(recording.with_name(recording.name + ".truth.json").read_text())
+    session = load(recording)
+    assert session.model == "phyphox (phone)" and session.frames_total > 100 and session.gaps == ()
+    _, sets, _ = detect_session(session, "shin")
+    assert [len(s.reps) for s in sets] == [s["reps"] for s in truth["sets"]]
+    body = next(line for line in recording.read_text().splitlines() if '"phyphox_get"' in line)
+    import base64
+
+    answer = base64.b64decode(json.loads(body)["d"]).decode()
+    assert '"acc_time":{"size":0,"updateMode":"full", "buffer":[4.7E-3,' in answer

@@ -241,3 +241,51 @@ class PhyphoxStream:
     ) -> Block:
         samples = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
         return Block(np.asarray(t, dtype=np.float64), samples, measuring, session, restarted)
+
+
+# --- what a phone sends (for the simulator's phone recordings and emulation) ---------------------
+
+# The stock experiment's /config as phyphox describes it (../shared/reference/phyphox-remote.md §2-§3).
+STOCK_CONFIG: dict[str, Any] = {
+    "crc32": "1a2b3c4d",
+    "title": EXPERIMENT_WITH_G,
+    "localTitle": EXPERIMENT_WITH_G,
+    "category": "Raw Sensors",
+    "localCategory": "Raw Sensors",
+    "buffers": [{"name": n, "size": 0} for n in ("accX", "accY", "accZ", "acc", "acc_time")],
+    "inputs": [
+        {
+            "source": "accelerometer",
+            "outputs": [{"x": "accX"}, {"y": "accY"}, {"z": "accZ"}, {"abs": "acc"}, {"t": "acc_time"}],
+        }
+    ],
+    "export": [{"set": "Raw Data", "sources": [{"label": "Time (s)", "buffer": "acc_time"}]}],
+}
+
+
+def android_number(v: float) -> str:
+    """A number as phyphox for Android prints it (Java's DecimalFormat "0.#######E0"): 1.2004986E1, 0E0, null."""
+    if not math.isfinite(v):
+        return "null"
+    if v == 0:
+        return "0E0"
+    exp = math.floor(math.log10(abs(v)))
+    mantissa = round(v / 10**exp, 7)
+    if abs(mantissa) >= 10:
+        mantissa, exp = mantissa / 10, exp + 1
+    return f"{f'{mantissa:.7f}'.rstrip('0').rstrip('.')}E{exp}"
+
+
+def encode_get(
+    time_s: NDArray[np.float64], acc_mg: NDArray[np.float64], mode: str, session: str, measuring: bool = True
+) -> bytes:
+    """A /get answer as phyphox for Android writes it: the time and x, y, z buffers (m/s^2) and the status."""
+    acc = np.asarray(acc_mg, dtype=np.float64) / MG_PER_MPS2
+    columns = (("acc_time", np.asarray(time_s, dtype=np.float64)), ("accX", acc[:, 0]), ("accY", acc[:, 1]))
+    parts = []
+    for name, values in (*columns, ("accZ", acc[:, 2])):
+        numbers = ",".join(android_number(float(v)) for v in values)
+        parts.append(f'"{name}":{{"size":0,"updateMode":"{mode}", "buffer":[{numbers}]}}')
+    status = f'"status":{{"session":"{session}", "measuring":{"true" if measuring else "false"}, '
+    status += '"timedRun":false, "countDown":0}'
+    return ('{"buffer":{\n' + ",\n".join(parts) + "\n},\n" + status + "\n}").encode()

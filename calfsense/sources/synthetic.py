@@ -178,6 +178,51 @@ def record_simulation(
     return count
 
 
+def record_phone_simulation(path: str | Path, sim: Simulation, poll_s: float = 0.5, force: bool = False) -> int:
+    """Write a simulated session as a recording of a phone running phyphox, polled as `live --phyphox` polls it.
+
+    The /config answer, then one /get answer every `poll_s` of the phone's clock: all the buffers at first,
+    then what is new, in the bytes phyphox for Android writes (its 8-digit numbers); each at the host time
+    it would have arrived. Returns the number of /get answers.
+    """
+    import json
+
+    from calfsense.protocol.phyphox import STOCK_CONFIG, encode_get
+    from calfsense.session.recording import CHAR_PHYPHOX_CONFIG, CHAR_PHYPHOX_GET
+
+    wall, zone = now_wall()
+    header = RecordingHeader(
+        device_name="phyphox",
+        model="phyphox (phone)",
+        address="http://192.168.1.23:8080",
+        placement=sim.placement,
+        settings={"phyphox": {"url": "http://192.168.1.23:8080", "experiment": STOCK_CONFIG["title"]}},
+        start_wall=wall,
+        timezone=zone,
+        synthetic=True,
+        note=f"calfsense simulate, seed {sim.seed}, placement {sim.placement}, a phone through phyphox",
+    )
+    wall0 = time.time_ns()
+    host0 = 10_000_000_000
+    phone_t = sim.time_s - sim.time_s[0] + 0.0047  # the experiment's clock: its first event lands a few ms in
+    count = 0
+    with RecordingWriter(path, header, force=force) as writer:
+        writer.notification(CHAR_PHYPHOX_CONFIG, json.dumps(STOCK_CONFIG).encode(), host0, wall0)
+        writer.event("connected", host0, wall0, text="phyphox Acceleration with g")
+        sent = 0
+        poll = 1
+        while sent < len(phone_t):
+            until = poll * poll_s
+            upto = int(np.searchsorted(phone_t, until, side="right"))
+            mode = "full" if sent == 0 else "partial"
+            body = encode_get(phone_t[sent:upto], sim.acc_mg[sent:upto], mode, "8eac23")
+            mono = host0 + int(until * 1e9) + 20_000_000  # the answer takes ~20 ms over Wi-Fi
+            writer.notification(CHAR_PHYPHOX_GET, body, mono, wall0 + (mono - host0))
+            sent, poll, count = upto, poll + 1, count + 1
+        writer.event("stopped", host0 + int(poll * poll_s * 1e9), wall0 + int(poll * poll_s * 1e9))
+    return count
+
+
 def truth_json(sim: Simulation) -> dict[str, object]:
     """The simulator's ground truth, as written beside a simulated recording."""
     return {
