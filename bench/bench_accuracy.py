@@ -11,7 +11,9 @@ Run: python bench/bench_accuracy.py [--sessions N] [--jobs J] [--tune]
   one simulator costs.
 
 `--tune` runs the nominal family on the tuning seeds (1000 up) instead: the only family to tune on.
-Last, ten fast flowing raises as real bodies make them (../shared/reference/real-signals.md), per placement.
+Last, ten fast flowing raises as real bodies make them (../shared/reference/real-signals.md), per placement;
+and sessions at a phone's rates counted through phyphox's bytes (the /get answers `live --phyphox` records)
+beside the same sessions counted directly: the detector must not care which way the samples came.
 Sets are counted exactly when the detector finds as many reps in a true set as it had; false reps are
 counted in separate sessions of activity that is not exercise.
 """
@@ -203,6 +205,32 @@ def run_real_body(job: tuple[str, int]) -> int:
     return len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
 
 
+PHONE_SESSIONS = 20
+PHONE_RATES_HZ = (100.0, 200.0, 400.0)  # phyphox on Android: 100-500 Hz, jittered
+
+
+def run_phone(job: tuple[str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """One nominal session at a phone's rate, counted through phyphox's bytes and directly: set counts of both."""
+    import tempfile
+    from pathlib import Path
+
+    from calfsense.session.importers import load
+    from calfsense.sources.synthetic import record_phone_simulation
+
+    placement, k = job
+    segs, _, _ = exercise_plan(placement, k, NOMINAL_FAMILY)
+    seed = NOMINAL_FAMILY.seed_base + 7000 + 1000 * PLACEMENTS.index(placement) + k  # type: ignore[arg-type]
+    rate = PHONE_RATES_HZ[k % len(PHONE_RATES_HZ)]
+    sim = simulate(segs, placement, rate, seed=seed, jitter=0.3, ranges=NOMINAL)  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "phone.csrec.jsonl"
+        record_phone_simulation(path, sim, poll_s=0.03)
+        phone = load(path)
+    via_bytes = detect(phone.time_s, phone.acc_mg, placement).reps  # type: ignore[arg-type]
+    direct = detect(sim.time_s, sim.acc_mg, placement).reps  # type: ignore[arg-type]
+    return set_counts(sim.reps, via_bytes, len(sim.sets)), set_counts(sim.reps, direct, len(sim.sets))
+
+
 def pct(flags: list[bool]) -> float:
     """Share of true values, in percent."""
     return 100.0 * float(np.mean(flags)) if flags else float("nan")
@@ -273,6 +301,15 @@ def main() -> None:
             found = pool.map(run_real_body, [(placement, k) for k in range(REAL_SESSIONS)])
             whole = sum(n == 10 for n in found)
             print(f"{placement:<10}{whole:>11} / {REAL_SESSIONS}{sum(found):>8} / {10 * REAL_SESSIONS}")
+        if not args.tune:
+            what = f"{PHONE_SESSIONS} nominal sessions per placement at 100-400 Hz (jittered)"
+            print(f"\n== a phone through phyphox: {what}")
+            print(f"{'placement':<10}{'sets':>6}{'exact % via its bytes':>23}{'exact % direct':>16}")
+            for placement in ("foot", "shin", "thigh"):
+                runs = pool.map(run_phone, [(placement, k) for k in range(PHONE_SESSIONS)])
+                bytes_exact = [a == b for r in runs for a, b in r[0]]
+                direct_exact = [a == b for r in runs for a, b in r[1]]
+                print(f"{placement:<10}{len(bytes_exact):>6}{pct(bytes_exact):>23.1f}{pct(direct_exact):>16.1f}")
     print(f"\n{time.perf_counter() - t0:.0f} s")
 
 
