@@ -12,6 +12,7 @@ import html
 from typing import TYPE_CHECKING
 
 from calfsense.report_model import Report, SetReport
+from calfsense.text import total
 
 if TYPE_CHECKING:
     from calfsense.clinic import TestResult
@@ -92,10 +93,10 @@ def render_html(report: Report, facts: list[tuple[str, str]], picture_png: bytes
         grade = "good" if summ.compliance >= 80 else "fair" if summ.compliance >= 60 else "poor"
         parts.append(
             f"<p id='summary' class='score'>Routine {_e(summ.routine)}: <span class='{grade}'>"
-            f"compliance {summ.compliance:.0f}/100</span>, {summ.reps} reps in {summ.sets} sets</p>"
+            f"compliance {summ.compliance:.0f}/100</span>, {total(summ.reps, summ.sets)}</p>"
         )
     else:
-        parts.append(f"<p id='summary' class='score'>{summ.reps} reps in {summ.sets} sets</p>")
+        parts.append(f"<p id='summary' class='score'>{total(summ.reps, summ.sets)}</p>")
     parts.append(_sets_table(report))
     if summ.missing_sets:
         missing = ", ".join(f"set {m.index} {m.exercise}{' ' + m.side if m.side else ''}" for m in summ.missing_sets)

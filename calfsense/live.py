@@ -22,6 +22,7 @@ from calfsense.matching import assessable, continues_set
 from calfsense.report import rep_flags
 from calfsense.routine import PrescribedSet, Routine
 from calfsense.session.recording import RecordingWriter
+from calfsense.text import count
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +36,6 @@ class LiveEvent:
 
 # Link states after which streaming again means the link came back.
 _LINK_LOST = (LinkState.RECONNECTING, LinkState.SCANNING, LinkState.CONNECTING)
-
-
-def _reps(n: int) -> str:
-    return f"{n} rep" if n == 1 else f"{n} reps"
 
 
 def rep_line(rep: Rep, pres: PrescribedSet | None, flags: list[Flag]) -> str:
@@ -194,10 +191,10 @@ class LiveCoach:
         self.reps_in_set = 0
         self.resting_since_s = self.clock_s()
         if pres is None and self.prescribed:
-            self._emit("set_done", f"extra set: {_reps(done)} (the routine was already complete)")
+            self._emit("set_done", f"extra set: {count(done, 'rep')} (the routine was already complete)")
             return
-        target = "" if pres is None or pres.reps is None else f" of {pres.reps}"
-        self._emit("set_done", f"set {self.set_pos + 1} done: {done}{target} reps")
+        done_text = count(done, "rep") if pres is None or pres.reps is None else f"{done} of {pres.reps} reps"
+        self._emit("set_done", f"set {self.set_pos + 1} done: {done_text}")
         if self.prescribed:
             self.set_pos += 1
         nxt = self.current

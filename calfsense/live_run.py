@@ -23,6 +23,7 @@ from calfsense.sources import ble
 from calfsense.sources.base import ReplaySource, Source
 from calfsense.sources.phyphox import PhyphoxSource
 from calfsense.sources.stream import StreamConfig, StreamSession
+from calfsense.text import count
 
 
 @dataclass
@@ -286,7 +287,7 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             log.close()
     emit(
         LiveEvent(
-            coach.last_t, "finished", f"{len(coach.reps)} reps" + (f", recording {written[0]}" if written else "")
+            coach.last_t, "finished", count(len(coach.reps), "rep") + (f", recording {written[0]}" if written else "")
         )
     )
     if runner.done() and not runner.cancelled() and runner.exception() is not None:

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from calfsense.domain import Flag
 from calfsense.errors import CalfsenseError
 from calfsense.report_model import Report
+from calfsense.text import total
 
 if TYPE_CHECKING:
     from calfsense.clinic import TestResult
@@ -185,7 +186,7 @@ def session_picture(session: LoadedSession, report: Report) -> bytes:
         else "no routine"
     )
     fig.suptitle(
-        f"{when + ' - ' if when else ''}{summ.reps} reps in {summ.sets} sets - {routine} - "
+        f"{when + ' - ' if when else ''}{total(summ.reps, summ.sets)} - {routine} - "
         f"{src.device or 'unknown device'} on the {src.placement}",
         fontsize=11,
         x=0.01,

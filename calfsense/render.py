@@ -9,7 +9,7 @@ from calfsense.report import on_tempo
 from calfsense.report_model import Report, SetReport
 from calfsense.report_text import COMPLIANCE_MEANS, TEMPO_MEANS, advice, headline, set_line, used_flags
 from calfsense.routine import PrescribedSet
-from calfsense.text import markup_safe
+from calfsense.text import markup_safe, total
 
 
 def _tempo_cell(prescribed: PrescribedSet | None, phase: str, value: float | None) -> str:
@@ -50,7 +50,7 @@ def print_report(report: Report, details: bool = False) -> None:
             f"[red]{x.flags}[/]" if x.flags else "",
         )
     console.print(table)
-    console.print(f"[bold]total: {summ.reps} reps in {summ.sets} sets[/]")
+    console.print(f"[bold]total: {total(summ.reps, summ.sets)}[/]")
     for m in summ.missing_sets:
         console.print(f"[yellow]not done: set {m.index} {m.exercise}{' ' + m.side if m.side else ''}[/]")
     work = advice(report)

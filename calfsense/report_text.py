@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from calfsense.report_model import Report, SetReport
-from calfsense.text import printable
+from calfsense.text import printable, total
 
 COMPLIANCE_MEANS = (
     "compliance: half reps done of prescribed, a quarter tempo kept, a quarter clean form; "
@@ -97,7 +97,7 @@ def format_report(report: Report, details: bool = False) -> str:
     for s in report.sets:
         x = set_line(s)
         lines.append(f"{x.index:>3}  {x.what:<16}{x.reps:>7}  {x.on_tempo:>8}  {x.height:>7}  {x.flags}")
-    lines.append(f"total: {summ.reps} reps in {summ.sets} sets")
+    lines.append(f"total: {total(summ.reps, summ.sets)}")
     if summ.missing_sets:
         lines.append(
             "not done: "

@@ -23,3 +23,13 @@ def markup_safe(value: object) -> str:
     from rich.markup import escape
 
     return escape(printable(value))
+
+
+def count(n: int, noun: str) -> str:
+    """'1 rep', '3 reps', '1 set', '0 sets'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def total(reps: int, sets: int) -> str:
+    """'177 reps in 12 sets', '1 rep in 1 set'."""
+    return f"{count(reps, 'rep')} in {count(sets, 'set')}"

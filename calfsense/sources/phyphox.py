@@ -12,6 +12,7 @@ exactly what live mode counted (`protocol/phyphox.py` does both).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import urllib.error
@@ -65,7 +66,7 @@ class PhyphoxSource:
     time_scale: float = 1.0  # the phone's seconds per host second (an emulated phone may run faster)
     poll_s: float = 0.03
     idle_poll_s: float = 0.25
-    timeout_s: float = 2.0
+    timeout_s: float = 1.0  # a request in flight is waited for on quitting: Ctrl-C ends within this and a poll
     first_contact_s: float = 15.0  # no answer at all for this long at the start: the address is wrong
     stats: PhyphoxStats = field(default_factory=PhyphoxStats)
     experiment: Experiment | None = field(default=None, init=False)
@@ -143,6 +144,11 @@ class PhyphoxSource:
                 self._record(CHAR_PHYPHOX_GET, body, mono)
                 block = stream.push(body, mono)
             except DiskFullError:
+                # Recording comes first: with no room for it the session ends; what was written stays readable.
+                recorder, self.recorder = self.recorder, None
+                if recorder is not None:
+                    with contextlib.suppress(CalfsenseError):
+                        recorder.close()
                 raise
             except (OSError, PhyphoxError) as exc:
                 # The phone slept, paused the app, or the Wi-Fi dropped: wait for it as for any sensor.
