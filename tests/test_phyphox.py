@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -237,3 +238,36 @@ def test_the_bundled_phone_recording_is_phyphox_bytes_and_replays_to_its_truth()
 
     answer = base64.b64decode(json.loads(body)["d"]).decode()
     assert '"acc_time":{"size":0,"updateMode":"full", "buffer":[4.7E-3,' in answer
+
+
+@pytest.mark.slow  # a live session in its own process, ended by Ctrl-C
+def test_a_paired_phone_is_what_live_streams_from(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sim = _sim()
+    phone = FakePhyphox(sim.time_s, sim.acc_mg, speed=SPEED).start()
+    env = {**os.environ, "CALFSENSE_CONFIG_DIR": str(tmp_path), "CALFSENSE_DATA_DIR": str(tmp_path)}
+    runner = CliRunner(env=env)
+    paired = runner.invoke(main, ["pair", "--phyphox", phone.url.removeprefix("http://"), "--json"])
+    assert paired.exit_code == 0, paired.stderr
+    assert json.loads(paired.stdout)["experiment"] == "Acceleration with g"
+    saved = json.loads(runner.invoke(main, ["devices", "--json"]).stdout)
+    assert [(d["kind"], d["address"], d["default"]) for d in saved] == [("phyphox", phone.url, True)]
+    live = subprocess.Popen(
+        [sys.executable, "-m", "calfsense.cli", "live", "--plain", "--record-dir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)  # the whole simulated session at 40x (1.5 s), and a margin
+    live.send_signal(signal.SIGINT)
+    out, err = live.communicate(timeout=30)
+    phone.stop()
+    assert live.returncode == 0, err[-1000:]
+    assert f"phone: phyphox at {phone.url}" in err and re.search(r"rep \d+: up", out) and "recording: " in out
+    bad = CliRunner(env=env).invoke(main, ["pair", "--phyphox", "127.0.0.1:9"])
+    assert bad.exit_code == 2 and "no answer from phyphox" in bad.stderr

@@ -64,14 +64,18 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
     help="Where you wear it (default: chest for an H10, shin otherwise).",
 )
 @click.option("--simulate", is_flag=True, help="Pair the virtual sensor.")
+@click.option("--phyphox", "phyphox_url", default=None, metavar="URL", help="Save a phone running phyphox instead.")
 @JSON_OPTION
-def pair(target: str | None, placement: str | None, simulate: bool, as_json: bool) -> None:
+def pair(target: str | None, placement: str | None, simulate: bool, phyphox_url: str | None, as_json: bool) -> None:
     """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
     from calfsense.config import load_config, save_config
     from calfsense.devices import recognise
     from calfsense.sources import ble
     from calfsense.sources.playback import playback
 
+    if phyphox_url is not None:
+        _pair_phone(phyphox_url, placement or "shin", as_json)
+        return
     backend = playback(str(sample_path(DEFAULT_RECORDING))).backend if simulate else ble.real_backend()
     chosen = placement
     paired = _run_async(ble.pair(target, chosen or "auto", backend))
@@ -102,6 +106,37 @@ def pair(target: str | None, placement: str | None, simulate: bool, as_json: boo
         click.echo("  note: a chest strap cannot see seated raises; wear a Verity Sense on the shin for those")
         # bench/bench_accuracy.py: the chest counts fast and moderate tempos well, slow (3 s) raises poorly.
         click.echo("  note: on the chest, slow raises (3 s up and down) are often missed; the shin or shoe counts best")
+
+
+def _pair_phone(url: str, placement: str, as_json: bool) -> None:
+    """Check that the phone answers with the right experiment, then save it as the default sensor."""
+    import urllib.request
+
+    from calfsense.config import load_config, save_config
+    from calfsense.errors import SensorNotFoundError
+    from calfsense.protocol.phyphox import PhyphoxError, check_config
+    from calfsense.sources.phyphox import PHYPHOX_ADVICE, normalise_url
+
+    address = normalise_url(url)
+    try:
+        request = urllib.request.Request(address + "/config", headers={"Connection": "close"})
+        with urllib.request.urlopen(request, timeout=5.0) as answer:
+            experiment = check_config(answer.read())
+    except PhyphoxError as exc:
+        fail(f"{address}: {exc}")
+    except OSError as exc:
+        raise SensorNotFoundError(f"no answer from phyphox at {address}: {exc}", PHYPHOX_ADVICE) from None
+    cfg = load_config()
+    name = f"phone {address.split('//', 1)[1]}"
+    entry = {"kind": "phyphox", "address": address, "model": "phyphox (phone)", "placement": placement}
+    cfg.sensors[name] = entry
+    cfg.default = name
+    path = save_config(cfg)
+    if as_json:
+        echo_json({**entry, "name": name, "experiment": experiment.title, "default": True, "config": str(path)})
+        return
+    click.echo(f"paired {name}: phyphox '{experiment.title}'")
+    click.echo(f"  worn on the {placement}; saved as the default sensor in {path} (calfsense live uses it)")
 
 
 @main.command()
@@ -263,7 +298,10 @@ def live(
         saved = cfg.sensors.get(device or cfg.default or "", {})
         target = device or saved.get("address") or cfg.default
         where = where or saved.get("placement") or "auto"
-        if target is None:
+        if saved.get("kind") == "phyphox":  # a paired phone: the same as --phyphox
+            backend, phone_url = None, str(saved.get("address"))
+            click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
+        elif target is None:
             click.echo(
                 "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
             )
