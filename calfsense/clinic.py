@@ -323,9 +323,11 @@ def score_test(
     sex: str | None = None,
     rules: TestRules = TestRules(),
 ) -> TestResult:
-    """A test's legs from a report: each side's longest set (a set without a side is the next untested leg)."""
+    """A test's legs from a report: each side's longest set (a set matched to no prescription is the next leg
+    untested; the warm-up's two-leg set is none)."""
     by_side: dict[str, list[RepReport]] = {}
-    free = [s for s in report.sets if s.side not in ("left", "right")]
+    # The warm-up (both legs) is no leg's test; a set matched to nothing may be one.
+    free = [s for s in report.sets if s.side not in ("left", "right") and s.exercise is None]
     for s in report.sets:
         if s.side in ("left", "right") and len(s.reps) > len(by_side.get(s.side, [])):
             by_side[s.side] = list(s.reps)

@@ -62,7 +62,7 @@ class FakePhyphox:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._port = 0
-        self._t0 = 0.0  # host time the motion began
+        self._t0: float | None = None  # host time the motion began (the first /get: the user pressed play then)
         self._clock_from = 0.0  # the motion's time at which the experiment's clock began (0 after a restart)
         self._paused_at: float | None = None  # motion time the run was paused at
         self._pauses: list[tuple[float, float]] = []  # (paused, resumed) in motion time
@@ -73,8 +73,13 @@ class FakePhyphox:
         return f"http://127.0.0.1:{self._port}"
 
     def motion_now(self) -> float:
-        """How far into the simulated motion the phone's person is."""
-        return (time.monotonic() - self._t0) * self.speed
+        """How far into the simulated motion the phone's person is (nothing before the first /get)."""
+        return 0.0 if self._t0 is None else (time.monotonic() - self._t0) * self.speed
+
+    @property
+    def playing(self) -> bool:
+        """A client has asked for data: the motion is under way."""
+        return self._t0 is not None
 
     @property
     def done(self) -> bool:
@@ -82,8 +87,7 @@ class FakePhyphox:
         return self.motion_now() > float(self.time_s[-1]) + 0.5
 
     def start(self) -> FakePhyphox:
-        """Serve (and start the clock)."""
-        self._t0 = time.monotonic()
+        """Serve; the motion starts with the first /get."""
         self._serve()
         return self
 
@@ -178,6 +182,8 @@ class FakePhyphox:
                 return 200, json.dumps([{"event": "START", "experimentTime": 0.0, "systemTime": time.time()}])
             if parts.path != "/get":
                 return 404, "{}"
+            if self._t0 is None:
+                self._t0 = time.monotonic()
             query = parse_qsl(parts.query, keep_blank_values=True)
             if not query and self.dialect == "ios":
                 return 400, "{}"

@@ -126,3 +126,51 @@ def test_a_whole_simulated_test_finds_the_weaker_leg(tmp_path: Path, monkeypatch
     saved = json.loads(runner.invoke(main, ["test", "history", "--json"]).stdout)
     assert [(t["left_reps"], t["right_reps"]) for t in saved] == [(left["reps"], right["reps"])]
     assert saved[0]["lsi_reps"] == pytest.approx(data["symmetry"]["reps_pct"], abs=0.1)
+
+
+@pytest.mark.slow  # a live test in its own process against an emulated phone, ended by Ctrl-C
+def test_a_live_test_with_a_phone_scores_each_leg(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from calfsense.dsp.simulate import Segment, SetPlan, simulate
+    from calfsense.routine import Tempo
+    from tests.phyphox_server import FakePhyphox
+
+    beat = Tempo(1.0, 0.0, 1.0, 0.0)
+    plan = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", 10, beat, height_cm=6.0)),
+        Segment("idle", 12.0),
+        Segment("set", set_plan=SetPlan("single-leg", 14, beat, height_cm=9.0, fatigue=0.2)),
+        Segment("idle", 12.0),
+        Segment("set", set_plan=SetPlan("single-leg", 10, beat, height_cm=7.0, fatigue=0.3)),
+        Segment("idle", 3.0),
+    ]
+    import dataclasses
+
+    from calfsense.dsp.simulate import NOMINAL
+
+    on_the_beat = dataclasses.replace(NOMINAL, tempo_scale=(1.0, 1.0))  # following the metronome
+    sim = simulate(plan, "foot", 100.0, seed=5, jitter=0.2, ranges=on_the_beat)
+    phone = FakePhyphox(sim.time_s, sim.acc_mg, speed=40.0).start()
+    env = {**os.environ, "CALFSENSE_CONFIG_DIR": str(tmp_path), "CALFSENSE_DATA_DIR": str(tmp_path)}
+    args = ["test", "heel-rise", "--live", "--phyphox", phone.url, "--placement", "foot", "--plain", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calfsense.cli", *args, "--sound", "off", "--no-save"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(float(sim.time_s[-1]) / 40.0 + 2.5)  # starting up, then the whole test at 40x
+    proc.send_signal(signal.SIGINT)  # the tester ends the session
+    out, err = proc.communicate(timeout=30)
+    phone.stop()
+    assert proc.returncode == 0, err[-1500:]
+    data = json.loads(out)
+    assert [(leg["side"], leg["reps"]) for leg in data["legs"]] == [("left", 14), ("right", 10)]
+    assert data["symmetry"]["weaker"] == "right" and "warm-up" not in out

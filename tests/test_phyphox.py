@@ -183,6 +183,8 @@ def test_the_phone_pausing_and_going_away_are_gaps_and_live_and_replay_still_agr
     phone = FakePhyphox(sim.time_s, sim.acc_mg, speed=SPEED).start()
 
     def trouble() -> None:
+        while not phone.playing:
+            time.sleep(0.005)
         time.sleep(9.0 / SPEED)  # 9 s in: the first set
         phone.pause()
         time.sleep(4.0 / SPEED)
@@ -263,7 +265,7 @@ def test_a_paired_phone_is_what_live_streams_from(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)  # the whole simulated session at 40x (1.5 s), and a margin
+    time.sleep(3.5)  # starting up, then the whole simulated session at 40x (1.5 s), and a margin
     live.send_signal(signal.SIGINT)
     out, err = live.communicate(timeout=30)
     phone.stop()

@@ -78,7 +78,8 @@ def test_builtins_and_routine_commands() -> None:
         ("single-leg", "right", 12),
     ]
     assert len(sets) == 12 and sets[-1].tempo.down_s == 3 and sets[0].rest_s == 60
-    assert load_routine("heel-rise-test").prescribed_sets()[0].reps is None
+    warm_up, left, right = load_routine("heel-rise-test").prescribed_sets()
+    assert (warm_up.exercise, warm_up.reps) == ("two-leg", 10) and left.reps is None and right.side == "right"
     code, out, _ = run("routine", "list")
     assert code == 0 and "runner-calves" in out and "(default)" in out
     code, out, _ = run("routine", "show", "hsr")

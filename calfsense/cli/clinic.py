@@ -52,10 +52,11 @@ def test_group() -> None:
 def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
     """A whole test played through the virtual sensor and live mode: the left leg strong, the right weaker."""
     import asyncio
+    import dataclasses
 
     import numpy as np
 
-    from calfsense.dsp.simulate import Segment, SetPlan, simulate
+    from calfsense.dsp.simulate import NOMINAL, Segment, SetPlan, simulate
     from calfsense.live_run import LiveOptions, run_live
     from calfsense.routine import Tempo, load_routine
     from calfsense.session.importers import load
@@ -66,13 +67,17 @@ def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
     rng = np.random.default_rng(7)
     plan = [
         Segment("idle", 4.0),
+        Segment("set", set_plan=SetPlan("two-leg", 10, beat, height_cm=6.0)),  # the warm-up: sub-maximal
+        Segment("idle", 15.0),  # the protocol's rests, shortened: nothing is measured in them
         Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(26, 31)), beat, height_cm=9.5, fatigue=0.25)),
         Segment("idle", 20.0),  # the protocol's 2 minutes between legs, shortened: nothing is measured in it
         Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(18, 22)), beat, height_cm=7.5, fatigue=0.35)),
         Segment("idle", 5.0),
     ]
     placement = "foot"
-    sim = simulate(plan, placement, 200.0, seed=7)
+    # A person following the metronome (the simulator's own tempo spread would be a person ignoring it).
+    on_the_beat = dataclasses.replace(NOMINAL, tempo_scale=(1.0, 1.0))
+    sim = simulate(plan, placement, 200.0, seed=7, ranges=on_the_beat)
     source = tmp / "simulated-test.csrec.jsonl"
     record_simulation(source, sim, VERITY, routine="heel-rise-test", seed=7)
     played = playback(str(source), speed)
@@ -92,7 +97,7 @@ def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
     recording, _, _ = asyncio.run(run_live(opts, io.StringIO()))
     if recording is None:
         fail("the virtual sensor sent nothing")
-    truth = ", ".join(f"{side} {s.reps}" for side, s in zip(("left", "right"), sim.sets, strict=True))
+    truth = ", ".join(f"{side} {s.reps}" for side, s in zip(("left", "right"), sim.sets[1:], strict=True))
     return load(recording), truth
 
 
@@ -171,6 +176,34 @@ def test_history(plot_path: str | None, force: bool, as_json: bool) -> None:
     click.echo("LSI: weaker leg / stronger leg x 100; * under the 90 % line clinicians use for return to running")
 
 
+def _live_test(
+    device: str | None, phyphox_url: str | None, placement: str | None, sound: str, plain: bool, to_stderr: bool
+) -> LoadedSession:
+    """The test now, with the live coach: warm-up, then each leg, paced at 60 bpm; its recording."""
+    import asyncio
+
+    from calfsense.cli.sensors import build_live_options
+    from calfsense.live_run import run_live
+    from calfsense.session.importers import load
+
+    click.echo(
+        "heel-rise test: 10 easy raises on both legs, then the left leg to failure, 2 minutes' rest, then the "
+        "right; up on one beat, down on the next; fingertips on the wall at shoulder height. q ends it.",
+        err=True,
+    )
+    opts = build_live_options(
+        device, "heel-rise-test", placement, None, None, None, None, plain, sound, None, phyphox_url
+    )
+    import sys
+
+    # With --json the live lines go to stderr: stdout is the result's JSON alone.
+    recording, _, _ = asyncio.run(run_live(opts, sys.stderr if to_stderr else None))
+    if recording is None:
+        fail("no data was received, so there is nothing to score")
+    click.echo(f"recording: {recording}", err=True)
+    return load(recording)
+
+
 def _print_result(result: TestResult) -> None:
     click.echo(f"heel-rise endurance test: {result.conditions}")
     for leg in result.legs:
@@ -206,6 +239,22 @@ def _print_result(result: TestResult) -> None:
 @test_group.command("heel-rise")
 @click.argument("file", required=False, type=click.Path())
 @click.option("--simulate", is_flag=True, help="Run a whole simulated test (both legs, one weaker) through live mode.")
+@click.option(
+    "--live",
+    "guided",
+    is_flag=True,
+    help="Run the test now with your sensor: the warm-up, then each leg to failure, with the live coach.",
+)
+@click.option("--device", default=None, help="With --live: the sensor (default: the paired one).")
+@click.option("--phyphox", "phyphox_url", default=None, metavar="URL", help="With --live: a phone running phyphox.")
+@click.option(
+    "--sound",
+    type=click.Choice(["off", "tones", "voice"]),
+    default="tones",
+    show_default=True,
+    help="With --live: the 60-bpm metronome (needs calfsense[sound]; the screen paces it always).",
+)
+@click.option("--plain", is_flag=True, help="With --live: one line per event instead of the full screen.")
 @click.option("--placement", type=PLACEMENT_CHOICE, default=None, help="Where the sensor was worn (a recording).")
 @click.option("--mass", "mass_kg", type=Finite(20, 300), default=None, help="Body mass in kg (default: the profile).")
 @click.option("--age", type=click.IntRange(5, 110), default=None, help="Age (default: the profile).")
@@ -218,6 +267,11 @@ def _print_result(result: TestResult) -> None:
 def heel_rise(
     file: str | None,
     simulate: bool,
+    guided: bool,
+    device: str | None,
+    phyphox_url: str | None,
+    sound: str,
+    plain: bool,
     placement: str | None,
     mass_kg: float | None,
     age: int | None,
@@ -231,9 +285,10 @@ def heel_rise(
     """The heel-rise endurance test: reps, heel travel, work, fatigue, symmetry and norms, per leg.
 
     \b
-    FILE is a recording of the test (the heel-rise-test routine: left leg, then right); --simulate runs
-    one. Each leg ends by the published criteria the sensor can see: two reps in a row off the 60-bpm
-    beat, two rises in a row under half the leg's first ones, or no rep for two cycles.
+    FILE is a recording of the test (the heel-rise-test routine: 10 bilateral warm-up raises, then the left
+    leg, then the right); --live runs the test now with your sensor; --simulate runs a simulated one. Each
+    leg ends by the published criteria the sensor can see: two reps in a row off the 60-bpm beat, two
+    rises in a row under half the leg's first ones, or no rep for two cycles.
     """
     from calfsense.clinic import score_test
     from calfsense.config import load_config
@@ -241,8 +296,8 @@ def heel_rise(
     from calfsense.routine import load_routine
     from calfsense.session.importers import load
 
-    if simulate == (file is not None):
-        fail("give a recording of the test, or --simulate")
+    if sum((simulate, guided, file is not None)) != 1:
+        fail("give a recording of the test, or --live (with your sensor), or --simulate")
     _check_new_file(html_path, force)
     profile = load_config().profile
     mass = mass_kg if mass_kg is not None else profile.get("mass_kg")
@@ -253,6 +308,8 @@ def heel_rise(
     with tempfile.TemporaryDirectory(prefix="calfsense-test-") as tmp:
         if simulate:
             session, truth = _simulated_test(Path(tmp), speed)
+        elif guided:
+            session = _live_test(device, phyphox_url, placement, sound, plain, as_json)
         else:
             assert file is not None
             session = load(file)

@@ -28,6 +28,7 @@ from calfsense.samples import DEFAULT_RECORDING, sample_path
 from calfsense.text import printable
 
 if TYPE_CHECKING:
+    from calfsense.live_run import LiveOptions
     from calfsense.sources.virtual import VirtualSensor
 
 
@@ -176,6 +177,92 @@ def forget(name: str) -> None:
     click.echo(f"forgot {match[0]}")
 
 
+def build_live_options(
+    device: str | None,
+    routine: str | None,
+    placement: str | None,
+    simulate: str | None,
+    replay_file: str | None,
+    speed: float | None,
+    faults: str | None,
+    plain: bool,
+    sound: str,
+    record_dir: str | None,
+    phyphox_url: str | None,
+) -> LiveOptions:
+    """Where a live session's data comes from (a sensor, the paired one, a phone, the virtual sensor or a
+    file) and everything else it was asked for; what `live` and `test heel-rise --live` run."""
+    from calfsense import history
+    from calfsense.config import load_config
+    from calfsense.live_run import LiveOptions
+    from calfsense.routine import DEFAULT_ROUTINE, load_routine
+    from calfsense.session.importers import load
+    from calfsense.sources import ble
+    from calfsense.sources.playback import playback
+
+    plan = load_routine(routine or DEFAULT_ROUTINE)
+    target = device
+    where = placement
+    if faults is not None and simulate is None:
+        fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
+    if replay_file is not None and (simulate is not None or device is not None):
+        fail("--replay plays a file: leave out --simulate and --device")
+    if phyphox_url is not None and (simulate is not None or device is not None or replay_file is not None):
+        fail("--phyphox makes the phone the sensor: leave out --simulate, --replay and --device")
+    replayed = load(replay_file) if replay_file is not None else None
+    sensor: VirtualSensor | None = None
+    phone_url: str | None = None
+    backend: ble.Backend | None
+    if phyphox_url is not None:
+        from calfsense.sources.phyphox import normalise_url
+
+        phone_url = normalise_url(phyphox_url)
+        backend = None
+        where = where or "shin"  # a phone is strapped to the shin or slipped into a sock
+        click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
+    elif replayed is not None:
+        backend = None  # the file is the source
+        where = where or replayed.placement or "auto"
+        click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
+    elif simulate is not None:
+        source = str(sample_path(DEFAULT_RECORDING)) if simulate == BUNDLED else simulate
+        if not Path(source).exists():
+            fail(f"{source}: no such recording")
+        played = playback(source, speed or 30.0, faults)
+        backend, sensor, recorded_placement = played.backend, played.sensor, played.placement
+        target = sensor.name
+        where = where or recorded_placement or "auto"
+        click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
+    else:
+        backend = ble.real_backend()
+        cfg = load_config()
+        saved = cfg.sensors.get(device or cfg.default or "", {})
+        target = device or saved.get("address") or cfg.default
+        where = where or saved.get("placement") or "auto"
+        if saved.get("kind") == "phyphox":  # a paired phone: the same as --phyphox
+            backend, phone_url = None, str(saved.get("address"))
+            click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
+        elif target is None:
+            click.echo(
+                "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
+            )
+    base = Path(record_dir) if record_dir else history.data_dir() / "recordings"
+    return LiveOptions(
+        routine=plan,
+        placement=where,
+        backend=backend,
+        target=target,
+        record_dir=base,
+        plain=plain or not sys.stdout.isatty(),
+        sound=sound,
+        simulated=simulate is not None,
+        time_scale=(speed or 30.0) if simulate is not None or replayed is not None else 1.0,
+        disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
+        replay=replayed,
+        phyphox_url=phone_url,
+    )
+
+
 @main.command()
 @click.option("--device", default=None, help="Sensor name or address (default: the one saved by `calfsense pair`).")
 @click.option("--routine", default=None, help="Built-in routine or TOML file (default: runner-calves).")
@@ -251,75 +338,14 @@ def live(
     """Count, pace and coach every rep of the routine as it happens, recording everything."""
     import asyncio
 
-    from calfsense import history
-    from calfsense.config import load_config
-    from calfsense.live_run import LiveOptions, run_live
+    from calfsense.live_run import run_live
     from calfsense.report_text import format_report
-    from calfsense.routine import DEFAULT_ROUTINE, load_routine
     from calfsense.session.importers import load
-    from calfsense.sources import ble
-    from calfsense.sources.playback import playback
 
-    plan = load_routine(routine or DEFAULT_ROUTINE)
-    target = device
-    where = placement
-    if faults is not None and simulate is None:
-        fail("--faults needs --simulate (it says what goes wrong with the virtual sensor)")
-    if replay_file is not None and (simulate is not None or device is not None):
-        fail("--replay plays a file: leave out --simulate and --device")
-    if phyphox_url is not None and (simulate is not None or device is not None or replay_file is not None):
-        fail("--phyphox makes the phone the sensor: leave out --simulate, --replay and --device")
-    replayed = load(replay_file) if replay_file is not None else None
-    sensor: VirtualSensor | None = None
-    phone_url: str | None = None
-    if phyphox_url is not None:
-        from calfsense.sources.phyphox import normalise_url
-
-        phone_url = normalise_url(phyphox_url)
-        backend = None
-        where = where or "shin"  # a phone is strapped to the shin or slipped into a sock
-        click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
-    elif replayed is not None:
-        backend = None  # the file is the source
-        where = where or replayed.placement or "auto"
-        click.echo(f"replaying {Path(replay_file or '').name} at {speed or 30.0:g}x", err=True)
-    elif simulate is not None:
-        source = str(sample_path(DEFAULT_RECORDING)) if simulate == BUNDLED else simulate
-        if not Path(source).exists():
-            fail(f"{source}: no such recording")
-        played = playback(source, speed or 30.0, faults)
-        backend, sensor, recorded_placement = played.backend, played.sensor, played.placement
-        target = sensor.name
-        where = where or recorded_placement or "auto"
-        click.echo(f"virtual {sensor.profile.model} playing {Path(source).name} at {sensor.speed:g}x", err=True)
-    else:
-        backend = ble.real_backend()
-        cfg = load_config()
-        saved = cfg.sensors.get(device or cfg.default or "", {})
-        target = device or saved.get("address") or cfg.default
-        where = where or saved.get("placement") or "auto"
-        if saved.get("kind") == "phyphox":  # a paired phone: the same as --phyphox
-            backend, phone_url = None, str(saved.get("address"))
-            click.echo(f"phone: phyphox at {phone_url} (worn on the {where})", err=True)
-        elif target is None:
-            click.echo(
-                "no saved sensor: looking for the nearest Polar sensor (run `calfsense pair` to save one)", err=True
-            )
-    base = Path(record_dir) if record_dir else history.data_dir() / "recordings"
-    opts = LiveOptions(
-        routine=plan,
-        placement=where,
-        backend=backend,
-        target=target,
-        record_dir=base,
-        plain=plain or not sys.stdout.isatty(),
-        sound=sound,
-        simulated=simulate is not None,
-        time_scale=(speed or 30.0) if simulate is not None or replayed is not None else 1.0,
-        disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
-        replay=replayed,
-        phyphox_url=phone_url,
+    opts = build_live_options(
+        device, routine, placement, simulate, replay_file, speed, faults, plain, sound, record_dir, phyphox_url
     )
+    plan, where, replayed = opts.routine, opts.placement, opts.replay
     recording, coach, session = asyncio.run(run_live(opts))
     if replayed is not None and replay_file is not None:
         # The report is the replay's: the same file through the same detector and rules.
