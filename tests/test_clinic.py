@@ -110,7 +110,8 @@ def test_a_whole_simulated_test_finds_the_weaker_leg(tmp_path: Path, monkeypatch
     assert json.loads(runner.invoke(main, ["profile", "--json"]).stdout) == {"mass_kg": 72.5, "age": 44, "sex": "male"}
     assert (tmp_path / "config.toml").stat().st_mode & 0o777 == 0o600
     page = tmp_path / "test.html"
-    result = runner.invoke(main, ["test", "heel-rise", "--simulate", "--json", "--html", str(page), "--save"])
+    args = ["test", "heel-rise", "--simulate", "--speed", "150", "--json", "--html", str(page), "--save"]
+    result = runner.invoke(main, args)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     left, right = data["legs"]
@@ -156,7 +157,7 @@ def test_a_live_test_with_a_phone_scores_each_leg(tmp_path: Path) -> None:
 
     on_the_beat = dataclasses.replace(NOMINAL, tempo_scale=(1.0, 1.0))  # following the metronome
     sim = simulate(plan, "foot", 100.0, seed=5, jitter=0.2, ranges=on_the_beat)
-    phone = FakePhyphox(sim.time_s, sim.acc_mg, speed=40.0).start()
+    phone = FakePhyphox(sim.time_s, sim.acc_mg, speed=80.0).start()
     env = {**os.environ, "CALFSENSE_CONFIG_DIR": str(tmp_path), "CALFSENSE_DATA_DIR": str(tmp_path)}
     args = ["test", "heel-rise", "--live", "--phyphox", phone.url, "--placement", "foot", "--plain", "--json"]
     proc = subprocess.Popen(
@@ -166,7 +167,7 @@ def test_a_live_test_with_a_phone_scores_each_leg(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(float(sim.time_s[-1]) / 40.0 + 2.5)  # starting up, then the whole test at 40x
+    time.sleep(float(sim.time_s[-1]) / 80.0 + 2.5)  # starting up, then the whole test at 80x
     proc.send_signal(signal.SIGINT)  # the tester ends the session
     out, err = proc.communicate(timeout=30)
     phone.stop()
