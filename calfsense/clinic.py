@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -84,12 +85,29 @@ class LegResult:
         }
 
 
+class RepLike(Protocol):
+    """What the rules read of a rep: a detector's `Rep` live, a report's `RepReport` after."""
+
+    @property
+    def start_s(self) -> float | None: ...
+    @property
+    def end_s(self) -> float | None: ...
+    @property
+    def up_s(self) -> float | None: ...
+    @property
+    def hold_s(self) -> float | None: ...
+    @property
+    def down_s(self) -> float | None: ...
+    @property
+    def height_cm(self) -> float | None: ...
+
+
 def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(x, nd)
 
 
 def score_leg(
-    side: str, reps: Sequence[RepReport], body_mass_kg: float | None = None, rules: TestRules = TestRules()
+    side: str, reps: Sequence[RepLike], body_mass_kg: float | None = None, rules: TestRules = TestRules()
 ) -> LegResult:
     """Apply the termination rules to a leg's raises in order; the reps before the ending ones count."""
     heights = [r.height_cm for r in reps]
@@ -134,7 +152,22 @@ def score_leg(
     )
 
 
-def _cycle_s(reps: Sequence[RepReport], i: int) -> float | None:
+def prompt_for(reps: Sequence[RepLike], rules: TestRules = TestRules()) -> str | None:
+    """What the tester says after the last rep, live: the prompt its rule calls for, if it broke one."""
+    if not reps:
+        return None
+    cycle = _cycle_s(reps, len(reps) - 1)
+    if cycle is not None and abs(cycle - rules.cycle_s) > rules.off_beat_s:
+        return "keep the pace: up on one beat, down on the next"
+    known = [r.height_cm for r in reps[: rules.reference_reps] if r.height_cm is not None]
+    last = reps[-1].height_cm
+    if len(reps) > rules.reference_reps and known and last is not None:
+        if last < rules.height_fraction * float(np.median(known)):
+            return "as high as you can"
+    return None
+
+
+def _cycle_s(reps: Sequence[RepLike], i: int) -> float | None:
     """A rep's cycle: to the next rep's start, or (the last one) its own rise, hold and lowering."""
     rep = reps[i]
     if i + 1 < len(reps) and rep.start_s is not None and reps[i + 1].start_s is not None:

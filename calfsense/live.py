@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from calfsense.clinic import Termination, TestRules, prompt_for, score_leg
 from calfsense.domain import Flag, LinkState
 from calfsense.dsp.detect import Detector, Rep
 from calfsense.matching import assessable, continues_set
@@ -85,8 +86,13 @@ class LiveCoach:
     _paused_at_s: float = 0.0
     _paused_total_s: float = 0.0
     _pauses: list[tuple[float, float]] = field(default_factory=list)  # (paused, resumed) in sensor seconds
+    # The heel-rise test's rules, applied rep by rep to each leg (the routine `heel-rise-test`), else None.
+    test_rules: TestRules | None = field(default=None, init=False)
+    _leg_over_s: float | None = field(default=None, init=False)  # a leg's test ended here; its next reps are extra
 
     def __post_init__(self) -> None:
+        if self.routine is not None and self.routine.name == "heel-rise-test":
+            self.test_rules = TestRules()
         self.detector = Detector(self.placement, device_model=self.model)
         self.prescribed = self.routine.prescribed_sets() if self.routine else []
         # Skip what this placement cannot see, and say so once (replay's report says the same).
@@ -264,12 +270,31 @@ class LiveCoach:
             return False
         return continues_set(self.reps_in_set, self.current, rep.start_s - self.last_rep.end_s)
 
+    def _after_leg_test(self, rep: Rep) -> bool:
+        """A rep after a leg's test ended: before a rest it is that leg's, extra; after one, the next leg's."""
+        assert self._leg_over_s is not None and self.test_rules is not None
+        last = self.paused_reps[-1].end_s if self.paused_reps else (self.last_rep.end_s if self.last_rep else 0.0)
+        if rep.start_s - max(last, self._leg_over_s - self.test_rules.cycle_s) <= self.test_rules.stop_after_s:
+            self.paused_reps.append(rep)
+            self._emit("rep", "after the leg's test ended (recorded, not counted): " + rep_line(rep, None, []))
+            return True
+        self._pauses.append((self._leg_over_s, rep.start_s))
+        self._record_span("resumed", rep.start_s)
+        self._leg_over_s = None
+        return False
+
+    def _record_span(self, kind: str, t_s: float) -> None:
+        if self.recorder is not None:
+            self.recorder.event(kind, time.monotonic_ns(), time.time_ns(), text="heel-rise test", t_s=round(t_s, 6))
+
     def _made_in_pause(self, rep: Rep) -> bool:
         """A rep that ended while paused (the rule replay applies to the recorded pauses)."""
         spans = [*self._pauses, (self._paused_at_s, float("inf"))] if self.paused else self._pauses
         return any(a <= rep.end_s < b for a, b in spans)
 
     def _on_rep(self, rep: Rep) -> None:
+        if self._leg_over_s is not None and self._after_leg_test(rep):
+            return
         if self._made_in_pause(rep):
             self.paused_reps.append(rep)
             self._emit("rep", "during the pause (recorded, not counted): " + rep_line(rep, None, []))
@@ -293,6 +318,24 @@ class LiveCoach:
         self._emit("rep", rep_line(rep, pres, flags))
         if pres is not None and pres.reps is not None and self.reps_in_set >= pres.reps:
             self.next_set(manual=False)
+        elif self.test_rules is not None and pres is not None and pres.side in ("left", "right"):
+            self._test_rep(pres.side, self.test_rules)
+
+    def _test_rep(self, side: str, rules: TestRules) -> None:
+        """The heel-rise test, live: prompt as the tester would, and end the leg when its rules say so."""
+        leg = self.reps[-self.reps_in_set :]
+        result = score_leg(side, leg, rules=rules)
+        if result.ended in (Termination.PACE, Termination.HEIGHT):
+            self._emit("note", f"{side} leg done: {result.ended.value}; {count(result.reps, 'rep')} count")
+            # Raises after it, before a rest, are the same leg's last efforts: recorded, credited to no set (a
+            # span written as a pause, so that replay credits them to none either).
+            self._leg_over_s = self.last_t
+            self._record_span("paused", self.last_t)
+            self.next_set(manual=False)
+            return
+        prompt = prompt_for(leg, rules)
+        if prompt is not None:
+            self._emit("note", prompt)
 
     def on_heart_rate(self, bpm: int, rr_ms: tuple[int, ...]) -> None:
         """Heart rate for the dashboard."""

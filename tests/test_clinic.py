@@ -175,3 +175,52 @@ def test_a_live_test_with_a_phone_scores_each_leg(tmp_path: Path) -> None:
     data = json.loads(out)
     assert [(leg["side"], leg["reps"]) for leg in data["legs"]] == [("left", 14), ("right", 10)]
     assert data["symmetry"]["weaker"] == "right" and "warm-up" not in out
+
+
+def test_live_the_test_prompts_the_pace_and_ends_the_leg_by_the_rules() -> None:
+    import dataclasses
+
+    from calfsense.clinic import score_test
+    from calfsense.dsp.simulate import NOMINAL, Segment, SetPlan, simulate
+    from calfsense.live import LiveCoach
+    from calfsense.report import analyze, build_report
+    from calfsense.routine import Tempo, load_routine
+    from calfsense.session.model import Event, LoadedSession
+
+    beat, slow = Tempo(1.0, 0.0, 1.0, 0.0), Tempo(1.7, 0.0, 1.7, 0.0)
+    plan = [
+        Segment("idle", 3.0),
+        Segment("set", set_plan=SetPlan("two-leg", 10, beat, height_cm=6.0)),
+        Segment("idle", 12.0),
+        Segment("set", set_plan=SetPlan("single-leg", 8, beat, height_cm=9.0)),
+        Segment("set", set_plan=SetPlan("single-leg", 4, slow, height_cm=9.0)),  # losing the beat, no break
+        Segment("idle", 12.0),
+        Segment("set", set_plan=SetPlan("single-leg", 9, beat, height_cm=8.0)),
+        Segment("idle", 3.0),
+    ]
+    on_the_beat = dataclasses.replace(NOMINAL, tempo_scale=(1.0, 1.0))
+    sim = simulate(plan, "foot", 100.0, seed=11, ranges=on_the_beat)
+    notes: list[str] = []
+    routine = load_routine("heel-rise-test")
+    coach = LiveCoach(routine, "foot", emit=lambda e: notes.append(e.text))
+
+    class Written:
+        """The events a recording would hold (set boundaries and the span after the leg's test ended)."""
+
+        items: list[Event] = []
+
+        def event(self, kind: str, mono_ns: int, wall_ns: int, text: str = "", **fields: object) -> None:
+            self.items.append(Event(float(fields["t_s"]), kind, text))  # type: ignore[arg-type]
+
+    coach.recorder = Written()  # type: ignore[assignment]
+    for i in range(0, len(sim.time_s), 50):
+        coach.on_samples(sim.time_s[i : i + 50], sim.acc_mg[i : i + 50])
+    coach.finish()
+    assert any(n.startswith("keep the pace") for n in notes)
+    done = [n for n in notes if n.startswith("left leg done: the pace could not be followed")]
+    assert done and done[0].endswith("8 reps count")
+    assert coach.routine_done and any(n.startswith("set 3 done: 9 reps") for n in notes)
+    # Replay of what was recorded scores the legs as live mode ended them.
+    session = LoadedSession("live", "test", sim.time_s, sim.acc_mg, events=tuple(Written.items))
+    result = score_test(build_report(session, analyze(session, "foot", routine), routine))
+    assert [(leg.side, leg.reps) for leg in result.legs] == [("left", 8), ("right", 9)]
