@@ -117,3 +117,28 @@ def display_model(name: str | None) -> str:
     if "polar" in n:
         return "Polar (unknown model)"
     return "heart-rate sensor" if name else "unknown"
+
+
+# Motion sensors calfsense recognises by what they advertise but cannot stream from yet (issue 36), with the
+# service each advertises (../shared/reference/sensors.md §3): scan names them instead of hiding them.
+NOT_YET_SUPPORTED: dict[str, str] = {
+    "34802252-7185-4d5d-b431-630e7050e8f0": "Movesense",
+    "326a9000-85cb-9195-d9dd-464cfbbae75a": "MbientLab MetaWear",
+    "0000ffe5-0000-1000-8000-00805f9a34fb": "WitMotion",
+    "ef680400-9b35-4933-9b10-52ffa9740042": "Nordic Thingy:52",
+}
+NOT_YET_NAMES = {
+    "movesense": "Movesense",
+    "metawear": "MbientLab MetaWear",
+    "wt901": "WitMotion",
+    "thingy": "Nordic Thingy:52",
+}
+
+
+def unsupported_model(name: str | None, service_uuids: set[str]) -> str | None:
+    """A motion sensor calfsense knows of but cannot stream from yet, by its advertised services or name."""
+    for uuid in service_uuids:
+        if uuid.lower() in NOT_YET_SUPPORTED:
+            return NOT_YET_SUPPORTED[uuid.lower()]
+    lowered = (name or "").lower()
+    return next((model for key, model in NOT_YET_NAMES.items() if key in lowered), None)

@@ -60,7 +60,7 @@ class SensorNotFoundError(CalfsenseError):
 class NoAccelerationError(CalfsenseError):
     """The sensor offers no acceleration stream (an H9 or any plain heart-rate strap)."""
 
-    advice = "use a Polar H10, Verity Sense or OH1 for rep counting"
+    advice = "use a Polar H10, Verity Sense or OH1 for rep counting, or a phone with phyphox (live --phyphox)"
 
 
 class SensorBusyError(CalfsenseError):

@@ -65,3 +65,15 @@ def test_the_simulate_command_offers_exactly_the_emulated_models() -> None:
 
     (option,) = [p for p in simulate.params if p.name == "device"]
     assert list(option.type.choices) == list(synthetic.PROFILES)  # type: ignore[attr-defined]
+
+
+def test_motion_sensors_not_supported_yet_are_named_by_what_they_advertise() -> None:
+    from calfsense.devices import unsupported_model
+
+    assert unsupported_model("MyTag", {"34802252-7185-4d5d-b431-630e7050e8f0"}) == "Movesense"
+    assert unsupported_model("", {"326A9000-85CB-9195-D9DD-464CFBBAE75A"}) == "MbientLab MetaWear"
+    assert unsupported_model("WT901BLE67", set()) == "WitMotion"
+    assert unsupported_model("Thingy", {"ef680400-9b35-4933-9b10-52ffa9740042"}) == "Nordic Thingy:52"
+    # WitMotion's UUIDs use a non-standard base (...9a34fb): the standard one (...9b34fb) is someone else's.
+    assert unsupported_model("", {"0000ffe5-0000-1000-8000-00805f9b34fb"}) is None
+    assert unsupported_model("Polar H10 5A1F0C2B", {"fb005c80-02e7-f387-1cad-8acd2d8df0c8"}) is None

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from calfsense.devices import display_model
+from calfsense.devices import display_model, unsupported_model
 from calfsense.errors import (
     CalfsenseError,
     FrameError,
@@ -93,6 +93,12 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
         polar = pmd.POLAR_MANUFACTURER_ID in adv.manufacturer_data or "polar" in (dev.name or "").lower()
         has_pmd = pmd.PMD_SERVICE_UUID in uuids
         has_hr = gatt.HEART_RATE_SERVICE_UUID in uuids
+        other = unsupported_model(adv.local_name or dev.name, uuids)
+        if other is not None:
+            # Named, not hidden: a runner with a Movesense should learn it is seen, and not yet supported.
+            name = adv.local_name or dev.name or ""
+            out.append(FoundSensor(name, dev.address, int(adv.rssi), f"{other} (not supported yet)", ()))
+            continue
         if not (show_all or has_pmd or has_hr or polar):
             continue
         model = display_model(adv.local_name or dev.name)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from calfsense.devices import recognise
+from calfsense.devices import recognise, unsupported_model
 from calfsense.domain import LinkState
 from calfsense.errors import (
     CalfsenseError,
@@ -200,6 +200,10 @@ class StreamSession:
                 if self.recorder is not None:
                     self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
             if not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
+                services = {str(sv.uuid).lower() for sv in client.services}
+                other = unsupported_model(dev.name, services)
+                if other is not None:
+                    raise NoAccelerationError(f"{dev.name} is a {other}: calfsense cannot stream from it yet")
                 raise NoAccelerationError(f"{dev.name} cannot stream acceleration (it offers heart rate only)")
             cp = ControlPoint(client)
             self._cp = cp
