@@ -14,6 +14,8 @@ from typing import Any
 
 from calfsense.domain import Flag, LinkState
 from calfsense.live import LiveCoach, LiveEvent
+from calfsense.report import FORM_CUES
+from calfsense.report_text import FLAG_MEANS
 
 # A 3x5 block font, each cell drawn two characters wide: digits a runner can read from 2 m.
 _FONT = {
@@ -32,13 +34,9 @@ _FONT = {
 }
 _SIGNAL_LOST_S = 2.0  # no samples for this long (wall time) while "streaming" is a signal loss worth showing
 _LOST = (LinkState.RECONNECTING, LinkState.SCANNING, LinkState.CONNECTING, LinkState.WAITING)
-# What each flag means, in the words shown beside the rep that earned it.
-FLAG_WORDS: dict[str, str] = {
-    Flag.PARTIAL: "partial: not as high as your best - rise as high as you can",
-    Flag.LEAN: "lean: the body tipped - rise straight up",
-    Flag.RUSHED: "rushed: lowered too fast - lower slowly",
-    Flag.BOUNCE: "bounce: no pause at the bottom - pause before the next",
-}
+# What each flag means and what to do about it, beside the rep that earned it: the report's words (one
+# definition for the report, the page and the screen).
+FLAG_WORDS: dict[str, str] = {flag: f"{FLAG_MEANS[flag]} - {cue}" for flag, cue in FORM_CUES.items()}
 _PHASE_COLOUR = {"rising": "green", "top": "cyan", "lowering": "yellow", "bottom": "blue", "resting": "blue"}
 _GUIDE = {"up": "RISE", "hold": "HOLD", "down": "LOWER", "pause": "PAUSE"}
 

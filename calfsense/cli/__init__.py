@@ -148,8 +148,9 @@ def _save_to_history(report: Report, recording: str | Path, save: bool | None) -
 
     if save is False:
         return
-    if save is None and (report.source.synthetic or is_sample(Path(recording))):
-        what = "a bundled sample" if is_sample(Path(recording)) else "a simulated session"
+    sample = is_sample(Path(recording))
+    if save is None and (report.source.synthetic or sample):
+        what = "a bundled sample" if sample else "a simulated session"
         click.echo(f"not saved to the history: {what} (pass --save to keep it)", err=True)
         return
     with contextlib.closing(history.connect()) as db:
