@@ -127,29 +127,52 @@ def _int24(data: bytes, offset: int) -> NDArray[np.int64]:
     return result
 
 
-@lru_cache(maxsize=64)
-def _bit_weights(width: int) -> NDArray[np.int64]:
-    # Two's complement as a dot product: the top bit weighs -2^(w-1), so sign extension is free.
-    w = np.left_shift(np.ones(width, dtype=np.int64), np.arange(width, dtype=np.int64))
-    w[-1] = -w[-1]
-    return w
+@dataclass(frozen=True, slots=True, eq=False)
+class _Gather:
+    """Where every field of one compressed layout sits: 8-byte windows and the shifts that cut them."""
+
+    index: NDArray[np.intp]
+    left: NDArray[np.int64]
+    right: NDArray[np.int64]
+    rows: int
+
+
+_I8 = np.dtype("<i8")
+
+
+# Layouts repeat frame after frame (a sensor sends the same block widths most of the time), so the
+# gather plan is built once per layout and every frame then decodes with a fixed handful of numpy ops.
+@lru_cache(maxsize=512)
+def _gather_plan(offset: int, ref_bytes: int, channels: int, blocks: tuple[tuple[int, int, int], ...]) -> _Gather:
+    starts: list[NDArray[np.int64]] = [np.arange(channels, dtype=np.int64) * (ref_bytes * 8) + offset * 8]
+    widths: list[NDArray[np.int64]] = [np.full(channels, ref_bytes * 8, dtype=np.int64)]
+    rows = 1
+    for pos, width, count in blocks:
+        fields = count * channels
+        starts.append(np.arange(fields, dtype=np.int64) * width + pos * 8)
+        widths.append(np.full(fields, width, dtype=np.int64))
+        rows += count
+    bit = np.concatenate(starts)
+    width_bits = np.concatenate(widths)
+    # An 8-byte little-endian window from the field's first byte holds any field of <= 57 bits.
+    index = ((bit >> 3)[:, None] + np.arange(8, dtype=np.int64)).astype(np.intp)
+    # Shifting the field to the word's top and back arithmetically drops its neighbours and
+    # sign-extends it in two operations.
+    left = (64 - (bit & 7) - width_bits)[:, None]
+    right = (64 - width_bits)[:, None]
+    return _Gather(index=index, left=left, right=right, rows=rows)
 
 
 def decode_delta_content(data: bytes, offset: int, resolution_bits: int, channels: int) -> NDArray[np.int64]:
     """Decode delta-compressed content starting at `offset` into (n, channels) integers."""
-    if resolution_bits < 1 or resolution_bits > 64:
+    if resolution_bits < 1 or resolution_bits > 56:
         raise FrameError(f"impossible resolution {resolution_bits} bits")
     ref_bytes = (resolution_bits + 7) // 8
     n = len(data)
     pos = offset + ref_bytes * channels
     if pos > n:
         raise FrameError(f"compressed frame truncated inside the reference sample ({n - offset} content bytes)")
-    ref = [
-        int.from_bytes(data[offset + c * ref_bytes : offset + (c + 1) * ref_bytes], "little", signed=True)
-        for c in range(channels)
-    ]
-    rows: list[NDArray[np.int64]] = [np.array([ref], dtype=np.int64)]
-    raw = np.frombuffer(data, dtype=np.uint8)
+    blocks: list[tuple[int, int, int]] = []
     while pos < n:
         if pos + 2 > n:
             raise FrameError(f"delta block header truncated at byte {pos - offset}")
@@ -160,14 +183,14 @@ def decode_delta_content(data: bytes, offset: int, resolution_bits: int, channel
             raise FrameError(f"impossible delta bit width {width}")
         if count == 0:
             raise FrameError("delta block with zero samples")
-        fields = count * channels
-        nbytes = (width * fields + 7) // 8
+        nbytes = (width * count * channels + 7) // 8
         if pos + nbytes > n:
             raise FrameError(f"delta block of {count}x{width} bits needs {nbytes} bytes, {n - pos} left")
-        bits = np.unpackbits(raw[pos : pos + nbytes], bitorder="little", count=width * fields)
-        deltas = bits.reshape(fields, width).astype(np.int64) @ _bit_weights(width)
-        rows.append(deltas.reshape(count, channels))
+        blocks.append((pos, width, count))
         pos += nbytes
-    stacked = np.concatenate(rows) if len(rows) > 1 else rows[0]
-    result: NDArray[np.int64] = np.cumsum(stacked, axis=0)
+    plan = _gather_plan(offset, ref_bytes, channels, tuple(blocks))
+    raw = np.frombuffer(data + bytes(8), dtype=np.uint8)
+    words = raw[plan.index].view(_I8)
+    signed = (words << plan.left) >> plan.right
+    result: NDArray[np.int64] = np.add.accumulate(signed.reshape(plan.rows, channels), axis=0)
     return result
