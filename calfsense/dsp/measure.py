@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
 from calfsense.dsp import geometry as geo
+from calfsense.dsp.iir import Filter, butter2_lowpass
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import DetectorParams
 
@@ -165,21 +165,18 @@ def measure(
 
 
 @functools.lru_cache(maxsize=16)
-def _lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """A 2nd-order Butterworth low-pass and its step-response initial state (designed once per corner and rate)."""
-    b, a = signal.butter(2, hz, fs=fs)
-    return b, a, signal.lfilter_zi(b, a)
+def _lowpass(hz: float, fs: float) -> Filter:
+    """A 2nd-order Butterworth low-pass (designed once per corner and rate)."""
+    return Filter(*butter2_lowpass(hz, fs))
 
 
-def _filtfilt(
-    design: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]], x: NDArray[np.float64]
-) -> NDArray[np.float64]:
+def _filtfilt(filt: Filter, x: NDArray[np.float64]) -> NDArray[np.float64]:
     """Forward and backward filtering of (n, 3) samples with odd extension at both ends, as scipy's filtfilt."""
-    b, a, zi = design
+    zi = filt.zi
     pad = min(len(x) - 1, 18)
     ext = np.concatenate((2 * x[:1] - x[pad:0:-1], x, 2 * x[-1:] - x[-2 : -pad - 2 : -1]))
-    y, _ = signal.lfilter(b, a, ext, axis=0, zi=zi[:, None] * ext[:1])
-    y, _ = signal.lfilter(b, a, y[::-1], axis=0, zi=zi[:, None] * y[-1:])
+    y, _ = filt.run(ext, zi[:, None] * ext[:1])
+    y, _ = filt.run(y[::-1], zi[:, None] * y[-1:])
     out: NDArray[np.float64] = y[::-1][pad : pad + len(x)]
     return out
 

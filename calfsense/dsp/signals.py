@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
+from calfsense.dsp.iir import Filter, butter2_lowpass
 from calfsense.dsp.params import DetectorParams
 
 _G_MPS2_PER_MG = 9.80665e-3
@@ -35,9 +35,9 @@ class Signals:
     busy: NDArray[np.bool_]  # footsteps or handling: smoothed content above `lowpass_hz` over `max_rough_mg`
 
 
-def _first_order_lowpass(hz: float, fs: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _first_order_lowpass(hz: float, fs: float) -> Filter:
     alpha = math.exp(-2 * math.pi * hz / fs)
-    return np.array([1.0 - alpha]), np.array([1.0, -alpha])
+    return Filter(np.array([1.0 - alpha]), np.array([1.0, -alpha]))
 
 
 @dataclass
@@ -54,31 +54,28 @@ class SignalBank:
 
     def __post_init__(self) -> None:
         p, fs = self.params, self.hz
-        self._lp = signal.butter(2, p.lowpass_hz, fs=fs)
-        self._lp_rough = signal.butter(2, p.rough_hz, fs=fs)
+        self._lp = Filter(*butter2_lowpass(p.lowpass_hz, fs))
+        self._lp_rough = Filter(*butter2_lowpass(p.rough_hz, fs))
         self._rough = _first_order_lowpass(1.0, fs)
         # Lift: high-pass the level, then two leaky integrations, all at `lift_hp_hz`: one filter.
         alpha = math.exp(-2 * math.pi * p.lift_hp_hz / fs)
         dt = 1.0 / fs
         hp_b, hp_a = np.array([1.0, -1.0]) * (1 + alpha) / 2, np.array([1.0, -alpha])
         li_b, li_a = np.array([dt]), np.array([1.0, -alpha])
-        self._lift = (np.convolve(np.convolve(hp_b, li_b), li_b), np.convolve(np.convolve(hp_a, li_a), li_a))
+        self._lift = Filter(np.convolve(np.convolve(hp_b, li_b), li_b), np.convolve(np.convolve(hp_a, li_a), li_a))
 
     def restart(self) -> None:
         """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
         self._zi, self._busy, self._since, self._lift_age = {}, False, 1 << 30, 0
 
-    def _run(
-        self, name: str, ba: tuple[NDArray[np.float64], NDArray[np.float64]], x: NDArray[np.float64], warm: int = 0
-    ) -> NDArray[np.float64]:
-        b, a = ba
+    def _run(self, name: str, filt: Filter, x: NDArray[np.float64], warm: int = 0) -> NDArray[np.float64]:
         zi = self._zi.get(name)
         if zi is None:
             # Start as if the first values' mean had always been there (no start-up transient from noise).
-            steady = signal.lfilter_zi(b, a)
+            steady = filt.zi
             start = x[: warm or self.warm].mean(axis=0)
             zi = steady[:, None] * start[None, :] if x.ndim == 2 else steady * start
-        y, self._zi[name] = signal.lfilter(b, a, x, axis=0, zi=zi)
+        y, self._zi[name] = filt.run(x, zi)
         out: NDArray[np.float64] = y
         return out
 

@@ -163,10 +163,11 @@ def _numbers(
     by `_finish`). Blank lines and `#` comments are skipped.
     """
     body = _read_text(path).replace(",", ".") if decimal_comma else ""
-    try:
+
+    def read(dtype: type[np.int64] | type[np.float64]) -> NDArray[np.float64]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no data": an empty table is the caller's clear error
-            vals: NDArray[np.float64] = np.loadtxt(
+            table = np.loadtxt(
                 io.StringIO(body) if decimal_comma else path,
                 encoding="latin-1",  # any byte is a character: the numbers are ASCII whatever the header is
                 delimiter=delim,
@@ -174,9 +175,18 @@ def _numbers(
                 skiprows=skip,
                 comments="#",
                 quotechar='"',
-                dtype=np.float64,
+                dtype=dtype,
                 ndmin=2,
             )
+        return np.asarray(table, dtype=np.float64)
+
+    try:
+        try:
+            # Integers parse five times faster than floats (Polar's exports are all integers: ns and mG); a
+            # file with decimals fails on its first row, so trying costs nothing there.
+            vals = read(np.int64)
+        except (ValueError, OverflowError):
+            vals = read(np.float64)
     except ValueError:
         rows = list(csv.reader(io.StringIO(body or _read_text(path)), delimiter=delim))[skip:]
         rows = [r for r in rows if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]

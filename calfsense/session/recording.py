@@ -444,7 +444,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             continue
         if frame.measurement is not MeasurementType.ACC:
             continue
-        frames.append((mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64)))
+        frames.append((mono, frame.timestamp_ns, frame.samples))  # to float once, all together
     if not frames:
         raise InputFileError(f"{path or 'recording'}: no acceleration frames in the recording")
     if rate is None:
@@ -495,7 +495,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     if not times:
         raise InputFileError(f"{path or 'recording'}: no acceleration frames could be timed")
     dev_ns = np.concatenate(times)
-    acc_mg = np.vstack(kept)
+    acc_mg = np.vstack(kept).astype(np.float64)
     ok = np.isfinite(dev_ns)
     # Samples are timed by the sensor's own clock (the best sample clock, and the same causal rule
     # live mode uses, so live and replay find the same reps); host times (heart rate, events) are
