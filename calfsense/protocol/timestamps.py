@@ -35,10 +35,44 @@ def _steps(n: int) -> NDArray[np.float64]:
 
 @dataclass(frozen=True, slots=True)
 class SampleTimes:
-    """Device-clock times of one frame's samples, and the gap before it if one was detected."""
+    """Device-clock times of one frame's samples (evenly spread, the last one exact), and the gap before it.
 
-    times_ns: NDArray[np.int64]
+    Kept as the line they lie on (`times_ns` makes them), so a replay can make every frame's at once
+    (`spread_times`), to the nanosecond the same.
+    """
+
+    first_ns: float
+    period_ns: float
+    n: int
+    last_ns: int
     gap_before: tuple[int, int] | None  # (last sample before, first sample after), device ns
+
+    @property
+    def times_ns(self) -> NDArray[np.int64]:
+        """The samples' times, ns."""
+        times = np.rint(self.first_ns + _steps(self.n) * self.period_ns).astype(np.int64)
+        times[-1] = self.last_ns
+        return times
+
+    @property
+    def first_sample_ns(self) -> int:
+        """The first sample's time, ns (as `times_ns[0]`)."""
+        return self.last_ns if self.n == 1 else int(np.rint(self.first_ns))
+
+
+def spread_times(lines: list[SampleTimes]) -> NDArray[np.int64]:
+    """Every frame's `times_ns`, concatenated, in one vectorised pass (the same values, to the ns)."""
+    if not lines:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.fromiter((s.n for s in lines), dtype=np.int64, count=len(lines))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    steps = np.arange(int(ends[-1]), dtype=np.float64) - np.repeat(starts, counts)
+    first = np.repeat(np.fromiter((s.first_ns for s in lines), dtype=np.float64, count=len(lines)), counts)
+    period = np.repeat(np.fromiter((s.period_ns for s in lines), dtype=np.float64, count=len(lines)), counts)
+    times = np.rint(first + steps * period).astype(np.int64)
+    times[ends - 1] = np.fromiter((s.last_ns for s in lines), dtype=np.int64, count=len(lines))
+    return times
 
 
 def sdk_sample_times(last_ns: int, n: int, sample_rate_hz: float, previous_last_ns: int | None) -> list[int]:
@@ -108,10 +142,8 @@ class FrameTimer:
             # between the two, as the SDK does, so that sample times always increase.
             period = (last_ns - prev) / n
             first = prev + period
-        times = np.rint(first + _steps(n) * period).astype(np.int64)
-        times[-1] = last_ns
         self._previous_last_ns = last_ns
-        return SampleTimes(times, gap)
+        return SampleTimes(first, period, n, last_ns, gap)
 
 
 @dataclass
@@ -161,10 +193,15 @@ class ClockContinuity:
 class TimedFrame:
     """A frame's samples with their times on the stream's sensor timeline, and the hole before it."""
 
-    times_ns: NDArray[np.int64]
+    times: SampleTimes
     samples: NDArray[np.float64]
     host_ns: int  # when it arrived
     gap_before: tuple[int, int] | None  # (last sample before, first sample after), sensor ns
+
+    @property
+    def times_ns(self) -> NDArray[np.int64]:
+        """The samples' times on the sensor timeline, ns."""
+        return self.times.times_ns
 
 
 @dataclass
@@ -252,14 +289,14 @@ class StreamClock:
 
     def _time(self, last: int, samples: NDArray[np.float64], host_ns: int) -> TimedFrame:
         st = self._timer.times(last, len(samples))
-        first = int(st.times_ns[0])
+        first = st.first_sample_ns
         gap = None
         if self._last_ns is not None and (self._restarted or st.gap_before is not None):
             if first - self._last_ns > 1.5 * self._timer.period_ns:  # the link was down, or frames were lost
                 gap = (self._last_ns, first)
         self._restarted = False
-        self._last_ns = int(st.times_ns[-1])
-        return TimedFrame(st.times_ns, samples, host_ns, gap)
+        self._last_ns = st.last_ns
+        return TimedFrame(st, samples, host_ns, gap)
 
 
 @dataclass

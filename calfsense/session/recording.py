@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from calfsense import __version__
 from calfsense.domain import EventKind
@@ -32,7 +33,7 @@ from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFil
 from calfsense.files import open_private
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
-from calfsense.protocol.timestamps import ClockContinuity, ClockMap, StreamClock, TimedFrame
+from calfsense.protocol.timestamps import ClockContinuity, ClockMap, SampleTimes, StreamClock, TimedFrame, spread_times
 from calfsense.session.model import Event, LoadedSession
 
 FORMAT = "calfsense.recording"
@@ -458,7 +459,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     # The same frame clock as live mode (clock resets, restarts, frames out of order), in arrival order.
     stream = StreamClock(rate, time_scale=header.time_scale)
     clock = ClockMap()
-    times: list[np.ndarray] = []
+    times: list[SampleTimes] = []
     kept: list[np.ndarray] = []
     lost = 0
     gaps: list[tuple[int, int]] = []
@@ -474,12 +475,12 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
             corrupt += 1
     timed += stream.flush()
     for tf in timed:
-        clock.observe(int(tf.times_ns[-1]), tf.host_ns)
+        clock.observe(tf.times.last_ns, tf.host_ns)
         hole = tf.gap_before
         if hole is not None:
             lost += max(1, round((hole[1] - hole[0]) / stream.period_ns / max(1, len(tf.samples))))
             gaps.append(hole)
-        times.append(tf.times_ns)
+        times.append(tf.times)
         kept.append(tf.samples)
     clock.fit()
     if stream.resets:
@@ -494,14 +495,14 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
         warnings.append(f"{corrupt} corrupt frame(s) skipped")
     if not times:
         raise InputFileError(f"{path or 'recording'}: no acceleration frames could be timed")
-    dev_ns = np.concatenate(times)
+    dev_ns = spread_times(times)
     acc_mg = np.vstack(kept).astype(np.float64)
     ok = np.isfinite(dev_ns)
     # Samples are timed by the sensor's own clock (the best sample clock, and the same causal rule
     # live mode uses, so live and replay find the same reps); host times (heart rate, events) are
     # mapped onto it.
     dev0 = float(dev_ns[ok][0])
-    time_s = (dev_ns[ok] - dev0) / 1e9
+    time_s: NDArray[np.float64] = (dev_ns[ok] - dev0) / 1e9
     gap_s = tuple(((a - dev0) / 1e9, (b - dev0) / 1e9) for a, b in gaps)
 
     def host_to_s(host: int) -> float:

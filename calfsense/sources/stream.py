@@ -408,7 +408,7 @@ class StreamSession:
     def _deliver_timed(self, timed: list[TimedFrame]) -> None:
         for tf in timed:
             if self._dev0_ns is None:
-                self._dev0_ns = int(tf.times_ns[0])
+                self._dev0_ns = tf.times.first_sample_ns
             # The sensor clock, as replay uses it: live and replay see the same sample times.
             self.stats.samples += len(tf.samples)
             self.sink.on_samples((tf.times_ns - self._dev0_ns) / 1e9, tf.samples)
