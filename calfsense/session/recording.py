@@ -502,7 +502,7 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     # live mode uses, so live and replay find the same reps); host times (heart rate, events) are
     # mapped onto it.
     dev0 = float(dev_ns[ok][0])
-    time_s = ((dev_ns[ok] - dev0) / 1e9).astype(np.float64)
+    time_s = ((dev_ns[ok] - dev0) / 1e9).astype(np.float64, copy=False)
     gap_s = tuple(((a - dev0) / 1e9, (b - dev0) / 1e9) for a, b in gaps)
 
     def host_to_s(host: int) -> float:
