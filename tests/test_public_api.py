@@ -38,6 +38,13 @@ def test_reading_a_recording_does_not_load_the_detector() -> None:
     assert out.strip() == "False"
 
 
+def test_counting_a_session_does_not_load_scipy() -> None:
+    # The detector's filters are numpy (dsp/iir.py): scipy.signal alone took 0.7 s to import, half a replay.
+    code = "import sys, calfsense.report, calfsense.dsp.detect; print(sorted(m for m in sys.modules if 'scipy' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_the_pure_core_imports_no_bleak_asyncio_or_click() -> None:
     pure = [
         "calfsense.protocol.pmd",
