@@ -134,7 +134,7 @@ class PaceCaller:
             self._reps_heard = counted
             self.play(Cue.COUNT)
             self.say(str(c.reps_in_set or counted))
-        if c.paused or c.finished or c.routine_done or not c.detector.ready:
+        if c.paused or c.finished or c.routine_done or not c.ready:
             self._beat = ""
             return
         rest = c.rest_left_s(now)

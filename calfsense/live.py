@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from calfsense.clinic import Termination, TestRules, prompt_for, score_leg
 from calfsense.domain import Flag, LinkState
 from calfsense.dsp.detect import Detector, Rep
+from calfsense.legs import SIDES, LegMerger, LegRep, LegTally, legs_summary, other_side, tally
 from calfsense.matching import assessable, continues_set
 from calfsense.report import rep_flags
 from calfsense.routine import PrescribedSet, Routine
@@ -89,11 +90,25 @@ class LiveCoach:
     # The heel-rise test's rules, applied rep by rep to each leg (the routine `heel-rise-test`), else None.
     test_rules: TestRules | None = field(default=None, init=False)
     _leg_over_s: float | None = field(default=None, init=False)  # a leg's test ended here; its next reps are extra
+    # A sensor on each leg (`two_legs`): a detector per leg, their reps merged (calfsense/legs.py) into `reps`.
+    two_legs: bool = False
+    leg_detectors: dict[str, Detector] = field(default_factory=dict, init=False)
+    leg_links: dict[str, str] = field(default_factory=dict, init=False)
+    leg_batteries: dict[str, int] = field(default_factory=dict, init=False)
+    leg_reps: list[LegRep] = field(default_factory=list, init=False)
+    _merger: LegMerger = field(default_factory=LegMerger, init=False)
+    _boundaries: list[float] = field(default_factory=list, init=False)  # set boundaries, session seconds
+    _boundaries_fed: dict[str, int] = field(default_factory=dict, init=False)  # of them, applied to each leg
+    _legs_streamed: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         if self.routine is not None and self.routine.name == "heel-rise-test":
             self.test_rules = TestRules()
         self.detector = Detector(self.placement, device_model=self.model)
+        if self.two_legs:
+            self.leg_detectors = {side: Detector(self.placement, device_model=self.model) for side in SIDES}
+            self.detector = self.leg_detectors[SIDES[0]]
+            self._boundaries_fed = {side: 0 for side in SIDES}
         self.prescribed = self.routine.prescribed_sets() if self.routine else []
         # Skip what this placement cannot see, and say so once (replay's report says the same).
         plan = assessable(self.prescribed, self.detector.resolved_placement)
@@ -132,11 +147,23 @@ class LiveCoach:
         rest = self.prescribed[self.set_pos - 1].rest_s if 0 < self.set_pos <= len(self.prescribed) else 60.0
         return rest - (self.clock_s(now_mono) - self.resting_since_s)
 
+    @property
+    def ready(self) -> bool:
+        """The detector has settled (either leg's, with two sensors) and counts."""
+        return any(d.ready for d in self.leg_detectors.values()) if self.two_legs else self.detector.ready
+
     def phase(self) -> str:
-        """rising, top, lowering, bottom (or resting) from the detector's state."""
+        """rising, top, lowering, bottom (or resting) from the detector's state (the leg that is moving)."""
         if self.resting_since_s is not None and self.reps_in_set == 0:
             return "resting"
+        if self.two_legs:
+            moving = [str(d.phase()) for d in self.leg_detectors.values() if str(d.phase()) != "bottom"]
+            return moving[0] if moving else "bottom"
         return self.detector.phase()
+
+    def legs_tally(self) -> LegTally | None:
+        """Left against right so far (two sensors), else None."""
+        return tally(self.leg_reps) if self.two_legs else None
 
     def pace_position(self, now_mono: float | None = None) -> tuple[str, float]:
         """Where the metronome is in the prescribed cycle: (phase, 0..1 within it)."""
@@ -155,7 +182,12 @@ class LiveCoach:
 
     def next_set(self, manual: bool = True) -> None:
         """Space: the next rep starts a new set (an explicit boundary, recorded for replay)."""
-        self.detector.new_set()
+        if self.two_legs:
+            # Each leg's detector takes it where its own data reaches this time (replay splits there too).
+            self._boundaries.append(self.last_t)
+            self._merger.boundary(self.last_t)
+        else:
+            self.detector.new_set()
         if self.recorder is not None:
             self.recorder.event(
                 "set_started",
@@ -201,6 +233,9 @@ class LiveCoach:
             return
         done_text = count(done, "rep") if pres is None or pres.reps is None else f"{done} of {pres.reps} reps"
         self._emit("set_done", f"set {self.set_pos + 1} done: {done_text}")
+        legs = self.legs_tally()
+        if legs is not None and done and self.leg_reps and self.leg_reps[-1].rep.side in SIDES:
+            self._emit("note", legs_summary(legs))  # after a single-leg set: how the legs compare so far
         if self.prescribed:
             self.set_pos += 1
         nxt = self.current
@@ -246,7 +281,7 @@ class LiveCoach:
             self._emit(kind, detail)
             if kind == "connected":
                 self._announce()
-                if not self.detector.ready:
+                if not self.ready:
                     self._emit("note", "hold still for half a second while the sensor settles, then start")
         elif state in (LinkState.RECONNECTING, LinkState.WAITING):
             self._emit(state, detail)
@@ -263,6 +298,62 @@ class LiveCoach:
             self._on_rep(rep)
         if not was_ready and self.detector.ready:
             self._emit("note", "counting")
+
+    # -- two sensors, one per leg -------------------------------------------------------------
+
+    def leg_sink(self, side: str) -> LegSink:
+        """The `FrameSink` of one leg's sensor."""
+        return LegSink(self, side)
+
+    def on_leg_state(self, side: str, state: str, detail: str) -> None:
+        """One leg's link: said with the leg's name; the session's link is the best of the two."""
+        if state == LinkState.WARNING:
+            self._emit("note", f"{side} leg: {detail}")
+            return
+        streamed = side in self._legs_streamed
+        self.leg_links[side] = state
+        if state == LinkState.STREAMING:
+            self._legs_streamed.add(side)
+        for legged in self._merger.link(side, state == LinkState.STREAMING):
+            self._on_leg_rep(legged)
+        links = [self.leg_links.get(s) for s in SIDES]
+        best = LinkState.STREAMING if LinkState.STREAMING in links else state
+        if best != self.link:
+            self.on_state(best, f"{side} leg: {detail}")
+        elif state == LinkState.STREAMING:
+            self._emit("reconnected" if streamed else "connected", f"{side} leg: {detail}")
+        elif state in (LinkState.RECONNECTING, LinkState.WAITING):
+            self._emit(state, f"{side} leg: {detail} (the {other_side(side)} leg counts on)")
+
+    def on_leg_samples(self, side: str, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
+        """One leg's samples, on the session's clock: its detector, then the merger, then the routine."""
+        self.last_data_mono = time.monotonic()
+        if len(time_s) == 0:
+            return
+        self.last_t = max(self.last_t, float(time_s[-1]))
+        det = self.leg_detectors[side]
+        was_ready = self.ready
+        reps: list[Rep] = []
+        start = 0
+        # The set boundaries this leg has not reached yet: split where replay splits (report.feed_with_boundaries).
+        while self._boundaries_fed[side] < len(self._boundaries):
+            b = self._boundaries[self._boundaries_fed[side]]
+            if b >= float(time_s[-1]):
+                break
+            i = max(start, int(np.searchsorted(time_s, b, side="right")))
+            reps += det.feed(time_s[start:i], acc_mg[start:i])
+            det.new_set()
+            start = i
+            self._boundaries_fed[side] += 1
+        reps += det.feed(time_s[start:], acc_mg[start:])
+        for legged in self._merger.feed(side, reps, float(time_s[-1])):
+            self._on_leg_rep(legged)
+        if not was_ready and self.ready:
+            self._emit("note", "counting")
+
+    def _on_leg_rep(self, legged: LegRep) -> None:
+        self.leg_reps.append(legged)
+        self._on_rep(legged.rep)
 
     def _continues_set(self, rep: Rep) -> bool:
         """A short break inside an unfinished set is the same prescribed set (the rule replay uses)."""
@@ -319,7 +410,8 @@ class LiveCoach:
         if pres is not None and pres.reps is not None and self.reps_in_set >= pres.reps:
             self.next_set(manual=False)
         elif self.test_rules is not None and pres is not None and pres.side in ("left", "right"):
-            self._test_rep(pres.side, self.test_rules)
+            # Two sensors know which leg it was; one sensor is worn on the leg the test is at.
+            self._test_rep(rep.side if rep.side in SIDES else pres.side, self.test_rules)
 
     def _test_rep(self, side: str, rules: TestRules) -> None:
         """The heel-rise test, live: prompt as the tester would, and end the leg when its rules say so."""
@@ -347,8 +439,39 @@ class LiveCoach:
 
     def finish(self) -> None:
         """End of the session: close the set in progress."""
-        for rep in self.detector.finish():
-            self._on_rep(rep)
+        if self.two_legs:
+            for side, det in self.leg_detectors.items():
+                self._merger.feed(side, det.finish(), float("inf"))
+            for legged in self._merger.finish():
+                self._on_leg_rep(legged)
+        else:
+            for rep in self.detector.finish():
+                self._on_rep(rep)
         if self.reps_in_set:
             self._finish_set()
         self.finished = True
+
+
+@dataclass
+class LegSink:
+    """One leg's sensor's `FrameSink`: what it delivers goes to the coach with the leg's name."""
+
+    coach: LiveCoach
+    side: str
+
+    def on_state(self, state: str, detail: str) -> None:
+        """The leg's link."""
+        self.coach.on_leg_state(self.side, state, detail)
+
+    def on_samples(self, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64]) -> None:
+        """The leg's samples."""
+        self.coach.on_leg_samples(self.side, time_s, acc_mg)
+
+    def on_heart_rate(self, bpm: int, rr_ms: tuple[int, ...]) -> None:
+        """Heart rate, from whichever sensor has it."""
+        self.coach.on_heart_rate(bpm, rr_ms)
+
+    def on_battery(self, percent: int) -> None:
+        """The leg's battery (the dashboard shows the lower)."""
+        self.coach.leg_batteries[self.side] = percent
+        self.coach.on_battery(min(self.coach.leg_batteries.values()))

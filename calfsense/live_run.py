@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from calfsense.domain import LinkState
 from calfsense.files import PrivateLog, private_dir
+from calfsense.legs import SIDES
 from calfsense.live import LiveCoach, LiveEvent
 from calfsense.live_screen import render_dashboard
 from calfsense.routine import Routine
 from calfsense.session.model import LoadedSession
-from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
+from calfsense.session.recording import LegWriter, RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import ble
-from calfsense.sources.base import ReplaySource, Source
+from calfsense.sources.base import LegsReplaySource, ReplaySource, Source
 from calfsense.sources.phyphox import PhyphoxSource
 from calfsense.sources.stream import StreamConfig, StreamSession
 from calfsense.text import count
@@ -43,6 +46,7 @@ class LiveOptions:
     disk_room_bytes: int | None = None  # a full disk after this many bytes (`--faults disk-full=N`)
     replay: LoadedSession | None = None  # coach a recording or export instead of a sensor (`live --replay FILE`)
     phyphox_url: str | None = None  # a phone running phyphox with remote access (`live --phyphox URL`)
+    legs: dict[str, str] | None = None  # a sensor on each leg: {"left": name or address, "right": ...}
 
 
 def recording_path(record_dir: Path) -> Path:
@@ -96,6 +100,34 @@ async def _read_keys(handler: Any, stop: asyncio.Event) -> None:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
 
 
+class BothLegs:
+    """A sensor on each leg as one source: both streamed at once; either failing for good ends both."""
+
+    def __init__(self, streams: dict[str, StreamSession]) -> None:
+        self.streams = streams
+
+    async def run(self) -> None:
+        """Stream both legs until both are done (or one fails for good, which stops the other)."""
+        tasks = [asyncio.ensure_future(s.run()) for s in self.streams.values()]
+        try:
+            for done in asyncio.as_completed(tasks):
+                try:
+                    await done
+                except BaseException:
+                    self.stop()
+                    raise
+        finally:
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Ask both to finish."""
+        for s in self.streams.values():
+            s.stop()
+
+
 async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path | None, LiveCoach, StreamSession | None]:
     """Stream, coach and record until q, the routine's end, Ctrl-C/SIGTERM, or (virtual) the motion's end.
 
@@ -114,7 +146,9 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
         if bell and e.kind == "rep":
             out.write("\a")
 
-    coach = LiveCoach(opts.routine, opts.placement, emit=emit, time_scale=opts.time_scale)
+    # A sensor on each leg, live or a recording of them replayed.
+    two_legs = opts.legs is not None or (opts.replay is not None and opts.replay.other is not None)
+    coach = LiveCoach(opts.routine, opts.placement, emit=emit, time_scale=opts.time_scale, two_legs=two_legs)
     player = None
     if opts.sound != "off":
         from calfsense.audio import Player, SoundMode
@@ -184,10 +218,60 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
         written.append(record_path)
         return writer
 
+    host0_ns = time.monotonic_ns()  # two legs: the session's clock counts from here
+    shared: list[RecordingWriter] = []
+
+    def make_leg_recorder(side: str) -> Callable[[StreamSession], LegWriter]:
+        def make(session: StreamSession) -> LegWriter:
+            assert record_path is not None
+            info = session.info
+            leg = RecordingHeader(
+                device_name=session.device_name,
+                model=info.model if info else None,
+                address=session.device_address,
+                firmware=info.firmware if info else None,
+                serial=info.serial if info else None,
+                settings={"acc": session.settings.as_dict()} if session.settings else {},
+            )
+            if not shared:
+                wall, zone = now_wall()
+                header = dataclasses.replace(
+                    leg,
+                    placement=opts.placement,
+                    routine=opts.routine.name if opts.routine else None,
+                    start_wall=wall,
+                    timezone=zone,
+                    synthetic=opts.simulated,
+                    note="calfsense live, a sensor on each leg" + (" --simulate" if opts.simulated else ""),
+                    time_scale=opts.time_scale,
+                    streams=SIDES,
+                    host0_ns=host0_ns,
+                )
+                shared.append(RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes))
+                coach.recorder = shared[0]
+                coach.model = info.model if info else session.device_name
+                written.append(record_path)
+            shared[0].stream(side, leg, time.monotonic_ns(), time.time_ns())
+            return LegWriter(shared[0], side)
+
+        return make
+
     stream: StreamSession | None = None
     phone: PhyphoxSource | None = None
+    leg_streams: dict[str, StreamSession] = {}
     source: Source
-    if opts.replay is not None:
+    if opts.legs is not None:
+        for side in SIDES:
+            leg_config = StreamConfig(target=opts.legs[side], time_scale=opts.time_scale, host0_ns=host0_ns)
+            backend = opts.backend or ble.real_backend()
+            leg_streams[side] = StreamSession(leg_config, coach.leg_sink(side), backend, make_leg_recorder(side))
+        stream = leg_streams[SIDES[0]]
+        source = BothLegs(leg_streams)
+    elif opts.replay is not None and opts.replay.other is not None:
+        # A recording with a sensor on each leg: each leg's samples to the coach as its sensor would send them.
+        legs = {"left": opts.replay, "right": opts.replay.other}
+        source = LegsReplaySource({side: (legs[side], coach.leg_sink(side)) for side in SIDES}, speed=opts.time_scale)
+    elif opts.replay is not None:
         # A file through the same coach a sensor feeds (sources/base.py): nothing to record, it is recorded.
         source = ReplaySource(opts.replay, coach, speed=opts.time_scale)
     elif opts.phyphox_url is not None:
@@ -230,6 +314,7 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
                 opts.simulated
                 and (stream is not None and stream.stats.frames > 0 or phone is not None and phone.stats.samples > 0)
                 and time.monotonic() - coach.last_data_mono > opts.idle_finish_s
+                and all(s.stats.frames > 0 for s in leg_streams.values())
             ):
                 request_stop()
 
@@ -277,6 +362,8 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
             player.close()
         if stream is not None and stream.recorder is not None:
             stream.recorder.close()
+        for writer in shared:
+            writer.close()
         if phone is not None and phone.recorder is not None:
             phone.recorder.close()
         for sig in signals:

@@ -56,6 +56,26 @@ def cue_fill(beat: str, within: float) -> float:
     return {"up": within, "hold": 1.0, "down": 1.0 - within}.get(beat, 0.0)
 
 
+def legs_line(coach: LiveCoach) -> str:
+    """A sensor on each leg: left against right so far, each leg's link if it is down ("" with one sensor)."""
+    t = coach.legs_tally()
+    if t is None:
+        return ""
+
+    def leg(side: str) -> str:
+        h = t.height_cm[side]
+        link = coach.leg_links.get(side)
+        down = f" [{link}]" if link in _LOST or link is None else ""
+        return f"{side} {t.reps[side]} single-leg reps" + (f", {h:.1f} cm" if h is not None else "") + down
+
+    parts = [leg("left"), leg("right")]
+    if t.reps_lsi_pct is not None and min(t.reps.values()) > 0:
+        parts.append(f"symmetry {t.reps_lsi_pct:.0f} %")
+    if t.height_lsi_pct is not None:
+        parts.append(f"height {t.height_lsi_pct:.0f} %")
+    return " | ".join(parts)
+
+
 def main_message(coach: LiveCoach, now_mono: float | None = None) -> tuple[str, str]:
     """The one thing that needs attention now, and its colour (stand still, signal lost, paused, rest, done)."""
     now = time.monotonic() if now_mono is None else now_mono
@@ -67,7 +87,7 @@ def main_message(coach: LiveCoach, now_mono: float | None = None) -> tuple[str, 
         return (f"NO DATA for {now - coach.last_data_mono:.0f} s - is the sensor still on?", "bold red")
     if coach.link != LinkState.STREAMING:
         return (f"connecting to the sensor ({coach.link})", "bold yellow")
-    if not coach.detector.ready:
+    if not coach.ready:
         return ("STAND STILL - the sensor is settling, then start", "bold yellow")
     if coach.paused:
         return ("PAUSED - the routine waits; press p to go on (reps now are not counted)", "bold magenta")
@@ -158,6 +178,10 @@ def render_dashboard(coach: LiveCoach, recording: Path | None, events: list[Live
     flags.stylize("red" if coach.last_flags else "green")
     recent = [e for e in events if e.kind != "state"][-3:]
     log = Text("\n".join(f"{e.text}"[:width] for e in recent), style="dim")
+    legs = legs_line(coach)
+    if legs:
+        lost = [side for side, state in coach.leg_links.items() if state in _LOST]
+        log = Text(legs[:width] + "\n", style="bold red" if lost else "bold") + log
     keys = Text(
         ("space next set  b back  p pause  q finish" + (f"  rec {recording.name}" if recording else ""))[:width],
         style="dim",

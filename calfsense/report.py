@@ -10,9 +10,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from calfsense.domain import EventKind, Flag
 from calfsense.dsp.detect import Detector, Rep, RepSet
+from calfsense.dsp.model import Session, group_sets
+from calfsense.legs import merge_legs
 from calfsense.matching import assessable, continues_set
 from calfsense.report_model import (
     MissingSet,
@@ -69,17 +72,17 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
     det = Detector(chosen, device_model=session.model)
     guessing = det.resolved_placement == "auto"  # neither given nor told by the device (an H10 is a chest strap)
     boundaries = sorted(e.time_s for e in session.events if e.kind == "set_started")
-    t, a = session.time_s, session.acc_mg
-    start = 0
-    for b in boundaries:
-        # Live mode records the sensor time of the last sample before the boundary: split right after it.
-        i = int(np.searchsorted(t, b, side="right"))
-        det.feed(t[start:i], a[start:i])
-        det.new_set()
-        start = i
-    det.feed(t[start:], a[start:])
+    feed_with_boundaries(det, session.time_s, session.acc_mg, boundaries)
     det.finish()
     found = det.session()
+    if session.other is not None:
+        # A sensor on each leg: each leg counted on its own, the reps credited to the leg that moved.
+        other = Detector(chosen, device_model=session.other.model)
+        feed_with_boundaries(other, session.other.time_s, session.other.acc_mg, boundaries)
+        other.finish()
+        legs = {session.side or "left": found.reps, session.other.side or "right": other.reps}
+        reps = tuple(r.rep for r in merge_legs(legs.get("left", ()), legs.get("right", ()), boundaries))
+        found = Session(found.placement, reps, group_sets(reps), found.gaps)
     warnings: list[str] = []
     sets, paused = _outside_pauses(found.sets, session)
     if paused:
@@ -93,6 +96,24 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
             "a guess a chest strap or a thigh can fool; pass --placement (foot, shin, chest or thigh)"
         )
     return found.placement, sets, warnings
+
+
+def feed_with_boundaries(
+    det: Detector, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64], boundaries: list[float]
+) -> list[Rep]:
+    """Feed a detector, starting a new set after each boundary time (the rule live mode's boundaries follow)."""
+    out: list[Rep] = []
+    start = 0
+    for b in boundaries:
+        # Live mode records the sensor time of the last sample before the boundary: split right after it.
+        i = int(np.searchsorted(time_s, b, side="right"))
+        if i < start:
+            continue
+        out += det.feed(time_s[start:i], acc_mg[start:i])
+        det.new_set()
+        start = i
+    out += det.feed(time_s[start:], acc_mg[start:])
+    return out
 
 
 def _outside_pauses(sets: tuple[RepSet, ...], session: LoadedSession) -> tuple[tuple[RepSet, ...], int]:
@@ -262,6 +283,7 @@ def _rep_report(k: int, rep: Rep, prescribed: PrescribedSet | None) -> RepReport
         pause_s=_r(rep.pause_s) if k > 1 else None,
         height_cm=_r(rep.height_cm, 2),
         flags=tuple(rep_flags(rep, prescribed)),
+        side=rep.side,
     )
 
 
@@ -270,6 +292,7 @@ def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | 
     sets_out: list[SetReport] = []
     missing: list[MissingSet] = []
     compliances: list[float] = []
+    side_notes: list[str] = []
     for found, pres in analysis.matched:
         v = verdict(found, pres)
         if v is not None:
@@ -279,7 +302,11 @@ def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | 
                 missing.append(MissingSet(pres.index, pres.exercise, pres.side))
             continue
         reps = tuple(_rep_report(k, rep, pres) for k, rep in enumerate(found.reps, 1))
-        sets_out.append(SetReport(len(sets_out) + 1, _r(found.start_s), _r(found.end_s), pres, v, reps))
+        done = SetReport(len(sets_out) + 1, _r(found.start_s), _r(found.end_s), pres, v, reps)
+        sets_out.append(done)
+        if pres is not None and pres.side is not None and done.moved in ("left", "right") and done.moved != pres.side:
+            # Two sensors see which leg worked: credited to it, and said (the routine may be done in another order).
+            side_notes.append(f"set {done.index}: the {done.moved} leg did it, the routine said {pres.side}")
     all_reps = [r for s in sets_out for r in s.reps]
     heights = [r.height_cm for r in all_reps if r.height_cm is not None]
     summary = Summary(
@@ -291,7 +318,7 @@ def build_report(session: LoadedSession, analysis: Analysis, routine: Routine | 
         compliance=round(float(np.mean(compliances)), 1) if compliances else None,
         height_cm_mean=_r(float(np.mean(heights)), 2) if heights else None,
         flagged_reps=sum(1 for r in all_reps if r.flags),
-        warnings=tuple(analysis.warnings),
+        warnings=tuple(analysis.warnings) + tuple(side_notes),
     )
     source = SourceInfo(
         path=session.path,

@@ -89,6 +89,7 @@ class RepReport:
     pause_s: float | None  # None for a set's first rep
     height_cm: float | None
     flags: tuple[Flag, ...]
+    side: str | None = None  # a sensor on each leg: the leg that moved (left, right, both); else None
 
     def phase_s(self, phase: str) -> float | None:
         """A phase's duration by name (up, hold, down, pause)."""
@@ -109,6 +110,7 @@ class RepReport:
             "pause_s": self.pause_s,
             "height_cm": self.height_cm,
             "flags": [str(f) for f in self.flags],
+            "side": self.side,
         }
 
 
@@ -129,8 +131,17 @@ class SetReport:
         return self.prescribed.exercise if self.prescribed else None
 
     @property
+    def moved(self) -> str | None:
+        """A sensor on each leg: the leg most of the set's reps were made with (left, right, both); else None."""
+        sides = [r.side for r in self.reps if r.side is not None]
+        return max(sorted(set(sides)), key=sides.count) if sides else None
+
+    @property
     def side(self) -> str | None:
-        """The prescribed side, when matched."""
+        """The leg the set was done with: the one that moved (two sensors), else the prescribed one."""
+        moved = self.moved
+        if moved is not None:
+            return moved if moved in ("left", "right") else None
         return self.prescribed.side if self.prescribed else None
 
     def to_json(self) -> dict[str, Any]:
@@ -141,6 +152,7 @@ class SetReport:
             "end_s": self.end_s,
             "exercise": self.exercise,
             "side": self.side,
+            "moved": self.moved,
             "prescribed": self.prescribed.as_dict() if self.prescribed else None,
             "verdict": self.verdict.to_json() if self.verdict else None,
             "reps": [r.to_json() for r in self.reps],

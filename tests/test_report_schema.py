@@ -19,13 +19,13 @@ KEYS: dict[str, Any] = {
                "synthetic", "start_wall", "frames_lost"],
     "summary": ["reps", "sets", "routine", "missing_sets", "extra_sets", "compliance", "height_cm_mean",
                 "flagged_reps", "warnings"],
-    "set": ["index", "start_s", "end_s", "exercise", "side", "prescribed", "verdict", "reps"],
+    "set": ["index", "start_s", "end_s", "exercise", "side", "moved", "prescribed", "verdict", "reps"],
     "prescribed": ["exercise", "side", "reps", "tempo", "rest_s", "load", "knee", "cues"],
     "verdict": ["reps_done", "reps_prescribed", "reps_ok", "tempo", "height_cm", "flagged", "compliance", "coaching"],
     "tempo": ["up", "hold", "down", "pause", "on_tempo_pct"],
     "flagged": ["partial", "lean", "rushed", "bounce"],
     "rep": ["index", "start_s", "top_s", "lower_s", "end_s", "up_s", "hold_s", "down_s", "pause_s", "height_cm",
-            "flags"],
+            "flags", "side"],
 }  # fmt: skip
 
 

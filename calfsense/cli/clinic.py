@@ -49,8 +49,10 @@ def test_group() -> None:
     """Clinical tests."""
 
 
-def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
-    """A whole test played through the virtual sensor and live mode: the left leg strong, the right weaker."""
+def _simulated_test(tmp: Path, speed: float, both_legs: bool = False) -> tuple[LoadedSession, str]:
+    """A whole test played through the virtual sensor and live mode: the left leg strong, the right weaker.
+
+    `both_legs`: a virtual sensor on each leg (each leg's test credited to the leg that moved)."""
     import asyncio
     import dataclasses
 
@@ -69,28 +71,42 @@ def _simulated_test(tmp: Path, speed: float) -> tuple[LoadedSession, str]:
         Segment("idle", 4.0),
         Segment("set", set_plan=SetPlan("two-leg", 10, beat, height_cm=6.0)),  # the warm-up: sub-maximal
         Segment("idle", 15.0),  # the protocol's rests, shortened: nothing is measured in them
-        Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(26, 31)), beat, height_cm=9.5, fatigue=0.25)),
+        Segment(
+            "set",
+            set_plan=SetPlan("single-leg", int(rng.integers(26, 31)), beat, height_cm=9.5, fatigue=0.25, side="left"),
+        ),
         Segment("idle", 20.0),  # the protocol's 2 minutes between legs, shortened: nothing is measured in it
-        Segment("set", set_plan=SetPlan("single-leg", int(rng.integers(18, 22)), beat, height_cm=7.5, fatigue=0.35)),
+        Segment(
+            "set",
+            set_plan=SetPlan("single-leg", int(rng.integers(18, 22)), beat, height_cm=7.5, fatigue=0.35, side="right"),
+        ),
         Segment("idle", 5.0),
     ]
     placement = "foot"
     # A person following the metronome (the simulator's own tempo spread would be a person ignoring it).
     on_the_beat = dataclasses.replace(NOMINAL, tempo_scale=(1.0, 1.0))
     sim = simulate(plan, placement, 200.0, seed=7, ranges=on_the_beat)
-    source = tmp / "simulated-test.csrec.jsonl"
-    record_simulation(source, sim, VERITY, routine="heel-rise-test", seed=7)
-    played = playback(str(source), speed)
+    if both_legs:
+        from calfsense.sources.playback import LEG_ADDRESSES, leg_playback
+
+        pair = leg_playback(plan, placement, speed, seed=7, ranges=on_the_beat)
+        backend, target, legs = pair.backend, None, dict(LEG_ADDRESSES)
+    else:
+        source = tmp / "simulated-test.csrec.jsonl"
+        record_simulation(source, sim, VERITY, routine="heel-rise-test", seed=7)
+        played = playback(str(source), speed)
+        backend, target, legs = played.backend, played.sensor.name, None
     opts = LiveOptions(
         routine=load_routine("heel-rise-test"),
         placement=placement,
-        backend=played.backend,
-        target=played.sensor.name,
+        backend=backend,
+        target=target,
         record_dir=tmp,
         plain=True,
         simulated=True,
         time_scale=speed,
         idle_finish_s=1.0,
+        legs=legs,
     )
     import io
 
@@ -177,7 +193,13 @@ def test_history(plot_path: str | None, force: bool, as_json: bool) -> None:
 
 
 def _live_test(
-    device: str | None, phyphox_url: str | None, placement: str | None, sound: str, plain: bool, to_stderr: bool
+    device: str | None,
+    phyphox_url: str | None,
+    placement: str | None,
+    sound: str,
+    plain: bool,
+    to_stderr: bool,
+    legs: tuple[str | None, str | None] = (None, None),
 ) -> LoadedSession:
     """The test now, with the live coach: warm-up, then each leg, paced at 60 bpm; its recording."""
     import asyncio
@@ -192,7 +214,7 @@ def _live_test(
         err=True,
     )
     opts = build_live_options(
-        device, "heel-rise-test", placement, None, None, None, None, plain, sound, None, phyphox_url
+        device, "heel-rise-test", placement, None, None, None, None, plain, sound, None, phyphox_url, legs[0], legs[1]
     )
     import sys
 
@@ -246,6 +268,11 @@ def _print_result(result: TestResult) -> None:
     help="Run the test now with your sensor: the warm-up, then each leg to failure, with the live coach.",
 )
 @click.option("--device", default=None, help="With --live: the sensor (default: the paired one).")
+@click.option("--left", default=None, metavar="DEVICE", help="With --live: a sensor on each leg, the left one.")
+@click.option("--right", default=None, metavar="DEVICE", help="With --live: a sensor on each leg, the right one.")
+@click.option(
+    "--both-legs", is_flag=True, help="With --simulate: a virtual sensor on each leg (credited to the leg that moved)."
+)
 @click.option("--phyphox", "phyphox_url", default=None, metavar="URL", help="With --live: a phone running phyphox.")
 @click.option(
     "--sound",
@@ -269,6 +296,9 @@ def heel_rise(
     simulate: bool,
     guided: bool,
     device: str | None,
+    left: str | None,
+    right: str | None,
+    both_legs: bool,
     phyphox_url: str | None,
     sound: str,
     plain: bool,
@@ -298,6 +328,10 @@ def heel_rise(
 
     if sum((simulate, guided, file is not None)) != 1:
         fail("give a recording of the test, or --live (with your sensor), or --simulate")
+    if both_legs and not simulate:
+        fail("--both-legs is for --simulate; with your own sensors give --live --left DEVICE --right DEVICE")
+    if (left is not None or right is not None) and not guided:
+        fail("--left and --right are the sensors for --live")
     _check_new_file(html_path, force)
     profile = load_config().profile
     mass = mass_kg if mass_kg is not None else profile.get("mass_kg")
@@ -307,9 +341,9 @@ def heel_rise(
     truth = ""
     with tempfile.TemporaryDirectory(prefix="calfsense-test-") as tmp:
         if simulate:
-            session, truth = _simulated_test(Path(tmp), speed)
+            session, truth = _simulated_test(Path(tmp), speed, both_legs)
         elif guided:
-            session = _live_test(device, phyphox_url, placement, sound, plain, as_json)
+            session = _live_test(device, phyphox_url, placement, sound, plain, as_json, (left, right))
         else:
             assert file is not None
             session = load(file)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -66,8 +66,16 @@ def scan(timeout_s: float, show_all: bool, as_json: bool, simulate: bool) -> Non
 )
 @click.option("--simulate", is_flag=True, help="Pair the virtual sensor.")
 @click.option("--phyphox", "phyphox_url", default=None, metavar="URL", help="Save a phone running phyphox instead.")
+@click.option(
+    "--leg",
+    type=click.Choice(["left", "right"]),
+    default=None,
+    help="The leg it is worn on, for a sensor on each leg: once both legs have one, `calfsense live` uses both.",
+)
 @JSON_OPTION
-def pair(target: str | None, placement: str | None, simulate: bool, phyphox_url: str | None, as_json: bool) -> None:
+def pair(
+    target: str | None, placement: str | None, simulate: bool, phyphox_url: str | None, leg: str | None, as_json: bool
+) -> None:
     """Connect to a sensor (NAME or ADDRESS; default: the nearest Polar), read it and save it as the default."""
     from calfsense.config import load_config, save_config
     from calfsense.devices import recognise
@@ -87,6 +95,12 @@ def pair(target: str | None, placement: str | None, simulate: bool, phyphox_url:
     entry = paired.as_dict()
     entry["placement"] = chosen
     entry["simulated"] = simulate
+    if leg is not None:
+        # One sensor per leg: the leg's previous sensor gives the leg up.
+        for other in cfg.sensors.values():
+            if other.get("leg") == leg:
+                other.pop("leg")
+        entry["leg"] = leg
     cfg.sensors[paired.name] = entry
     cfg.default = paired.name
     path = save_config(cfg)
@@ -102,7 +116,14 @@ def pair(target: str | None, placement: str | None, simulate: bool, phyphox_url:
         f"{', '.join(map(str, paired.acc_rates_hz)) or '-'} Hz, "
         f"range {', '.join(map(str, paired.acc_ranges_g)) or '-'} G"
     )
-    click.echo(f"  worn on the {chosen}; saved as the default sensor in {path}")
+    on = f" of the {leg} leg" if leg else ""
+    click.echo(f"  worn on the {chosen}{on}; saved as the default sensor in {path}")
+    if leg is not None:
+        legs = saved_legs(cfg.sensors)
+        if legs is not None:
+            click.echo(f"  a sensor on each leg: `calfsense live` streams both ({legs['left']}, {legs['right']})")
+        else:
+            click.echo(f"  pair the {'right' if leg == 'left' else 'left'} leg's sensor with --leg too to use both")
     if chosen == "chest":
         click.echo("  note: a chest strap cannot see seated raises; wear a Verity Sense on the shin for those")
         # bench/bench_accuracy.py: the chest counts fast and moderate tempos well, slow (3 s) raises poorly.
@@ -156,8 +177,9 @@ def devices(as_json: bool) -> None:
     for name, s in cfg.sensors.items():
         mark = "*" if name == cfg.default else " "
         sim = " (virtual)" if s.get("simulated") else ""
+        leg = f" ({s['leg']} leg)" if s.get("leg") else ""
         fields = (printable(s.get("address", "")), printable(s.get("model", "")), printable(s.get("placement", "")))
-        click.echo(f"{mark} {printable(name):<26}{fields[0]:<20}{fields[1]:<14}{fields[2]}{sim}")
+        click.echo(f"{mark} {printable(name):<26}{fields[0]:<20}{fields[1]:<14}{fields[2]}{leg}{sim}")
 
 
 @main.command()
@@ -177,6 +199,12 @@ def forget(name: str) -> None:
     click.echo(f"forgot {match[0]}")
 
 
+def saved_legs(sensors: dict[str, dict[str, Any]]) -> dict[str, str] | None:
+    """The saved sensors paired with --leg, {"left": address, "right": address}, when both legs have one."""
+    legs = {s["leg"]: str(s.get("address") or name) for name, s in sensors.items() if s.get("leg") in ("left", "right")}
+    return legs if set(legs) == {"left", "right"} else None
+
+
 def build_live_options(
     device: str | None,
     routine: str | None,
@@ -189,9 +217,12 @@ def build_live_options(
     sound: str,
     record_dir: str | None,
     phyphox_url: str | None,
+    left: str | None = None,
+    right: str | None = None,
+    both_legs: bool = False,
 ) -> LiveOptions:
-    """Where a live session's data comes from (a sensor, the paired one, a phone, the virtual sensor or a
-    file) and everything else it was asked for; what `live` and `test heel-rise --live` run."""
+    """Where a live session's data comes from (a sensor, the paired one, a sensor on each leg, a phone, the
+    virtual sensor or a file) and everything else it was asked for; what `live` and `test heel-rise --live` run."""
     from calfsense import history
     from calfsense.config import load_config
     from calfsense.live_run import LiveOptions
@@ -209,11 +240,37 @@ def build_live_options(
         fail("--replay plays a file: leave out --simulate and --device")
     if phyphox_url is not None and (simulate is not None or device is not None or replay_file is not None):
         fail("--phyphox makes the phone the sensor: leave out --simulate, --replay and --device")
+    if (left is None) != (right is None):
+        fail("a sensor on each leg needs both --left and --right")
+    if left is not None and (simulate is not None or replay_file is not None or phyphox_url or device is not None):
+        fail("--left and --right are the sensors: leave out --device, --simulate, --replay and --phyphox")
+    if both_legs and (simulate is None or simulate != BUNDLED):
+        fail("--both-legs plays a simulated session on two virtual sensors: use it with --simulate alone")
     replayed = load(replay_file) if replay_file is not None else None
     sensor: VirtualSensor | None = None
     phone_url: str | None = None
     backend: ble.Backend | None
-    if phyphox_url is not None:
+    legs: dict[str, str] | None = None
+    cfg_legs = None
+    if left is None and device is None and simulate is None and replay_file is None and phyphox_url is None:
+        cfg_legs = saved_legs(load_config().sensors)
+    if both_legs:
+        from calfsense.sources.playback import LEG_ADDRESSES, leg_playback
+
+        faulted = {"right": faults} if faults else None  # a fault on one leg: the other counts on
+        played_legs = leg_playback(placement=where or "foot", speed=speed or 30.0, faults=faulted)
+        backend, legs, where = played_legs.backend, dict(LEG_ADDRESSES), played_legs.placement
+        sensor = played_legs.sensors["right"]
+        click.echo(f"a virtual Verity Sense on each {where}, playing runner-calves at {speed or 30.0:g}x", err=True)
+    elif left is not None and right is not None:
+        backend, legs = ble.real_backend(), {"left": left, "right": right}
+        where = where or "foot"
+        click.echo(f"a sensor on each leg: left {left}, right {right} (worn on the {where})", err=True)
+    elif cfg_legs is not None:
+        backend, legs = ble.real_backend(), cfg_legs
+        where = where or "foot"
+        click.echo(f"the paired sensor on each leg: left {legs['left']}, right {legs['right']}", err=True)
+    elif phyphox_url is not None:
         from calfsense.sources.phyphox import normalise_url
 
         phone_url = normalise_url(phyphox_url)
@@ -260,6 +317,7 @@ def build_live_options(
         disk_room_bytes=sensor.faults.disk_full_after_bytes if sensor is not None else None,
         replay=replayed,
         phyphox_url=phone_url,
+        legs=legs,
     )
 
 
@@ -320,6 +378,13 @@ def build_live_options(
     default=None,
     help="Where recordings go (default: recordings/ in the user data directory).",
 )
+@click.option("--left", default=None, metavar="DEVICE", help="A sensor on each leg: the left leg's (with --right).")
+@click.option("--right", default=None, metavar="DEVICE", help="A sensor on each leg: the right leg's (with --left).")
+@click.option(
+    "--both-legs",
+    is_flag=True,
+    help="With --simulate: a virtual sensor on each shoe (single-leg sets credited to the leg that moved).",
+)
 @SAVE_OPTION
 def live(
     device: str | None,
@@ -334,8 +399,16 @@ def live(
     record_dir: str | None,
     save: bool | None,
     phyphox_url: str | None,
+    left: str | None,
+    right: str | None,
+    both_legs: bool,
 ) -> None:
-    """Count, pace and coach every rep of the routine as it happens, recording everything."""
+    """Count, pace and coach every rep of the routine as it happens, recording everything.
+
+    With a sensor on each leg (--left and --right, or two sensors paired with --leg) both stream into one
+    session and recording: single-leg sets are credited to the leg that moved, and left and right are
+    compared as the session goes.
+    """
     import asyncio
 
     from calfsense.live_run import run_live
@@ -343,7 +416,20 @@ def live(
     from calfsense.session.importers import load
 
     opts = build_live_options(
-        device, routine, placement, simulate, replay_file, speed, faults, plain, sound, record_dir, phyphox_url
+        device,
+        routine,
+        placement,
+        simulate,
+        replay_file,
+        speed,
+        faults,
+        plain,
+        sound,
+        record_dir,
+        phyphox_url,
+        left,
+        right,
+        both_legs,
     )
     plan, where, replayed = opts.routine, opts.placement, opts.replay
     recording, coach, session = asyncio.run(run_live(opts))
@@ -359,6 +445,11 @@ def live(
     click.echo("")
     report = _report(load(recording), where, plan)
     click.echo(format_report(report))
+    tally = coach.legs_tally()
+    if tally is not None:
+        from calfsense.legs import legs_summary
+
+        click.echo(legs_summary(tally))
     if session is not None and (session.stats.dropped or session.stats.reconnects):
         click.echo(f"link: {session.stats.reconnects} reconnect(s), {session.stats.dropped} notification(s) dropped")
     click.echo(f"recording: {recording}")

@@ -19,6 +19,8 @@ class Rep:
     height_cm: float | None
     peak_tilt_deg: float
     flags: tuple[str, ...]
+    # With a sensor on each leg: the leg that moved, "left", "right" or "both" (calfsense/legs.py); else None.
+    side: str | None = None
 
     @property
     def up_s(self) -> float:

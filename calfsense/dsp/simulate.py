@@ -482,3 +482,54 @@ def routine_session(
         if ex == "seated":
             segs += [Segment("stand_up", 2.5), Segment("idle", 3.0)]
     return segs
+
+
+def simulate_legs(
+    segments: list[Segment],
+    placement: Placement | str,
+    rate_hz: float = 100.0,
+    seed: int = 0,
+    ranges: BodyRanges = NOMINAL,
+) -> dict[str, Simulation]:
+    """One session seen by a sensor on each leg: {"left": ..., "right": ...}.
+
+    Two-leg and seated sets move both legs together (the same reps, each sensor mounted its own way with its
+    own noise); a single-leg set with a `side` moves that leg only, while the other foot is held off the floor
+    and its sensor reads the pose it stood in. Each leg's truth is the reps that leg made.
+    """
+    base = simulate(segments, placement, rate_hz, seed=seed, ranges=ranges)
+    rng = np.random.default_rng(seed + 1)
+    dt = float(np.median(np.diff(base.time_s)))
+    sigma = float(np.std(np.diff(base.acc_mg[: max(3, int(1.0 / dt))], axis=0))) / math.sqrt(2.0)
+    out: dict[str, Simulation] = {}
+    for side in ("left", "right"):
+        acc = base.acc_mg.astype(np.float64).copy()
+        if side == "right":
+            # The other leg's sensor: mounted another way (a rotation about the segment's long axis), its own noise.
+            angle = rng.uniform(0.3, 2.8)
+            c, s = math.cos(angle), math.sin(angle)
+            acc = acc @ np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]).T
+            acc = np.round(acc + rng.normal(0.0, sigma, acc.shape))
+        idle_sets = {t.index for t in base.sets if t.side is not None and t.side != side}
+        for t in base.sets:
+            if t.index not in idle_sets:
+                continue
+            i0, i1 = np.searchsorted(base.time_s, [t.start_s - 0.3, t.end_s + 0.3])
+            level = acc[max(0, i0 - int(1.0 / dt)) : max(1, i0)].mean(axis=0)
+            acc[i0:i1] = np.round(level + rng.normal(0.0, sigma, (i1 - i0, 3)))
+        kept = {t.index for t in base.sets} - idle_sets
+        reps = tuple(r for r in base.reps if r.set_index in kept)
+        sets = tuple(t for t in base.sets if t.index in kept)
+        out[side] = Simulation(
+            time_s=base.time_s,
+            acc_mg=acc,
+            placement=base.placement,
+            rate_hz=base.rate_hz,
+            reps=reps,
+            sets=sets,
+            gaps=base.gaps,
+            confusers=base.confusers,
+            seed=seed,
+            hr_bpm=base.hr_bpm if side == "left" else np.zeros(0),
+        )
+    return out

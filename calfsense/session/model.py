@@ -44,6 +44,10 @@ class LoadedSession:
     start_wall: str | None = None
     synthetic: bool = False
     warnings: tuple[str, ...] = ()
+    # A sensor on each leg (calfsense/legs.py): this is one leg's ("left"), `other` the other leg's, on the
+    # same session clock.
+    side: str | None = None
+    other: LoadedSession | None = None
 
     @property
     def duration_s(self) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import gzip
@@ -25,7 +26,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from calfsense import __version__
 from calfsense.domain import EventKind
@@ -71,10 +71,17 @@ class RecordingHeader:
     note: str | None = None
     # How many times faster than the host's clock the sensor's ran: the virtual sensor's --speed, else 1.
     time_scale: float = 1.0
+    # A sensor on each leg: the legs' names ("left", "right"); their notifications carry `"s": leg`, their
+    # devices are `stream` records, and both legs' samples are timed from `host0_ns` (host monotonic ns).
+    streams: tuple[str, ...] = ()
+    host0_ns: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The header record."""
-        extra = {"time_scale": self.time_scale} if self.time_scale != 1.0 else {}
+        extra: dict[str, Any] = {"time_scale": self.time_scale} if self.time_scale != 1.0 else {}
+        if self.streams:
+            extra["streams"] = list(self.streams)
+            extra["host0_ns"] = self.host0_ns
         return {
             "k": "header",
             "format": FORMAT,
@@ -115,6 +122,8 @@ class RecordingHeader:
             synthetic=bool(obj.get("synthetic")),
             note=obj.get("note"),
             time_scale=float(obj.get("time_scale", 1.0)),
+            streams=tuple(str(x) for x in obj.get("streams") or ()),
+            host0_ns=obj.get("host0_ns"),
         )
 
 
@@ -152,9 +161,19 @@ class RecordingWriter:
             self._discard()
             raise
 
-    def notification(self, char: str, data: bytes, mono_ns: int, wall_ns: int) -> None:
-        """One received notification, raw."""
-        self._write({"k": "n", "m": mono_ns, "w": wall_ns, "c": char, "d": base64.b64encode(data).decode()})
+    def notification(self, char: str, data: bytes, mono_ns: int, wall_ns: int, stream: str | None = None) -> None:
+        """One received notification, raw (`stream`: which leg's sensor, when there is one on each)."""
+        rec: dict[str, Any] = {"k": "n", "m": mono_ns, "w": wall_ns, "c": char, "d": base64.b64encode(data).decode()}
+        if stream is not None:
+            rec["s"] = stream
+        self._write(rec)
+
+    def stream(self, side: str, header: RecordingHeader, mono_ns: int, wall_ns: int) -> None:
+        """A leg's sensor, once connected: its device and settings (`header`'s)."""
+        head = header.to_json()
+        device, settings = head["device"], head["settings"]
+        self._write({"k": "stream", "s": side, "m": mono_ns, "w": wall_ns, "device": device, "settings": settings})
+        self.flush()
 
     def event(self, kind: str, mono_ns: int, wall_ns: int, text: str = "", **fields: Any) -> None:
         """A session event (connected, disconnected, reconnected, set_started, set_ended, marker, note)."""
@@ -215,6 +234,34 @@ class RecordingWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class LegWriter:
+    """One leg's view of a two-sensor session's recording: its notifications and link events tagged with it."""
+
+    def __init__(self, writer: RecordingWriter, side: str) -> None:
+        self.writer = writer
+        self.side = side
+        self.path = writer.path
+
+    def notification(self, char: str, data: bytes, mono_ns: int, wall_ns: int) -> None:
+        """One of this leg's notifications."""
+        self.writer.notification(char, data, mono_ns, wall_ns, stream=self.side)
+
+    def event(self, kind: str, mono_ns: int, wall_ns: int, text: str = "", **fields: Any) -> None:
+        """One of this leg's link events (connected, disconnected, reconnected)."""
+        self.writer.event(kind, mono_ns, wall_ns, text=text, s=self.side, **fields)
+
+    def flush(self) -> None:
+        """Push everything to the disk."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Close the session's recording (a full disk or the end: both legs' end)."""
+        self.writer.close()
+
+
+Recorder = RecordingWriter | LegWriter
 
 
 @dataclass
@@ -303,6 +350,13 @@ def header_problem(obj: dict[str, Any]) -> str | None:
     factor = (acc or {}).get("factor")
     if factor is not None and not (_is_number(factor) and factor > 0):
         return f"settings.acc.factor is {factor!r}, not a positive number"
+    streams = obj.get("streams")
+    if streams is not None and not (
+        isinstance(streams, list) and len(streams) <= 2 and all(x in ("left", "right") for x in streams)
+    ):
+        return f"streams is {streams!r}, not a list of legs (left, right)"
+    if streams and not _is_ns(obj.get("host0_ns")):
+        return f"host0_ns is {obj.get('host0_ns')!r}, not a time in nanoseconds"
     return None
 
 
@@ -407,8 +461,49 @@ def _payloads(records: Iterable[dict[str, Any]]) -> Iterator[tuple[int, int, byt
             continue
 
 
-def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
-    """Decode the raw frames into samples on the host clock (device time, drift-corrected)."""
+def split_legs(raw: RawRecording) -> dict[str, RawRecording]:
+    """A two-sensor recording as one recording per leg: its device, its notifications and link events, and
+    the session's events (set boundaries, pauses). Empty for a one-sensor recording."""
+    legs = raw.header.streams
+    if not legs:
+        return {}
+    devices = {r.get("s"): r for r in raw.records if r.get("k") == "stream"}
+    out: dict[str, RawRecording] = {}
+    for side in legs:
+        info = devices.get(side) or {}
+        device: dict[str, Any] = info["device"] if isinstance(info.get("device"), dict) else {}
+        settings: dict[str, Any] = info["settings"] if isinstance(info.get("settings"), dict) else {}
+        header = dataclasses.replace(
+            raw.header,
+            device_name=device.get("name"),
+            model=device.get("model"),
+            address=device.get("address"),
+            firmware=device.get("firmware"),
+            serial=device.get("serial"),
+            settings=settings,
+            streams=(),
+        )
+        records = [r for r in raw.records if r.get("k") in ("n", "e") and r.get("s", side) == side]
+        out[side] = RawRecording(header, records, list(raw.warnings))
+    return out
+
+
+def decode_recording(raw: RawRecording, path: str = "", host0_ns: int | None = None) -> LoadedSession:
+    """Decode the raw frames into samples on the host clock (device time, drift-corrected).
+
+    A two-sensor recording decodes to the left leg's session with the right leg's as its `other`. `host0_ns`
+    (one leg of one): the samples are timed from then, on the host's clock, rather than from the first.
+    """
+    legs = split_legs(raw)
+    if legs:
+        sessions = [
+            dataclasses.replace(decode_recording(leg, path, raw.header.host0_ns or 0), side=side)
+            for side, leg in legs.items()
+        ]
+        first = sessions[0]
+        other = sessions[1] if len(sessions) > 1 else None
+        named = " + ".join(f"{x.device or 'a sensor'} ({x.side})" for x in sessions)
+        return dataclasses.replace(first, other=other, device=named)
     # One pass sorts the records by kind and characteristic (each later loop then sees only its own).
     notes: dict[str, list[dict[str, Any]]] = {}
     event_records: list[dict[str, Any]] = []
@@ -502,11 +597,14 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
     # live mode uses, so live and replay find the same reps); host times (heart rate, events) are
     # mapped onto it.
     dev0 = float(dev_ns[ok][0])
-    time_s = ((dev_ns[ok] - dev0) / 1e9).astype(np.float64, copy=False)
-    gap_s = tuple(((a - dev0) / 1e9, (b - dev0) / 1e9) for a, b in gaps)
+    # Two legs share one clock: each leg's from when its first sample was taken, by the host's clock (the
+    # rule live mode applies as the first frame arrives: `leg_offset_s`).
+    offset_s = 0.0 if host0_ns is None else leg_offset_s(timed[0], host0_ns, header.time_scale)
+    time_s = ((dev_ns[ok] - dev0) / 1e9 + offset_s).astype(np.float64, copy=False)
+    gap_s = tuple(((a - dev0) / 1e9 + offset_s, (b - dev0) / 1e9 + offset_s) for a, b in gaps)
 
     def host_to_s(host: int) -> float:
-        return (float(clock.to_device_ns(host)) - dev0) / 1e9
+        return (float(clock.to_device_ns(host)) - dev0) / 1e9 + offset_s
 
     hr_t: list[float] = []
     hr_v: list[float] = []
@@ -541,6 +639,13 @@ def decode_recording(raw: RawRecording, path: str = "") -> LoadedSession:
         synthetic=header.synthetic,
         warnings=tuple(warnings),
     )
+
+
+def leg_offset_s(first: TimedFrame, host0_ns: int, time_scale: float = 1.0) -> float:
+    """Where a leg's first sample falls on a two-sensor session's clock: its frame's arrival less the frame's
+    own span, from `host0_ns`, in sensor seconds (a virtual sensor's clock runs `time_scale` times the host's)."""
+    span_ns = first.times.last_ns - first.times.first_sample_ns
+    return ((first.host_ns - host0_ns) * time_scale - span_ns) / 1e9
 
 
 def session_events(records: Iterable[dict[str, Any]], host_to_s: Callable[[int], float]) -> tuple[Event, ...]:

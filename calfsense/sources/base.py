@@ -98,3 +98,50 @@ class ReplaySource:
             elif self.blocks_sent % 64 == 0:
                 await asyncio.sleep(0)  # let the screen and the keys have their turn
         self.sink.on_state(LinkState.STOPPED, "")
+
+
+@dataclass
+class LegsReplaySource:
+    """A recording with a sensor on each leg, streamed as both legs' sensors would stream it: each leg's blocks
+    to its own sink, in time order across the legs (as they would arrive)."""
+
+    legs: dict[str, tuple[LoadedSession, FrameSink]]
+    speed: float | None = None
+    block_s: float = 0.25
+    blocks_sent: int = field(default=0, init=False)
+    _stop: bool = field(default=False, init=False)
+
+    def stop(self) -> None:
+        """Finish after the block being delivered."""
+        self._stop = True
+
+    async def run(self) -> None:
+        """Deliver both legs (or until stop())."""
+        blocks: list[tuple[float, str, int, int]] = []  # (last sample time, leg, i0, i1)
+        for side, (session, sink) in self.legs.items():
+            t = session.time_s
+            sink.on_state(LinkState.STREAMING, f"replaying the {side} leg of {session.path or 'a recording'}")
+            if len(t) == 0:
+                continue
+            edges = np.searchsorted(t, np.arange(float(t[0]), float(t[-1]) + self.block_s, self.block_s), side="right")
+            edges = np.unique(np.concatenate(([0], edges, [len(t)])))
+            blocks += [
+                (float(t[i1 - 1]), side, i0, i1) for i0, i1 in zip(edges[:-1], edges[1:], strict=True) if i1 > i0
+            ]
+        blocks.sort()
+        start = time.monotonic()
+        t0 = blocks[0][0] if blocks else 0.0
+        for t_end, side, i0, i1 in blocks:
+            if self._stop:
+                break
+            session, sink = self.legs[side]
+            sink.on_samples(session.time_s[i0:i1], session.acc_mg[i0:i1])
+            self.blocks_sent += 1
+            if self.speed:
+                ahead_s = (t_end - t0) / self.speed - (time.monotonic() - start)
+                if ahead_s > 0:
+                    await asyncio.sleep(ahead_s)
+            elif self.blocks_sent % 64 == 0:
+                await asyncio.sleep(0)
+        for _, sink in self.legs.values():
+            sink.on_state(LinkState.STOPPED, "")

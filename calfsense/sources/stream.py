@@ -31,7 +31,7 @@ from calfsense.errors import (
 )
 from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
-from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, RecordingWriter
+from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, Recorder, leg_offset_s
 from calfsense.sources.base import FrameSink
 from calfsense.sources.ble import REAL, Backend, ControlPoint, find_sensor, read_info
 from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
@@ -67,6 +67,9 @@ class StreamConfig:
     # sensor's --speed when emulating; pauses between reconnect attempts are in the sensor's time.
     time_scale: float = 1.0
     queue_size: int = 2048
+    # A sensor on each leg: samples are timed on the session's clock, from this host monotonic ns (the
+    # recording's `host0_ns`), so both legs share it; None: from the first sample.
+    host0_ns: int | None = None
 
 
 class StreamSession:
@@ -77,12 +80,12 @@ class StreamSession:
         config: StreamConfig,
         sink: FrameSink,
         backend: Backend = REAL,
-        recorder_factory: Callable[[StreamSession], RecordingWriter] | None = None,
+        recorder_factory: Callable[[StreamSession], Recorder] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
         self.backend = backend
-        self.recorder: RecordingWriter | None = None
+        self.recorder: Recorder | None = None
         self._recorder_factory = recorder_factory
         self._unrecorded: list[tuple[int, int, str, bytes]] = []  # arrived before the recording started
         self._fatal: CalfsenseError | None = None  # what ended the session from inside (a full disk)
@@ -97,6 +100,7 @@ class StreamSession:
         self._cp: ControlPoint | None = None
         self.clock: StreamClock | None = None  # frames to sample times, as replay times them
         self._dev0_ns: int | None = None
+        self._offset_s = 0.0  # where the first sample falls on the session's clock (two legs: `host0_ns`)
         self._last_frame_host: float | None = None
         self._disconnected = asyncio.Event()
         self._stop = asyncio.Event()
@@ -409,6 +413,8 @@ class StreamSession:
         for tf in timed:
             if self._dev0_ns is None:
                 self._dev0_ns = tf.times.first_sample_ns
+                host0 = self.config.host0_ns
+                self._offset_s = 0.0 if host0 is None else leg_offset_s(tf, host0, self.config.time_scale)
             # The sensor clock, as replay uses it: live and replay see the same sample times.
             self.stats.samples += len(tf.samples)
-            self.sink.on_samples((tf.times_ns - self._dev0_ns) / 1e9, tf.samples)
+            self.sink.on_samples((tf.times_ns - self._dev0_ns) / 1e9 + self._offset_s, tf.samples)
