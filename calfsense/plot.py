@@ -94,16 +94,18 @@ def session_picture(session: LoadedSession, report: Report) -> bytes:
     rows = max(1, -(-len(sets) // cols))
     fig = plt.figure(figsize=(13, 2.1 * rows + 5.6))
     grid = fig.add_gridspec(rows + 2, cols, height_ratios=[1.0] * rows + [1.25, 1.25], hspace=0.75, wspace=0.25)
-    t = session.time_s
     for n, s in enumerate(sets):
         ax = fig.add_subplot(grid[n // cols, n % cols])
         if s.start_s is None or s.end_s is None:
             continue
+        # A sensor on each leg: the set is drawn from the leg that did it (both legs: the left one's).
+        leg = session.other if s.moved == "right" and session.other is not None else session
+        t = leg.time_s
         i0 = int(np.searchsorted(t, s.start_s - 2.0))
         i1 = int(np.searchsorted(t, s.end_s + 2.0))
         if i1 - i0 < 3:
             continue
-        ax.plot(t[i0:i1] - s.start_s, _tilt_deg(session, i0, i1), lw=0.8, color="#343a40")
+        ax.plot(t[i0:i1] - s.start_s, _tilt_deg(leg, i0, i1), lw=0.8, color=SIDE_COLOURS.get(s.moved, "#343a40"))
         top = ax.get_ylim()[1]
         for r in s.reps:
             if r.start_s is None or r.end_s is None:

@@ -174,6 +174,14 @@ def test_both_legs_stream_into_one_session_and_its_replay_agrees_rep_for_rep(tmp
     assert [(r.start_s, r.side) for s in report.sets for r in s.reps] == live
     assert [(s.moved, len(s.reps)) for s in report.sets] == [(BOTH, 4), ("left", 8), ("right", 5)]
     assert [s.side for s in report.sets] == [None, "left", "right"]
+    # Nothing of the right leg is lost on the way out: its samples export on their own.
+    out = tmp_path / "right.csv"
+    result = CliRunner().invoke(main, ["export", str(recording), "--csv", "--leg", "right", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert len(load(out).time_s) == len(session.other.time_s)
+    picture = tmp_path / "session.png"
+    assert CliRunner().invoke(main, ["replay", str(recording), "--plot", str(picture), "--no-save"]).exit_code == 0
+    assert picture.stat().st_size > 10_000
 
 
 @pytest.mark.slow  # the right leg's link drops mid-session and comes back by itself

@@ -242,7 +242,13 @@ def info(file: str | None, as_json: bool) -> None:
 @click.option("--csv", "as_csv", is_flag=True, required=True, help="Decoded samples as CSV.")
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
 @click.option("--force", is_flag=True, help="Overwrite the output file.")
-def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
+@click.option(
+    "--leg",
+    type=click.Choice(["left", "right"]),
+    default=None,
+    help="A recording with a sensor on each leg: which leg's samples (default: the left; export each in turn).",
+)
+def export(file: str, as_csv: bool, output: str | None, force: bool, leg: str | None) -> None:
     """Export decoded samples: time_s,ax_mg,ay_mg,az_mg (plus hr_bpm readings when known).
 
     `calfsense info` on the export shows what it shows on the original: samples, rate, gaps, heart rate.
@@ -252,6 +258,12 @@ def export(file: str, as_csv: bool, output: str | None, force: bool) -> None:
     from calfsense.session.importers import load
 
     s = load(file)
+    if s.other is not None:
+        if leg == "right":
+            s = s.other
+        click.echo(f"a sensor on each leg: exporting the {s.side} leg's samples (--leg for the other)", err=True)
+    elif leg is not None:
+        fail(f"{file} has one sensor: leave out --leg")
     cols = [s.time_s, s.acc_mg[:, 0], s.acc_mg[:, 1], s.acc_mg[:, 2]]
     header = "time_s,ax_mg,ay_mg,az_mg"
     fmt = ["%.6f", "%.0f", "%.0f", "%.0f"]
