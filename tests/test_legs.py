@@ -161,6 +161,15 @@ def test_both_legs_stream_into_one_session_and_its_replay_agrees_rep_for_rep(tmp
     live = [(round(r.start_s, 3), r.side) for r in coach.reps]  # type: ignore[attr-defined]
     assert [side for _, side in live] == [BOTH] * 4 + ["left"] * 8 + ["right"] * 5
     assert coach.legs_tally().reps_lsi_pct == pytest.approx(62.5)  # type: ignore[attr-defined]
+    # The screen compares the legs as the session goes.
+    from rich.console import Console
+
+    from calfsense.live_screen import render_dashboard
+
+    console = Console(file=io.StringIO(), width=100, force_terminal=False)
+    console.print(render_dashboard(coach, None, [], 100))  # type: ignore[arg-type]
+    screen = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "left 8 single-leg reps" in screen and "right 5 single-leg reps" in screen and "symmetry 62 %" in screen
     # One file, both legs, one clock.
     assert recording.stat().st_mode & 0o777 == 0o600
     raw = read_raw(recording)
