@@ -26,6 +26,8 @@ class DeviceModel:
     compressed: bool  # delta-compressed frames (Verity, OH1) or raw int16 (H10)
     wear: Placement  # where it is worn unless the user says otherwise
     firmware: str = ""  # the firmware the virtual sensor reports
+    protocol: str = "pmd"  # how it streams: Polar's PMD, or "csimu" (the calfsense IMU profile, a DIY board)
+    manufacturer: str = "Polar Electro Oy"
 
     @property
     def streams_acceleration(self) -> bool:
@@ -94,7 +96,25 @@ H9 = DeviceModel(
     wear=Placement.CHEST,
 )
 
-MODELS: tuple[DeviceModel, ...] = (H10, VERITY, OH1, H9)
+# A DIY board (ESP32, nRF52) speaking the open calfsense IMU profile (firmware_notes/diy-imu.md).
+CSIMU = DeviceModel(
+    key="csimu",
+    model="calfsense IMU (DIY)",
+    model_number="calfsense-imu",
+    name_prefix="CS-IMU",
+    measurements=(MeasurementType.ACC,),
+    acc_rates_hz=(25, 50, 100, 200, 400),
+    acc_ranges_g=(2, 4, 8, 16),
+    acc_default_rate_hz=100,
+    acc_channels=3,
+    compressed=False,
+    wear=Placement.FOOT,  # on the laces: the foot sees every raise best (firmware_notes/diy-imu.md)
+    firmware="1.0.0",
+    protocol="csimu",
+    manufacturer="calfsense DIY",
+)
+
+MODELS: tuple[DeviceModel, ...] = (H10, VERITY, OH1, H9, CSIMU)
 BY_KEY = {m.key: m for m in MODELS}
 
 

@@ -316,7 +316,13 @@ def export(file: str, as_csv: bool, output: str | None, force: bool, leg: str | 
     default=None,
     help="Add a non-exercise movement before the first set.",
 )
-@click.option("--device", type=click.Choice(["h10", "verity"]), default="verity", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(["h10", "verity", "csimu"]),
+    default="verity",
+    show_default=True,
+    help="The sensor whose bytes the recording holds (csimu: a DIY board on the calfsense IMU profile).",
+)
 @click.option("--format", "fmt", type=click.Choice(["native", "csv"]), default="native", show_default=True)
 @click.option(
     "--rate",

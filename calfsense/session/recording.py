@@ -31,6 +31,7 @@ from calfsense import __version__
 from calfsense.domain import EventKind
 from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
 from calfsense.files import open_private
+from calfsense.protocol import csimu
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
 from calfsense.protocol.timestamps import ClockContinuity, ClockMap, SampleTimes, StreamClock, TimedFrame, spread_times
@@ -49,6 +50,8 @@ CHAR_BATTERY = "battery"
 # A phone through phyphox's remote access: its /config and every /get answer, raw (session/phyphox_rec.py).
 CHAR_PHYPHOX_CONFIG = "phyphox_config"
 CHAR_PHYPHOX_GET = "phyphox_get"
+# A DIY board speaking the calfsense IMU profile (firmware_notes/diy-imu.md): its data packets, raw.
+CHAR_CSIMU_DATA = "csimu_data"
 
 EVENT_KINDS = frozenset(k.value for k in EventKind)
 
@@ -531,6 +534,17 @@ def decode_recording(raw: RawRecording, path: str = "", host0_ns: int | None = N
     frames: list[tuple[int, int, np.ndarray]] = []  # (host ns, device last ns, samples)
     corrupt = 0
     total = 0
+    if CHAR_CSIMU_DATA in notes:
+        # A DIY board: its packets carry their first sample's wrapping microsecond clock (protocol/csimu.py).
+        packet_clock = csimu.PacketClock(float(rate or 100.0))
+        for mono, _wall, data in _payloads(notes[CHAR_CSIMU_DATA]):
+            total += 1
+            try:
+                packet = csimu.decode_packet(data)
+            except FrameError:
+                corrupt += 1
+                continue
+            frames.append((mono, packet_clock.last_sample_ns(packet), packet.acc_mg))
     for mono, _wall, data in _payloads(notes.get(CHAR_PMD_DATA, [])):
         total += 1
         try:

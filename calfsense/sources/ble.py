@@ -21,7 +21,7 @@ from calfsense.errors import (
     PmdError,
     SensorNotFoundError,
 )
-from calfsense.protocol import gatt, pmd
+from calfsense.protocol import csimu, gatt, pmd
 from calfsense.sources.linkerrors import translate
 
 _log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
     for dev, adv in found.values():
         uuids = {u.lower() for u in adv.service_uuids}
         polar = pmd.POLAR_MANUFACTURER_ID in adv.manufacturer_data or "polar" in (dev.name or "").lower()
-        has_pmd = pmd.PMD_SERVICE_UUID in uuids
+        has_pmd = pmd.PMD_SERVICE_UUID in uuids or csimu.SERVICE_UUID in uuids  # Polar's, or a DIY board's
         has_hr = gatt.HEART_RATE_SERVICE_UUID in uuids
         other = unsupported_model(adv.local_name or dev.name, uuids)
         if other is not None:
@@ -103,7 +103,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
             continue
         model = display_model(adv.local_name or dev.name)
         streams = []
-        if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1"):
+        if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1", "calfsense IMU (DIY)"):
             streams.append("ACC")
         if has_hr or polar:
             streams.append("HR")
@@ -118,7 +118,7 @@ async def find_sensor(target: str | None, timeout_s: float, backend: Backend) ->
 
     def match(dev: Any, adv: Any) -> bool:
         if target is None:
-            return pmd.PMD_SERVICE_UUID in {u.lower() for u in adv.service_uuids}
+            return bool({pmd.PMD_SERVICE_UUID, csimu.SERVICE_UUID} & {u.lower() for u in adv.service_uuids})
         t = target.lower()
         name = (adv.local_name or dev.name or "").lower()
         return dev.address.lower() == t or name == t or (len(t) >= 3 and t in name)
@@ -236,7 +236,13 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
         has_hr = client.services.get_service(gatt.HEART_RATE_SERVICE_UUID) is not None
         rates: tuple[int, ...] = ()
         ranges: tuple[int, ...] = ()
-        if features.supports(pmd.MeasurementType.ACC):
+        if client.services.get_service(csimu.SERVICE_UUID) is not None:
+            # A DIY board: the calfsense IMU profile's rates and ranges (firmware_notes/diy-imu.md).
+            current = csimu.decode_settings(bytes(await client.read_gatt_char(csimu.SETTINGS_UUID)))
+            features = pmd.Features(frozenset({pmd.MeasurementType.ACC}))
+            rates, ranges = csimu.RATES_HZ, csimu.RANGES_G
+            _log.info("calfsense IMU profile board at %d Hz, +-%d g", current.rate_hz, current.range_g)
+        elif features.supports(pmd.MeasurementType.ACC):
             cp = ControlPoint(client)
             await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, lambda _c, d: cp.on_indication(d))
             await client.start_notify(pmd.PMD_DATA_UUID, lambda _c, d: None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from calfsense.devices import recognise, unsupported_model
 from calfsense.domain import LinkState
@@ -29,9 +30,17 @@ from calfsense.errors import (
     NoDataError,
     PmdError,
 )
-from calfsense.protocol import gatt, pmd
+from calfsense.protocol import csimu, gatt, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
-from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, Recorder, leg_offset_s
+from calfsense.session.recording import (
+    CHAR_BATTERY,
+    CHAR_CSIMU_DATA,
+    CHAR_HR,
+    CHAR_PMD_CP,
+    CHAR_PMD_DATA,
+    Recorder,
+    leg_offset_s,
+)
 from calfsense.sources.base import FrameSink
 from calfsense.sources.ble import REAL, Backend, ControlPoint, find_sensor, read_info
 from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
@@ -105,6 +114,8 @@ class StreamSession:
         self._disconnected = asyncio.Event()
         self._stop = asyncio.Event()
         self._ctx = pmd.DEFAULT_CONTEXT
+        self.protocol = "pmd"  # or "csimu": a DIY board speaking the calfsense IMU profile
+        self._packet_clock: csimu.PacketClock | None = None
 
     # -- callbacks: stamp and enqueue only ---------------------------------------------------
 
@@ -203,27 +214,16 @@ class StreamSession:
                 self.sink.on_battery(battery)
                 if self.recorder is not None:
                     self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
-            if not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
-                services = {str(sv.uuid).lower() for sv in client.services}
+            services = {str(sv.uuid).lower() for sv in client.services}
+            if csimu.SERVICE_UUID in services:  # a DIY board speaking the calfsense IMU profile
+                await self._start_csimu(client)
+            elif not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
                 other = unsupported_model(dev.name, services)
                 if other is not None:
                     raise NoAccelerationError(f"{dev.name} is a {other}: calfsense cannot stream from it yet")
                 raise NoAccelerationError(f"{dev.name} cannot stream acceleration (it offers heart rate only)")
-            cp = ControlPoint(client)
-            self._cp = cp
-            record_cp = self._enqueue(CHAR_PMD_CP)
-
-            def on_cp(sender: Any, data: bytearray) -> None:
-                cp.on_indication(bytes(data))
-                record_cp(sender, data)
-
-            await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, on_cp)
-            await client.start_notify(pmd.PMD_DATA_UUID, self._enqueue(CHAR_PMD_DATA))
-            with contextlib.suppress(Exception):
-                await client.start_notify(gatt.HEART_RATE_MEASUREMENT_UUID, self._enqueue(CHAR_HR))
-            with contextlib.suppress(Exception):
-                await client.start_notify(gatt.BATTERY_LEVEL_UUID, self._enqueue(CHAR_BATTERY))
-            await self._start_acc(cp, (info.model or dev.name or ""))
+            else:
+                await self._start_pmd(client, info.model or dev.name or "")
         except CalfsenseError:
             await self._close_client()
             raise
@@ -246,6 +246,41 @@ class StreamSession:
         self.sink.on_state(
             LinkState.STREAMING, f"{dev.name} {self.settings.sample_rate_hz if self.settings else '?'} Hz"
         )
+
+    async def _start_csimu(self, client: Any) -> None:
+        """The calfsense IMU profile: settings written, data subscribed, START (firmware_notes/diy-imu.md)."""
+        known = recognise(csimu.MODEL_NUMBER)
+        wish = self.config.rate_hz or (known.acc_default_rate_hz if known else 100)
+        chosen = csimu.choose_settings(wish, self.config.range_g)
+        await client.write_gatt_char(csimu.SETTINGS_UUID, chosen.encode(), response=True)
+        # What it took (a board may round the rate to what its part offers): the timeline uses that.
+        taken = csimu.decode_settings(bytes(await client.read_gatt_char(csimu.SETTINGS_UUID)))
+        await client.start_notify(csimu.DATA_UUID, self._enqueue(CHAR_CSIMU_DATA))
+        with contextlib.suppress(Exception):
+            await client.start_notify(gatt.BATTERY_LEVEL_UUID, self._enqueue(CHAR_BATTERY))
+        await client.write_gatt_char(csimu.CONTROL_UUID, csimu.START, response=True)
+        self.protocol = "csimu"
+        self.settings = pmd.MeasurementSettings(taken.rate_hz, 16, taken.range_g, 3, 1.0)
+        if self._packet_clock is None:
+            self._packet_clock = csimu.PacketClock(taken.rate_hz)
+
+    async def _start_pmd(self, client: Any, model: str) -> None:
+        """Polar's PMD: control point indications on, data subscribed, GET settings, START."""
+        cp = ControlPoint(client)
+        self._cp = cp
+        record_cp = self._enqueue(CHAR_PMD_CP)
+
+        def on_cp(sender: Any, data: bytearray) -> None:
+            cp.on_indication(bytes(data))
+            record_cp(sender, data)
+
+        await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, on_cp)
+        await client.start_notify(pmd.PMD_DATA_UUID, self._enqueue(CHAR_PMD_DATA))
+        with contextlib.suppress(Exception):
+            await client.start_notify(gatt.HEART_RATE_MEASUREMENT_UUID, self._enqueue(CHAR_HR))
+        with contextlib.suppress(Exception):
+            await client.start_notify(gatt.BATTERY_LEVEL_UUID, self._enqueue(CHAR_BATTERY))
+        await self._start_acc(cp, model)
 
     async def _start_acc(self, cp: ControlPoint, model: str) -> None:
         answer = await cp.request(pmd.build_get_settings(pmd.MeasurementType.ACC))
@@ -305,6 +340,7 @@ class StreamSession:
     async def _unsubscribe(client: Any) -> None:
         for uuid in (
             pmd.PMD_DATA_UUID,
+            csimu.DATA_UUID,
             gatt.HEART_RATE_MEASUREMENT_UUID,
             gatt.BATTERY_LEVEL_UUID,
             pmd.PMD_CONTROL_POINT_UUID,
@@ -319,6 +355,9 @@ class StreamSession:
             if self._cp is not None:
                 with contextlib.suppress(Exception):  # quitting takes under 2 s, whatever the sensor does
                     await asyncio.wait_for(self._cp.request(pmd.build_stop(pmd.MeasurementType.ACC), 0.8), 0.8)
+            if self.protocol == "csimu":
+                with contextlib.suppress(Exception):  # a DIY board streams until told (battery)
+                    await asyncio.wait_for(client.write_gatt_char(csimu.CONTROL_UUID, csimu.STOP, response=True), 0.8)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._unsubscribe(client), 0.3)
         await self._close_client()
@@ -372,6 +411,8 @@ class StreamSession:
     def _deliver(self, mono: int, char: str, data: bytes) -> None:
         if char == CHAR_PMD_DATA:
             self._on_frame(mono, data)
+        elif char == CHAR_CSIMU_DATA:
+            self._on_packet(mono, data)
         elif char == CHAR_HR:
             with contextlib.suppress(FrameError):
                 hr = gatt.decode_heart_rate(data)
@@ -386,7 +427,23 @@ class StreamSession:
         except FrameError:
             self.stats.corrupt += 1
             return
-        if frame.measurement is not pmd.MeasurementType.ACC or self.clock is None:
+        if frame.measurement is not pmd.MeasurementType.ACC:
+            return
+        self._push(mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64))
+
+    def _on_packet(self, mono: int, data: bytes) -> None:
+        """A calfsense IMU profile packet (a DIY board): the same clock and sink as a Polar frame."""
+        try:
+            packet = csimu.decode_packet(data)
+        except FrameError:
+            self.stats.corrupt += 1
+            return
+        if self._packet_clock is None:
+            return
+        self._push(mono, self._packet_clock.last_sample_ns(packet), packet.acc_mg)
+
+    def _push(self, mono: int, last_ns: int, samples: NDArray[np.float64]) -> None:
+        if self.clock is None:
             return
         if self._reset_at_mono is not None and mono >= self._reset_at_mono:
             self.clock.restart()
@@ -394,7 +451,7 @@ class StreamSession:
         self.stats.frames += 1
         late = len(self.clock.out_of_order)
         try:
-            timed = self.clock.push(frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64), mono)
+            timed = self.clock.push(last_ns, samples, mono)
         except FrameError:
             self.stats.corrupt += 1
             return

@@ -12,6 +12,7 @@ import numpy as np
 from calfsense import devices
 from calfsense.devices import DeviceModel
 from calfsense.dsp.simulate import Segment, SetPlan, Simulation
+from calfsense.protocol import csimu
 from calfsense.protocol.encode import chunk_frames
 from calfsense.protocol.gatt import encode_heart_rate
 from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
@@ -56,7 +57,9 @@ def _profile(device: DeviceModel, serial: str) -> DeviceProfile:
 
 H10 = _profile(devices.H10, "5A1F0C2B")
 VERITY = _profile(devices.VERITY, "A40F6F28")
-PROFILES = {p.device.key: p for p in (H10, VERITY)}
+# A DIY board on the calfsense IMU profile, at its default 100 Hz and +-8 g (firmware_notes/diy-imu.md).
+CSIMU = replace(_profile(devices.CSIMU, "7F3A"), settings=MeasurementSettings(100, 16, 8, 3, 1.0))
+PROFILES = {p.device.key: p for p in (H10, VERITY, CSIMU)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,17 @@ def notifications(
         keep &= ~((t_dev_s >= g0) & (t_dev_s < g1))
     dev_ns = (H10_DEFAULT_CLOCK_NS + 3_600_000_000_000 + t_dev_s * 1e9).astype(np.int64)
     out: list[Notification] = []
-    for frame in chunk_frames(acc_i, dev_ns, compressed=profile.compressed):
+    if profile.device.protocol == "csimu":
+        # A DIY board: 12-sample packets stamped with its wrapping microsecond clock (protocol/csimu.py).
+        board_us = (7_000_000 + t_dev_s * 1e6).astype(np.int64)  # its clock started 7 s before the session
+        for i, packet in csimu.packets(acc, board_us, profile.settings.range or 8):
+            last = i + csimu.SAMPLES_PER_PACKET - 1
+            if not keep[last] or not keep[i]:
+                continue
+            latency_ns = int(8e6 + rng.exponential(12e6))
+            out.append(Notification(host_start_ns + int(dev_ns[last] - dev_ns[0]) + latency_ns, "csimu_data", packet))
+    frames = chunk_frames(acc_i, dev_ns, compressed=profile.compressed) if profile.device.protocol == "pmd" else []
+    for frame in frames:
         last_ns = int.from_bytes(frame[1:9], "little")
         i = int(np.searchsorted(dev_ns, last_ns))
         if not keep[min(i, n - 1)]:
@@ -93,7 +106,8 @@ def notifications(
         latency_ns = int(8e6 + rng.exponential(12e6))
         host = host_start_ns + (last_ns - int(dev_ns[0])) + latency_ns
         out.append(Notification(host, "pmd_data", frame))
-    for sec in range(len(sim.hr_bpm)):
+    heart_rates = range(len(sim.hr_bpm)) if profile.device.protocol == "pmd" else range(0)  # a board has none
+    for sec in heart_rates:
         bpm = float(sim.hr_bpm[sec])
         rr = int(round(60.0 / max(30.0, bpm) * 1024))
         host = host_start_ns + int(sec * 1e9) + int(rng.uniform(0, 2e7))

@@ -30,7 +30,7 @@ from bleak.exc import BleakError
 from numpy.typing import NDArray
 
 from calfsense.devices import DeviceModel
-from calfsense.protocol import gatt, pmd
+from calfsense.protocol import csimu, gatt, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
 from calfsense.sources.faults import Faults, connect_error
 from calfsense.sources.synthetic import H10, DeviceProfile
@@ -58,6 +58,27 @@ GATT_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
         [(pmd.PMD_CONTROL_POINT_UUID, ["read", "write", "indicate"]), (pmd.PMD_DATA_UUID, ["notify"])],
     ),
 ]
+
+
+# A DIY board on the calfsense IMU profile (firmware_notes/diy-imu.md): device information, battery, and
+# the profile's service; no heart rate.
+CSIMU_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
+    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
+    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
+    (
+        csimu.SERVICE_UUID,
+        [
+            (csimu.DATA_UUID, ["notify"]),
+            (csimu.SETTINGS_UUID, ["read", "write"]),
+            (csimu.CONTROL_UUID, ["write"]),
+        ],
+    ),
+]
+
+
+def gatt_layout(profile: DeviceProfile) -> list[tuple[str, list[tuple[str, list[str]]]]]:
+    """The GATT table a sensor of this profile exposes."""
+    return CSIMU_LAYOUT if profile.device.protocol == "csimu" else GATT_LAYOUT
 
 
 @dataclass
@@ -134,17 +155,26 @@ class VirtualSensor:
         self.device_epoch_ns = pmd.H10_DEFAULT_CLOCK_NS + 7_200_000_000_000
         self.indications: list[bytes] = []  # every control-point answer, for tests
         self.hr_task: asyncio.Task[None] | None = None
+        # A DIY board's settings characteristic (what it streams at until written).
+        self.board_settings = csimu.ImuSettings(profile.rate_hz, 8)
 
     # -- GATT ------------------------------------------------------------------------------
 
+    @property
+    def board(self) -> bool:
+        """A DIY board on the calfsense IMU profile (not a Polar)."""
+        return self.profile.device.protocol == "csimu"
+
     def read(self, uuid: str) -> bytes:
         """Answer a characteristic read."""
-        if uuid == pmd.PMD_CONTROL_POINT_UUID:
+        if self.board and uuid == csimu.SETTINGS_UUID:
+            return self.board_settings.encode_read()
+        if uuid == pmd.PMD_CONTROL_POINT_UUID and not self.board:
             return pmd.encode_features(self.profile.device.measurements)
         if uuid == gatt.BATTERY_LEVEL_UUID:
             return bytes([self.battery])
         info = {
-            "manufacturer": "Polar Electro Oy",
+            "manufacturer": self.profile.device.manufacturer,
             "model": self.profile.model,
             "serial": self.name.split()[-1],
             "hardware_revision": "39044024.10",
@@ -158,6 +188,9 @@ class VirtualSensor:
 
     def write(self, uuid: str, data: bytes) -> None:
         """A control-point write: answer with an indication, as the sensor does."""
+        if self.board:
+            self._board_write(uuid, data)
+            return
         if uuid != pmd.PMD_CONTROL_POINT_UUID:
             raise BleakError(f"characteristic {uuid} cannot be written")
         if pmd.PMD_CONTROL_POINT_UUID not in self.notify:
@@ -185,6 +218,36 @@ class VirtualSensor:
             self._indicate(pmd.build_response(op, int(meas), 0))
         else:
             self._indicate(pmd.build_response(op, int(meas), pmd.PmdStatus.ERROR_NOT_SUPPORTED))
+
+    def _board_write(self, uuid: str, data: bytes) -> None:
+        """The calfsense IMU profile: settings (a rate or range it lacks is a GATT error), START and STOP."""
+        if uuid == csimu.SETTINGS_UUID:
+            try:
+                wanted = csimu.decode_settings(data)
+            except Exception:
+                raise BleakError("settings write of the wrong length (ATT error 0x0d)") from None
+            if wanted.rate_hz not in csimu.RATES_HZ or wanted.range_g not in csimu.RANGES_G:
+                raise BleakError("settings out of range (ATT error 0x13, value not allowed)")
+            if not self.measuring:
+                self.board_settings = csimu.ImuSettings(wanted.rate_hz, wanted.range_g)
+            return
+        if uuid != csimu.CONTROL_UUID:
+            raise BleakError(f"characteristic {uuid} cannot be written")
+        if data == csimu.START:
+            self._starts += 1
+            s = self.board_settings
+            self.settings = pmd.MeasurementSettings(s.rate_hz, 16, s.range_g, 3)
+            self.board_settings = csimu.ImuSettings(s.rate_hz, s.range_g, streaming=True)
+            self.measuring = True
+            if self._sensor_t0 is None:
+                self._sensor_t0 = time.monotonic() + self.faults.first_frame_delay_s / self.speed
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._stream())
+        elif data == csimu.STOP:
+            self._stop()
+            self.board_settings = csimu.ImuSettings(self.board_settings.rate_hz, self.board_settings.range_g)
+        else:
+            raise BleakError(f"unknown control command {data.hex()} (ATT error 0x13)")
 
     def _start(
         self, op: pmd.OpCode, meas: pmd.MeasurementType, params: bytes, options: dict[pmd.SettingType, tuple[int, ...]]
@@ -247,7 +310,7 @@ class VirtualSensor:
         """Send frames on the negotiated schedule while measuring (and while connected)."""
         assert self.settings is not None
         rate = self.settings.sample_rate_hz
-        per_frame = 36 if not self.profile.compressed else 57
+        per_frame = csimu.SAMPLES_PER_PACKET if self.board else 36 if not self.profile.compressed else 57
         while True:
             if not self.measuring:
                 await asyncio.sleep(0.02)
@@ -271,10 +334,19 @@ class VirtualSensor:
             if lost or (self.faults.lose_frame_prob and self._rng.random() < self.faults.lose_frame_prob):
                 self.frames_lost += 1
                 continue
-            frame = (
-                encode_acc_compressed(samples, last_ns) if self.profile.compressed else encode_acc_raw(samples, last_ns)
-            )
-            cb = self.notify.get(pmd.PMD_DATA_UUID)
+            if self.board:
+                # Its microsecond clock wraps every 71.6 min; the counter is the first sample's index.
+                t_us = (self.device_epoch_ns // 1000 + int(round(t[0] * 1e6))) % (1 << 32)
+                range_g = self.settings.range or 8
+                counts = csimu.counts(samples.astype(np.float64), range_g)
+                frame = csimu.encode_packet(n0, t_us, csimu.scale_ug(range_g), counts)
+            else:
+                frame = (
+                    encode_acc_compressed(samples, last_ns)
+                    if self.profile.compressed
+                    else encode_acc_raw(samples, last_ns)
+                )
+            cb = self.notify.get(csimu.DATA_UUID if self.board else pmd.PMD_DATA_UUID)
             if not (self.connected and cb is not None):
                 continue
             if self._held is None and self.faults.reorder_prob and self._rng.random() < self.faults.reorder_prob:
@@ -330,10 +402,10 @@ class VirtualSensor:
 
     def advertisement(self) -> AdvertisementData:
         """What a scan sees."""
-        uuids = [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
+        uuids = [csimu.SERVICE_UUID] if self.board else [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
         return AdvertisementData(
             local_name=self.name,
-            manufacturer_data={pmd.POLAR_MANUFACTURER_ID: b"\x3f\x00\x00\x00"},
+            manufacturer_data={} if self.board else {pmd.POLAR_MANUFACTURER_ID: b"\x3f\x00\x00\x00"},
             service_data={},
             service_uuids=uuids,
             tx_power=None,
@@ -438,7 +510,8 @@ class VirtualClient(BaseBleakClient):
     def _build_services(self) -> BleakGATTServiceCollection:
         coll = BleakGATTServiceCollection()
         handle = 1
-        for svc_uuid, chars in GATT_LAYOUT:
+        assert self._sensor is not None
+        for svc_uuid, chars in gatt_layout(self._sensor.profile):
             svc = BleakGATTService(None, handle, svc_uuid)
             coll.add_service(svc)
             handle += 1

@@ -1,7 +1,8 @@
-"""An emulated Polar H10 as a BlueZ GATT server application (dbus-fast), for bluezoo's peripheral adapter.
+"""An emulated Polar H10 (or a DIY board) as a BlueZ GATT server application (dbus-fast), for bluezoo.
 
 It speaks the real byte protocol by driving calfsense's virtual sensor state machine (PMD control point
-semantics, frames at the negotiated rate with device timestamps, heart rate with RR intervals).
+semantics, frames at the negotiated rate with device timestamps, heart rate with RR intervals; or the
+calfsense IMU profile's settings, control and packets).
 No `from __future__ import annotations` here: dbus-fast reads the annotations as D-Bus signatures.
 """
 
@@ -12,8 +13,8 @@ from dbus_fast import BusType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.service import PropertyAccess, ServiceInterface, dbus_property, method
 
-from calfsense.protocol import gatt, pmd
-from calfsense.sources.virtual import GATT_LAYOUT, VirtualSensor
+from calfsense.protocol import gatt
+from calfsense.sources.virtual import VirtualSensor, gatt_layout
 
 APP = "/com/calfsense/h10"
 ADV = "/com/calfsense/h10/adv"
@@ -145,7 +146,7 @@ class Peripheral:
     async def start(self) -> None:
         self.bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
         objects: list = []
-        for i, (svc_uuid, chars) in enumerate(GATT_LAYOUT):
+        for i, (svc_uuid, chars) in enumerate(gatt_layout(self.sensor.profile)):
             spath = f"{APP}/service{i}"
             svc = Service(spath, svc_uuid)
             objects.append(svc)
@@ -157,7 +158,7 @@ class Peripheral:
                 self.chars[cuuid] = ch
                 self.bus.export(cpath, ch)
         self.bus.export(APP, Application(objects))
-        self.bus.export(ADV, Advertisement(self.sensor.name, [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]))
+        self.bus.export(ADV, Advertisement(self.sensor.name, list(self.sensor.advertisement().service_uuids)))
         intro = await self.bus.introspect("org.bluez", self.adapter)
         proxy = self.bus.get_proxy_object("org.bluez", self.adapter, intro)
         await proxy.get_interface("org.bluez.GattManager1").call_register_application(APP, {})

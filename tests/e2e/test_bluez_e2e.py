@@ -189,3 +189,36 @@ async def test_sigint_stops_the_sensor_and_closes_the_recording(bluez, tmp_path)
     assert len(recordings) == 1
     rec = load_native(recordings[0])
     assert rec.frames_total >= 20 and [e.kind for e in rec.events][-1] == "stopped"
+
+
+async def test_a_diy_board_on_the_calfsense_imu_profile_scans_streams_and_stops(bluez):
+    # The same BlueZ path with the open profile's bytes (firmware_notes/diy-imu.md): settings written and
+    # read back, data packets with the board's wrapping microsecond clock, and STOP written on quitting.
+    from calfsense.protocol import csimu
+    from calfsense.sources.synthetic import CSIMU
+
+    sim = _motion(40)
+    p = await _peripheral(sim, speed=4.0, profile=CSIMU)
+    sink = Sink()
+    try:
+        found = await ble.scan(0.6, backend=REAL_BLUEZ)
+        # (bluezoo keeps the UUIDs an earlier test's H10 advertised from the same emulated adapter: HR may show.)
+        assert [(f.name, f.model, f.streams[0]) for f in found] == [("CS-IMU 7F3A", "calfsense IMU (DIY)", "ACC")]
+        session = StreamSession(StreamConfig(target="CS-IMU"), sink, REAL_BLUEZ)
+        task = asyncio.create_task(session.run())
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if sink.times and sink.times[-1][-1] >= 30.0:
+                break
+        session.stop()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await p.stop()
+    assert session.protocol == "csimu" and session.settings is not None and session.settings.sample_rate_hz == 100
+    assert session.stats.frames == p.sensor.frames_sent >= 240 and session.stats.corrupt == 0  # 30 s / 0.12 s
+    t = np.concatenate(sink.times)
+    assert np.all(np.diff(t) > 0) and np.max(np.diff(t)) < 0.0101  # every 10 ms, no hole
+    assert not p.sensor.measuring and p.sensor.board_settings == csimu.ImuSettings(100, 8)  # STOP was written
+    truth = [r for r in sim.reps if r.end_s < t[-1] - 0.5]
+    m = match_reps(truth, sink.reps)
+    assert not m.missed and not m.false
