@@ -13,7 +13,7 @@ Run: python bench/bench_accuracy.py [--sessions N] [--jobs J] [--tune]
 `--tune` runs the nominal family on the tuning seeds (1000 up) instead: the only family to tune on.
 Last, ten fast flowing raises as real bodies make them (../shared/reference/real-signals.md), per placement;
 and sessions at a phone's rates counted through phyphox's bytes (the /get answers `live --phyphox` records),
-and at a DIY board's rates through the calfsense IMU profile's packets
+and at the other sensors' rates through their own notifications (a DIY board's packets, a Movesense's)
 beside the same sessions counted directly: the detector must not care which way the samples came.
 Sets are counted exactly when the detector finds as many reps in a true set as it had; false reps are
 counted in separate sessions of activity that is not exercise.
@@ -232,26 +232,28 @@ def run_phone(job: tuple[str, int]) -> tuple[list[tuple[int, int]], list[tuple[i
     return set_counts(sim.reps, via_bytes, len(sim.sets)), set_counts(sim.reps, direct, len(sim.sets))
 
 
-BOARD_SESSIONS = 20
-BOARD_RATES_HZ = (25, 50, 100, 200, 400)  # what the calfsense IMU profile offers
+SENSOR_SESSIONS = 20
+# Sensors that are not Polar's, through their own bytes at the rates they offer (sources/drivers.py).
+SENSOR_RATES_HZ = {"csimu": (25, 50, 100, 200, 400), "movesense": (13, 26, 52, 104, 208)}
+SENSOR_NAMES = {"csimu": "a DIY board on the calfsense IMU profile", "movesense": "a Movesense (GATT SensorData)"}
 
 
-def run_board(job: tuple[str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """One nominal session at a DIY board's rate, counted through the calfsense IMU profile's packets (as
-    `live` records them) and directly: set counts of both."""
-    import dataclasses
+def run_board(job: tuple[str, str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """One nominal session at a sensor's rate, counted through its notifications (as `live` records them) and
+    directly: set counts of both."""
     import tempfile
     from pathlib import Path
 
     from calfsense.session.importers import load
-    from calfsense.sources.synthetic import CSIMU, record_simulation
+    from calfsense.sources.synthetic import PROFILES, record_simulation
 
-    placement, k = job
+    key, placement, k = job
     segs, _, _ = exercise_plan(placement, k, NOMINAL_FAMILY)
     seed = NOMINAL_FAMILY.seed_base + 8000 + 1000 * PLACEMENTS.index(placement) + k  # type: ignore[arg-type]
-    rate = BOARD_RATES_HZ[k % len(BOARD_RATES_HZ)]
+    rates = SENSOR_RATES_HZ[key]
+    rate = rates[k % len(rates)]
     sim = simulate(segs, placement, 400.0, seed=seed, ranges=NOMINAL)  # type: ignore[arg-type]
-    board = dataclasses.replace(CSIMU, rate_hz=rate, settings=dataclasses.replace(CSIMU.settings, sample_rate_hz=rate))
+    board = PROFILES[key].with_rate(rate)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "board.csrec.jsonl"
         record_simulation(path, sim, board, seed=seed)
@@ -340,14 +342,15 @@ def main() -> None:
                 bytes_exact = [a == b for r in runs for a, b in r[0]]
                 direct_exact = [a == b for r in runs for a, b in r[1]]
                 print(f"{placement:<10}{len(bytes_exact):>6}{pct(bytes_exact):>23.1f}{pct(direct_exact):>16.1f}")
-            what = f"{BOARD_SESSIONS} nominal sessions per placement at 25-400 Hz"
-            print(f"\n== a DIY board on the calfsense IMU profile: {what}")
-            print(f"{'placement':<10}{'sets':>6}{'exact % via its bytes':>23}{'exact % direct':>16}")
-            for placement in ("foot", "shin", "thigh"):
-                runs = pool.map(run_board, [(placement, k) for k in range(BOARD_SESSIONS)])
-                bytes_exact = [a == b for r in runs for a, b in r[0]]
-                direct_exact = [a == b for r in runs for a, b in r[1]]
-                print(f"{placement:<10}{len(bytes_exact):>6}{pct(bytes_exact):>23.1f}{pct(direct_exact):>16.1f}")
+            for key, rates in SENSOR_RATES_HZ.items():
+                what = f"{SENSOR_SESSIONS} nominal sessions per placement at {rates[0]}-{rates[-1]} Hz"
+                print(f"\n== {SENSOR_NAMES[key]}: {what}")
+                print(f"{'placement':<10}{'sets':>6}{'exact % via its bytes':>23}{'exact % direct':>16}")
+                for placement in ("foot", "shin", "thigh"):
+                    runs = pool.map(run_board, [(key, placement, k) for k in range(SENSOR_SESSIONS)])
+                    bytes_exact = [a == b for r in runs for a, b in r[0]]
+                    direct_exact = [a == b for r in runs for a, b in r[1]]
+                    print(f"{placement:<10}{len(bytes_exact):>6}{pct(bytes_exact):>23.1f}{pct(direct_exact):>16.1f}")
     print(f"\n{time.perf_counter() - t0:.0f} s")
 
 

@@ -114,7 +114,25 @@ CSIMU = DeviceModel(
     manufacturer="calfsense DIY",
 )
 
-MODELS: tuple[DeviceModel, ...] = (H10, VERITY, OH1, H9, CSIMU)
+# Movesense (Suunto's open sensor) running gatt_sensordata_app (firmware_notes/movesense.md).
+MOVESENSE = DeviceModel(
+    key="movesense",
+    model="Movesense",
+    model_number="Movesense",
+    name_prefix="Movesense",
+    measurements=(MeasurementType.ACC,),
+    acc_rates_hz=(13, 26, 52, 104, 208, 416, 833, 1666),
+    acc_ranges_g=(8,),  # the app does not set it: the sensor's default
+    acc_default_rate_hz=52,
+    acc_channels=3,
+    compressed=False,
+    wear=Placement.FOOT,  # in a shoe clip: the foot sees every raise (firmware_notes/movesense.md)
+    firmware="2.3.0",
+    protocol="movesense",
+    manufacturer="Movesense Ltd",
+)
+
+MODELS: tuple[DeviceModel, ...] = (H10, VERITY, OH1, H9, CSIMU, MOVESENSE)
 BY_KEY = {m.key: m for m in MODELS}
 
 
@@ -142,13 +160,11 @@ def display_model(name: str | None) -> str:
 # Motion sensors calfsense recognises by what they advertise but cannot stream from yet (issue 36), with the
 # service each advertises (../shared/reference/sensors.md §3): scan names them instead of hiding them.
 NOT_YET_SUPPORTED: dict[str, str] = {
-    "34802252-7185-4d5d-b431-630e7050e8f0": "Movesense",
     "326a9000-85cb-9195-d9dd-464cfbbae75a": "MbientLab MetaWear",
     "0000ffe5-0000-1000-8000-00805f9a34fb": "WitMotion",
     "ef680400-9b35-4933-9b10-52ffa9740042": "Nordic Thingy:52",
 }
 NOT_YET_NAMES = {
-    "movesense": "Movesense",
     "metawear": "MbientLab MetaWear",
     "wt901": "WitMotion",
     "thingy": "Nordic Thingy:52",

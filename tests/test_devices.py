@@ -70,7 +70,8 @@ def test_the_simulate_command_offers_exactly_the_emulated_models() -> None:
 def test_motion_sensors_not_supported_yet_are_named_by_what_they_advertise() -> None:
     from calfsense.devices import unsupported_model
 
-    assert unsupported_model("MyTag", {"34802252-7185-4d5d-b431-630e7050e8f0"}) == "Movesense"
+    # A Movesense is supported now (sources/drivers.py): it is no longer named as one that is not.
+    assert unsupported_model("Movesense 174630000192", {"34802252-7185-4d5d-b431-630e7050e8f0"}) is None
     assert unsupported_model("", {"326A9000-85CB-9195-D9DD-464CFBBAE75A"}) == "MbientLab MetaWear"
     assert unsupported_model("WT901BLE67", set()) == "WitMotion"
     assert unsupported_model("Thingy", {"ef680400-9b35-4933-9b10-52ffa9740042"}) == "Nordic Thingy:52"

@@ -318,7 +318,7 @@ def export(file: str, as_csv: bool, output: str | None, force: bool, leg: str | 
 )
 @click.option(
     "--device",
-    type=click.Choice(["h10", "verity", "csimu"]),
+    type=click.Choice(["h10", "verity", "csimu", "movesense"]),
     default="verity",
     show_default=True,
     help="The sensor whose bytes the recording holds (csimu: a DIY board on the calfsense IMU profile).",

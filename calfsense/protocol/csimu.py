@@ -19,7 +19,7 @@ Control (write): 0x01 start, 0x00 stop.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -178,3 +178,19 @@ def packets(
         chunk = c[i : i + SAMPLES_PER_PACKET]
         out.append((i, encode_packet(first_counter + i, int(t_us[i]), scale_ug(range_g), chunk)))
     return out
+
+
+@dataclass
+class StreamDecoder:
+    """A stream's packets to timed acceleration frames: (last sample's device ns, mG samples)."""
+
+    rate_hz: float
+    clock: PacketClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = PacketClock(self.rate_hz)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, NDArray[np.float64]]]:
+        """One packet."""
+        packet = decode_packet(data)
+        return [(self.clock.last_sample_ns(packet), packet.acc_mg)]

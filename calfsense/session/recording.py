@@ -23,15 +23,16 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from calfsense import __version__
 from calfsense.domain import EventKind
 from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
 from calfsense.files import open_private
-from calfsense.protocol import csimu
+from calfsense.protocol import csimu, movesense
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
 from calfsense.protocol.timestamps import ClockContinuity, ClockMap, SampleTimes, StreamClock, TimedFrame, spread_times
@@ -50,8 +51,23 @@ CHAR_BATTERY = "battery"
 # A phone through phyphox's remote access: its /config and every /get answer, raw (session/phyphox_rec.py).
 CHAR_PHYPHOX_CONFIG = "phyphox_config"
 CHAR_PHYPHOX_GET = "phyphox_get"
-# A DIY board speaking the calfsense IMU profile (firmware_notes/diy-imu.md): its data packets, raw.
-CHAR_CSIMU_DATA = "csimu_data"
+# Sensors that are not Polar's (sources/drivers.py): their data notifications, raw.
+CHAR_CSIMU_DATA = "csimu_data"  # a DIY board on the calfsense IMU profile (firmware_notes/diy-imu.md)
+CHAR_MOVESENSE_DATA = "movesense_data"  # a Movesense's GATT SensorData Protocol (firmware_notes/movesense.md)
+
+
+class FrameDecoder(Protocol):
+    """A stream's notifications to timed frames: (the last sample's device ns, samples in mG)."""
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, NDArray[np.float64]]]:
+        """One notification (raises FrameError when it is damaged)."""
+
+
+# How each such stream is read back, by its characteristic's name; made with the stream's sample rate.
+DECODERS: dict[str, Callable[[float], FrameDecoder]] = {
+    CHAR_CSIMU_DATA: csimu.StreamDecoder,
+    CHAR_MOVESENSE_DATA: movesense.StreamDecoder,
+}
 
 EVENT_KINDS = frozenset(k.value for k in EventKind)
 
@@ -534,17 +550,19 @@ def decode_recording(raw: RawRecording, path: str = "", host0_ns: int | None = N
     frames: list[tuple[int, int, np.ndarray]] = []  # (host ns, device last ns, samples)
     corrupt = 0
     total = 0
-    if CHAR_CSIMU_DATA in notes:
-        # A DIY board: its packets carry their first sample's wrapping microsecond clock (protocol/csimu.py).
-        packet_clock = csimu.PacketClock(float(rate or 100.0))
-        for mono, _wall, data in _payloads(notes[CHAR_CSIMU_DATA]):
+    for char, make in DECODERS.items():
+        if char not in notes:
+            continue
+        # A sensor that is not Polar's: its own decoder, the same one live mode used (sources/drivers.py).
+        reader = make(float(rate or 100.0))
+        for mono, _wall, data in _payloads(notes[char]):
             total += 1
             try:
-                packet = csimu.decode_packet(data)
+                decoded = reader.feed(data)
             except FrameError:
                 corrupt += 1
                 continue
-            frames.append((mono, packet_clock.last_sample_ns(packet), packet.acc_mg))
+            frames += [(mono, last_ns, samples) for last_ns, samples in decoded]
     for mono, _wall, data in _payloads(notes.get(CHAR_PMD_DATA, [])):
         total += 1
         try:

@@ -14,14 +14,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from calfsense.devices import display_model, unsupported_model
+from calfsense.devices import MODELS, display_model, unsupported_model
 from calfsense.errors import (
     CalfsenseError,
     FrameError,
     PmdError,
     SensorNotFoundError,
 )
-from calfsense.protocol import csimu, gatt, pmd
+from calfsense.protocol import csimu, gatt, movesense, pmd
 from calfsense.sources.linkerrors import translate
 
 _log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ def real_backend() -> Backend:
 
 
 REAL = Backend()
+
+# The services a sensor streams acceleration through: Polar's PMD and the other sensors' (sources/drivers.py).
+_SERVICE = {"csimu": csimu.SERVICE_UUID, "movesense": movesense.SERVICE_UUID}
+STREAMING_SERVICES = frozenset({pmd.PMD_SERVICE_UUID, *_SERVICE.values()})
 
 
 def _scanner_kwargs(backend: Backend) -> dict[str, Any]:
@@ -91,7 +95,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
     for dev, adv in found.values():
         uuids = {u.lower() for u in adv.service_uuids}
         polar = pmd.POLAR_MANUFACTURER_ID in adv.manufacturer_data or "polar" in (dev.name or "").lower()
-        has_pmd = pmd.PMD_SERVICE_UUID in uuids or csimu.SERVICE_UUID in uuids  # Polar's, or a DIY board's
+        has_pmd = bool(uuids & STREAMING_SERVICES)  # Polar's PMD, or another sensor's acceleration service
         has_hr = gatt.HEART_RATE_SERVICE_UUID in uuids
         other = unsupported_model(adv.local_name or dev.name, uuids)
         if other is not None:
@@ -103,7 +107,7 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
             continue
         model = display_model(adv.local_name or dev.name)
         streams = []
-        if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1", "calfsense IMU (DIY)"):
+        if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1"):
             streams.append("ACC")
         if has_hr or polar:
             streams.append("HR")
@@ -118,7 +122,7 @@ async def find_sensor(target: str | None, timeout_s: float, backend: Backend) ->
 
     def match(dev: Any, adv: Any) -> bool:
         if target is None:
-            return bool({pmd.PMD_SERVICE_UUID, csimu.SERVICE_UUID} & {u.lower() for u in adv.service_uuids})
+            return bool(STREAMING_SERVICES & {u.lower() for u in adv.service_uuids})
         t = target.lower()
         name = (adv.local_name or dev.name or "").lower()
         return dev.address.lower() == t or name == t or (len(t) >= 3 and t in name)
@@ -236,12 +240,13 @@ async def pair(target: str | None, placement: str, backend: Backend = REAL, time
         has_hr = client.services.get_service(gatt.HEART_RATE_SERVICE_UUID) is not None
         rates: tuple[int, ...] = ()
         ranges: tuple[int, ...] = ()
-        if client.services.get_service(csimu.SERVICE_UUID) is not None:
-            # A DIY board: the calfsense IMU profile's rates and ranges (firmware_notes/diy-imu.md).
-            current = csimu.decode_settings(bytes(await client.read_gatt_char(csimu.SETTINGS_UUID)))
+        other = next(
+            (m for m in MODELS if m.protocol != "pmd" and client.services.get_service(_SERVICE[m.protocol])), None
+        )
+        if other is not None:
+            # A sensor that is not Polar's (sources/drivers.py): what its model offers, from the registry.
             features = pmd.Features(frozenset({pmd.MeasurementType.ACC}))
-            rates, ranges = csimu.RATES_HZ, csimu.RANGES_G
-            _log.info("calfsense IMU profile board at %d Hz, +-%d g", current.rate_hz, current.range_g)
+            rates, ranges = other.acc_rates_hz, other.acc_ranges_g
         elif features.supports(pmd.MeasurementType.ACC):
             cp = ControlPoint(client)
             await client.start_notify(pmd.PMD_CONTROL_POINT_UUID, lambda _c, d: cp.on_indication(d))

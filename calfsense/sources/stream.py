@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from calfsense.devices import recognise, unsupported_model
+from calfsense.devices import MODELS, recognise, unsupported_model
 from calfsense.domain import LinkState
 from calfsense.errors import (
     CalfsenseError,
@@ -30,19 +30,21 @@ from calfsense.errors import (
     NoDataError,
     PmdError,
 )
-from calfsense.protocol import csimu, gatt, pmd
+from calfsense.protocol import csimu, gatt, movesense, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
 from calfsense.session.recording import (
     CHAR_BATTERY,
-    CHAR_CSIMU_DATA,
     CHAR_HR,
     CHAR_PMD_CP,
     CHAR_PMD_DATA,
+    DECODERS,
+    FrameDecoder,
     Recorder,
     leg_offset_s,
 )
 from calfsense.sources.base import FrameSink
 from calfsense.sources.ble import REAL, Backend, ControlPoint, find_sensor, read_info
+from calfsense.sources.drivers import Driver, decoder, driver_for
 from calfsense.sources.linkerrors import BACKOFF_START_S, one_line, retry_after_s, translate
 
 _log = logging.getLogger(__name__)
@@ -114,8 +116,13 @@ class StreamSession:
         self._disconnected = asyncio.Event()
         self._stop = asyncio.Event()
         self._ctx = pmd.DEFAULT_CONTEXT
-        self.protocol = "pmd"  # or "csimu": a DIY board speaking the calfsense IMU profile
-        self._packet_clock: csimu.PacketClock | None = None
+        self.driver: Driver | None = None  # a sensor that is not Polar's (sources/drivers.py)
+        self._decoder: FrameDecoder | None = None
+
+    @property
+    def protocol(self) -> str:
+        """How the sensor streams: "pmd" (a Polar), else its driver's name ("csimu", "movesense")."""
+        return self.driver.protocol if self.driver is not None else "pmd"
 
     # -- callbacks: stamp and enqueue only ---------------------------------------------------
 
@@ -215,8 +222,9 @@ class StreamSession:
                 if self.recorder is not None:
                     self.recorder.notification(CHAR_BATTERY, bytes([battery]), time.monotonic_ns(), time.time_ns())
             services = {str(sv.uuid).lower() for sv in client.services}
-            if csimu.SERVICE_UUID in services:  # a DIY board speaking the calfsense IMU profile
-                await self._start_csimu(client)
+            other_driver = driver_for(services)
+            if other_driver is not None:  # a sensor that is not Polar's (sources/drivers.py)
+                await self._start_driver(client, other_driver)
             elif not features.supports(pmd.MeasurementType.ACC):  # an H9 or any plain strap has no PMD
                 other = unsupported_model(dev.name, services)
                 if other is not None:
@@ -247,22 +255,16 @@ class StreamSession:
             LinkState.STREAMING, f"{dev.name} {self.settings.sample_rate_hz if self.settings else '?'} Hz"
         )
 
-    async def _start_csimu(self, client: Any) -> None:
-        """The calfsense IMU profile: settings written, data subscribed, START (firmware_notes/diy-imu.md)."""
-        known = recognise(csimu.MODEL_NUMBER)
+    async def _start_driver(self, client: Any, driver: Driver) -> None:
+        """A sensor that is not Polar's: its driver starts it; its decoder reads its data (the replay's too)."""
+        known = next((m for m in MODELS if m.protocol == driver.protocol), None)
         wish = self.config.rate_hz or (known.acc_default_rate_hz if known else 100)
-        chosen = csimu.choose_settings(wish, self.config.range_g)
-        await client.write_gatt_char(csimu.SETTINGS_UUID, chosen.encode(), response=True)
-        # What it took (a board may round the rate to what its part offers): the timeline uses that.
-        taken = csimu.decode_settings(bytes(await client.read_gatt_char(csimu.SETTINGS_UUID)))
-        await client.start_notify(csimu.DATA_UUID, self._enqueue(CHAR_CSIMU_DATA))
         with contextlib.suppress(Exception):
             await client.start_notify(gatt.BATTERY_LEVEL_UUID, self._enqueue(CHAR_BATTERY))
-        await client.write_gatt_char(csimu.CONTROL_UUID, csimu.START, response=True)
-        self.protocol = "csimu"
-        self.settings = pmd.MeasurementSettings(taken.rate_hz, 16, taken.range_g, 3, 1.0)
-        if self._packet_clock is None:
-            self._packet_clock = csimu.PacketClock(taken.rate_hz)
+        settings = await driver.start(client, self._enqueue, wish, self.config.range_g)
+        self.driver, self.settings = driver, settings
+        if self._decoder is None:  # kept over reconnects: its clock continues
+            self._decoder = decoder(driver, settings)
 
     async def _start_pmd(self, client: Any, model: str) -> None:
         """Polar's PMD: control point indications on, data subscribed, GET settings, START."""
@@ -341,6 +343,7 @@ class StreamSession:
         for uuid in (
             pmd.PMD_DATA_UUID,
             csimu.DATA_UUID,
+            movesense.DATA_UUID,
             gatt.HEART_RATE_MEASUREMENT_UUID,
             gatt.BATTERY_LEVEL_UUID,
             pmd.PMD_CONTROL_POINT_UUID,
@@ -355,9 +358,9 @@ class StreamSession:
             if self._cp is not None:
                 with contextlib.suppress(Exception):  # quitting takes under 2 s, whatever the sensor does
                     await asyncio.wait_for(self._cp.request(pmd.build_stop(pmd.MeasurementType.ACC), 0.8), 0.8)
-            if self.protocol == "csimu":
-                with contextlib.suppress(Exception):  # a DIY board streams until told (battery)
-                    await asyncio.wait_for(client.write_gatt_char(csimu.CONTROL_UUID, csimu.STOP, response=True), 0.8)
+            if self.driver is not None:
+                with contextlib.suppress(Exception):  # another sensor streams until told (its battery)
+                    await asyncio.wait_for(self.driver.stop(client), 0.8)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._unsubscribe(client), 0.3)
         await self._close_client()
@@ -411,7 +414,7 @@ class StreamSession:
     def _deliver(self, mono: int, char: str, data: bytes) -> None:
         if char == CHAR_PMD_DATA:
             self._on_frame(mono, data)
-        elif char == CHAR_CSIMU_DATA:
+        elif char in DECODERS:
             self._on_packet(mono, data)
         elif char == CHAR_HR:
             with contextlib.suppress(FrameError):
@@ -432,15 +435,16 @@ class StreamSession:
         self._push(mono, frame.timestamp_ns, np.asarray(frame.samples, dtype=np.float64))
 
     def _on_packet(self, mono: int, data: bytes) -> None:
-        """A calfsense IMU profile packet (a DIY board): the same clock and sink as a Polar frame."""
+        """Another sensor's notification (sources/drivers.py): the same clock and sink as a Polar frame."""
+        if self._decoder is None:
+            return
         try:
-            packet = csimu.decode_packet(data)
+            decoded = self._decoder.feed(data)
         except FrameError:
             self.stats.corrupt += 1
             return
-        if self._packet_clock is None:
-            return
-        self._push(mono, self._packet_clock.last_sample_ns(packet), packet.acc_mg)
+        for last_ns, samples in decoded:
+            self._push(mono, last_ns, samples)
 
     def _push(self, mono: int, last_ns: int, samples: NDArray[np.float64]) -> None:
         if self.clock is None:

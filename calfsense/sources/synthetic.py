@@ -12,7 +12,7 @@ import numpy as np
 from calfsense import devices
 from calfsense.devices import DeviceModel
 from calfsense.dsp.simulate import Segment, SetPlan, Simulation
-from calfsense.protocol import csimu
+from calfsense.protocol import csimu, movesense
 from calfsense.protocol.encode import chunk_frames
 from calfsense.protocol.gatt import encode_heart_rate
 from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
@@ -59,7 +59,9 @@ H10 = _profile(devices.H10, "5A1F0C2B")
 VERITY = _profile(devices.VERITY, "A40F6F28")
 # A DIY board on the calfsense IMU profile, at its default 100 Hz and +-8 g (firmware_notes/diy-imu.md).
 CSIMU = replace(_profile(devices.CSIMU, "7F3A"), settings=MeasurementSettings(100, 16, 8, 3, 1.0))
-PROFILES = {p.device.key: p for p in (H10, VERITY, CSIMU)}
+# A Movesense at 52 Hz (firmware_notes/movesense.md).
+MOVESENSE = replace(_profile(devices.MOVESENSE, "174630000192"), settings=MeasurementSettings(52, 32, 8, 3, 1.0))
+PROFILES = {p.device.key: p for p in (H10, VERITY, CSIMU, MOVESENSE)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,18 @@ def notifications(
                 continue
             latency_ns = int(8e6 + rng.exponential(12e6))
             out.append(Notification(host_start_ns + int(dev_ns[last] - dev_ns[0]) + latency_ns, "csimu_data", packet))
+    if profile.device.protocol == "movesense":
+        # A Movesense: packets of ~rate/6.5 samples, its millisecond clock at the first, m/s^2 floats, a packet
+        # too long for one notification in two (protocol/movesense.py).
+        per = movesense.samples_per_packet(rate)
+        for i in range(0, n - per + 1, per):
+            last = i + per - 1
+            if not keep[last] or not keep[i]:
+                continue
+            t_ms = int(dev_ns[i] // 1_000_000)
+            host = host_start_ns + int(dev_ns[last] - dev_ns[0]) + int(8e6 + rng.exponential(12e6))
+            for k, part in enumerate(movesense.acc_notifications(0x63, t_ms, acc[i : i + per])):
+                out.append(Notification(host + k * 1000, "movesense_data", part))
     frames = chunk_frames(acc_i, dev_ns, compressed=profile.compressed) if profile.device.protocol == "pmd" else []
     for frame in frames:
         last_ns = int.from_bytes(frame[1:9], "little")

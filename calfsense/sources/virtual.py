@@ -30,7 +30,7 @@ from bleak.exc import BleakError
 from numpy.typing import NDArray
 
 from calfsense.devices import DeviceModel
-from calfsense.protocol import csimu, gatt, pmd
+from calfsense.protocol import csimu, gatt, movesense, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
 from calfsense.sources.faults import Faults, connect_error
 from calfsense.sources.synthetic import H10, DeviceProfile
@@ -76,9 +76,20 @@ CSIMU_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
 ]
 
 
+# A Movesense running gatt_sensordata_app (firmware_notes/movesense.md): the protocol's service; no heart rate.
+MOVESENSE_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
+    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
+    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
+    (
+        movesense.SERVICE_UUID,
+        [(movesense.COMMAND_UUID, ["write", "write-without-response"]), (movesense.DATA_UUID, ["notify"])],
+    ),
+]
+
+
 def gatt_layout(profile: DeviceProfile) -> list[tuple[str, list[tuple[str, list[str]]]]]:
     """The GATT table a sensor of this profile exposes."""
-    return CSIMU_LAYOUT if profile.device.protocol == "csimu" else GATT_LAYOUT
+    return {"csimu": CSIMU_LAYOUT, "movesense": MOVESENSE_LAYOUT}.get(profile.device.protocol, GATT_LAYOUT)
 
 
 @dataclass
@@ -157,6 +168,7 @@ class VirtualSensor:
         self.hr_task: asyncio.Task[None] | None = None
         # A DIY board's settings characteristic (what it streams at until written).
         self.board_settings = csimu.ImuSettings(profile.rate_hz, 8)
+        self._ref = 0  # a Movesense's subscriber's reference, carried by its data
 
     # -- GATT ------------------------------------------------------------------------------
 
@@ -169,7 +181,7 @@ class VirtualSensor:
         """Answer a characteristic read."""
         if self.board and uuid == csimu.SETTINGS_UUID:
             return self.board_settings.encode_read()
-        if uuid == pmd.PMD_CONTROL_POINT_UUID and not self.board:
+        if uuid == pmd.PMD_CONTROL_POINT_UUID and self.profile.device.protocol == "pmd":
             return pmd.encode_features(self.profile.device.measurements)
         if uuid == gatt.BATTERY_LEVEL_UUID:
             return bytes([self.battery])
@@ -190,6 +202,9 @@ class VirtualSensor:
         """A control-point write: answer with an indication, as the sensor does."""
         if self.board:
             self._board_write(uuid, data)
+            return
+        if self.profile.device.protocol == "movesense":
+            self._movesense_write(uuid, data)
             return
         if uuid != pmd.PMD_CONTROL_POINT_UUID:
             raise BleakError(f"characteristic {uuid} cannot be written")
@@ -248,6 +263,38 @@ class VirtualSensor:
             self.board_settings = csimu.ImuSettings(self.board_settings.rate_hz, self.board_settings.range_g)
         else:
             raise BleakError(f"unknown control command {data.hex()} (ATT error 0x13)")
+
+    def _movesense_write(self, uuid: str, data: bytes) -> None:
+        """gatt_sensordata_app: HELLO, SUBSCRIBE /Meas/Acc/<rate> (a rate it lacks: 404), UNSUBSCRIBE."""
+        if uuid != movesense.COMMAND_UUID:
+            raise BleakError(f"characteristic {uuid} cannot be written")
+        try:
+            command = movesense.parse_command(data)
+        except Exception:
+            raise BleakError("not a command (ATT error 0x0e)") from None
+        answer: bytes
+        if command.cmd == movesense.HELLO:
+            answer = bytes([movesense.RESULT, command.ref]) + b"Hello"
+        elif command.cmd == movesense.SUBSCRIBE:
+            rate = movesense.acc_rate(command.path)
+            if rate is None or rate not in movesense.RATES_HZ:
+                answer = movesense.result(command.ref, 404)
+            else:
+                self._starts += 1
+                self._ref = command.ref
+                self.settings = pmd.MeasurementSettings(rate, 32, 8, 3)
+                self.measuring = True
+                if self._sensor_t0 is None:
+                    self._sensor_t0 = time.monotonic() + self.faults.first_frame_delay_s / self.speed
+                if self._task is None or self._task.done():
+                    self._task = asyncio.get_running_loop().create_task(self._stream())
+                answer = movesense.result(command.ref, 200)
+        else:
+            self._stop()
+            answer = movesense.result(command.ref, 200)
+        cb = self.notify.get(movesense.DATA_UUID)
+        if cb is not None:
+            asyncio.get_running_loop().call_soon(cb, answer)
 
     def _start(
         self, op: pmd.OpCode, meas: pmd.MeasurementType, params: bytes, options: dict[pmd.SettingType, tuple[int, ...]]
@@ -310,7 +357,10 @@ class VirtualSensor:
         """Send frames on the negotiated schedule while measuring (and while connected)."""
         assert self.settings is not None
         rate = self.settings.sample_rate_hz
-        per_frame = csimu.SAMPLES_PER_PACKET if self.board else 36 if not self.profile.compressed else 57
+        protocol = self.profile.device.protocol
+        per_frame = {"csimu": csimu.SAMPLES_PER_PACKET, "movesense": movesense.samples_per_packet(rate)}.get(
+            protocol, 57 if self.profile.compressed else 36
+        )
         while True:
             if not self.measuring:
                 await asyncio.sleep(0.02)
@@ -334,21 +384,33 @@ class VirtualSensor:
             if lost or (self.faults.lose_frame_prob and self._rng.random() < self.faults.lose_frame_prob):
                 self.frames_lost += 1
                 continue
-            if self.board:
+            parts: list[bytes]
+            if protocol == "csimu":
                 # Its microsecond clock wraps every 71.6 min; the counter is the first sample's index.
                 t_us = (self.device_epoch_ns // 1000 + int(round(t[0] * 1e6))) % (1 << 32)
                 range_g = self.settings.range or 8
                 counts = csimu.counts(samples.astype(np.float64), range_g)
-                frame = csimu.encode_packet(n0, t_us, csimu.scale_ug(range_g), counts)
+                parts = [csimu.encode_packet(n0, t_us, csimu.scale_ug(range_g), counts)]
+            elif protocol == "movesense":
+                # Its millisecond clock at the first sample; m/s^2 floats; split in two when too long for one.
+                t_ms = self.device_epoch_ns // 1_000_000 + int(round(t[0] * 1000))
+                parts = movesense.acc_notifications(self._ref, t_ms, samples.astype(np.float64))
             else:
-                frame = (
+                parts = [
                     encode_acc_compressed(samples, last_ns)
                     if self.profile.compressed
                     else encode_acc_raw(samples, last_ns)
-                )
-            cb = self.notify.get(csimu.DATA_UUID if self.board else pmd.PMD_DATA_UUID)
+                ]
+            data_uuid = {"csimu": csimu.DATA_UUID, "movesense": movesense.DATA_UUID}.get(protocol, pmd.PMD_DATA_UUID)
+            cb = self.notify.get(data_uuid)
             if not (self.connected and cb is not None):
                 continue
+            if len(parts) > 1:  # a packet in two parts goes out as one, in order
+                self.frames_sent += 1
+                for part in parts:
+                    cb(part)
+                continue
+            frame = parts[0]
             if self._held is None and self.faults.reorder_prob and self._rng.random() < self.faults.reorder_prob:
                 self._held = frame  # sent after the next one: out of order
                 continue
@@ -402,10 +464,14 @@ class VirtualSensor:
 
     def advertisement(self) -> AdvertisementData:
         """What a scan sees."""
-        uuids = [csimu.SERVICE_UUID] if self.board else [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
+        protocol = self.profile.device.protocol
+        uuids = {"csimu": [csimu.SERVICE_UUID], "movesense": [movesense.SERVICE_UUID]}.get(
+            protocol, [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
+        )
+        polar = protocol == "pmd"
         return AdvertisementData(
             local_name=self.name,
-            manufacturer_data={} if self.board else {pmd.POLAR_MANUFACTURER_ID: b"\x3f\x00\x00\x00"},
+            manufacturer_data={pmd.POLAR_MANUFACTURER_ID: b"\x3f\x00\x00\x00"} if polar else {},
             service_data={},
             service_uuids=uuids,
             tx_power=None,

@@ -222,3 +222,31 @@ async def test_a_diy_board_on_the_calfsense_imu_profile_scans_streams_and_stops(
     truth = [r for r in sim.reps if r.end_s < t[-1] - 0.5]
     m = match_reps(truth, sink.reps)
     assert not m.missed and not m.false
+
+
+async def test_a_movesense_on_its_sensordata_protocol_streams_through_bluez(bluez):
+    # HELLO and SUBSCRIBE answered on the data characteristic, packets in two parts at 104 Hz, UNSUBSCRIBE.
+    from calfsense.sources.synthetic import MOVESENSE
+
+    sim = _motion(40)
+    p = await _peripheral(sim, speed=4.0, profile=MOVESENSE.with_rate(104))
+    sink = Sink()
+    try:
+        session = StreamSession(StreamConfig(target="Movesense", rate_hz=104), sink, REAL_BLUEZ)
+        task = asyncio.create_task(session.run())
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if sink.times and sink.times[-1][-1] >= 20.0:
+                break
+        session.stop()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await p.stop()
+    assert session.protocol == "movesense" and session.settings is not None and session.settings.sample_rate_hz == 104
+    assert session.stats.corrupt == 0 and session.stats.frames == 2 * p.sensor.frames_sent >= 2 * 120
+    t = np.concatenate(sink.times)
+    assert np.all(np.diff(t) > 0) and np.max(np.diff(t)) < 1.5 / 104
+    assert not p.sensor.measuring  # UNSUBSCRIBE was written
+    truth = [r for r in sim.reps if r.end_s < t[-1] - 0.5]
+    m = match_reps(truth, sink.reps)
+    assert not m.missed and not m.false

@@ -1,0 +1,119 @@
+"""Sensors that are not Polar's: how to start and stop each over GATT, and which decoder reads its data.
+
+Polar's PMD lives in `sources/stream.py` (its control point, settings negotiation and factor); every other
+sensor is a `Driver` here, picked by the service it offers. A driver subscribes its data characteristic
+through the session's `enqueue` (so every notification is recorded raw under `data_char`), configures and
+starts the sensor, and stops it on the way out. Its frames are decoded by the pure protocol module's
+`StreamDecoder`, the same one `session/recording.py` replays the recording with (`DECODERS`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from calfsense.errors import PmdError
+from calfsense.protocol import csimu, movesense
+from calfsense.protocol.pmd import MeasurementSettings
+from calfsense.session.recording import CHAR_CSIMU_DATA, CHAR_MOVESENSE_DATA, DECODERS, FrameDecoder
+
+Notify = Callable[[Any, bytearray], None]
+Enqueue = Callable[[str], Notify]  # the session's: a notification callback that records under a name
+
+
+class Driver(Protocol):
+    """How to stream acceleration from one family of sensors."""
+
+    protocol: str  # its name in recordings' settings ("csimu", "movesense")
+    service_uuid: str  # what it offers that tells it apart
+    data_char: str  # the recording's name for its data notifications
+
+    async def start(
+        self, client: Any, enqueue: Callable[[str], Notify], rate_hz: int, range_g: int
+    ) -> MeasurementSettings:
+        """Subscribe, configure and start; the settings it streams at."""
+
+    async def stop(self, client: Any) -> None:
+        """Stop streaming (quitting)."""
+
+
+def decoder(driver: Driver, settings: MeasurementSettings) -> FrameDecoder:
+    """The decoder for a driver's data at the settings it took."""
+    return DECODERS[driver.data_char](float(settings.sample_rate_hz))
+
+
+@dataclass
+class CsImuDriver:
+    """A DIY board on the calfsense IMU profile (firmware_notes/diy-imu.md)."""
+
+    protocol: str = "csimu"
+    service_uuid: str = csimu.SERVICE_UUID
+    data_char: str = CHAR_CSIMU_DATA
+
+    async def start(
+        self, client: Any, enqueue: Callable[[str], Notify], rate_hz: int, range_g: int
+    ) -> MeasurementSettings:
+        """Settings written and read back (what it took times the samples), data subscribed, START."""
+        chosen = csimu.choose_settings(rate_hz, range_g)
+        await client.write_gatt_char(csimu.SETTINGS_UUID, chosen.encode(), response=True)
+        taken = csimu.decode_settings(bytes(await client.read_gatt_char(csimu.SETTINGS_UUID)))
+        await client.start_notify(csimu.DATA_UUID, enqueue(self.data_char))
+        await client.write_gatt_char(csimu.CONTROL_UUID, csimu.START, response=True)
+        return MeasurementSettings(taken.rate_hz, 16, taken.range_g, 3, 1.0)
+
+    async def stop(self, client: Any) -> None:
+        """STOP (a board streams until told, or until its battery dies)."""
+        await client.write_gatt_char(csimu.CONTROL_UUID, csimu.STOP, response=True)
+
+
+@dataclass
+class MovesenseDriver:
+    """A Movesense on its GATT SensorData Protocol (firmware_notes/movesense.md)."""
+
+    protocol: str = "movesense"
+    service_uuid: str = movesense.SERVICE_UUID
+    data_char: str = CHAR_MOVESENSE_DATA
+    ref: int = 0x63  # our client reference: its data and results carry it back
+
+    async def start(
+        self, client: Any, enqueue: Callable[[str], Notify], rate_hz: int, range_g: int
+    ) -> MeasurementSettings:
+        """HELLO answered, then SUBSCRIBE /Meas/Acc/<rate> answered 200 (its range is fixed by the app: +-8 g)."""
+        rate = movesense.choose_rate(rate_hz)
+        record = enqueue(self.data_char)
+        results: asyncio.Queue[movesense.Result] = asyncio.Queue()
+
+        def on_data(sender: Any, data: bytearray) -> None:
+            record(sender, data)
+            if data and data[0] == movesense.RESULT:
+                with contextlib.suppress(Exception):
+                    results.put_nowait(movesense.parse_result(bytes(data)))
+
+        await client.start_notify(movesense.DATA_UUID, on_data)
+        for command, what in (
+            (movesense.hello(self.ref), "HELLO"),
+            (movesense.subscribe_acc(self.ref, rate), "SUBSCRIBE"),
+        ):
+            await client.write_gatt_char(movesense.COMMAND_UUID, command, response=True)
+            try:
+                answer = await asyncio.wait_for(results.get(), 5.0)
+            except TimeoutError:
+                raise PmdError(f"the Movesense did not answer {what}", "is gatt_sensordata_app on it?") from None
+            if answer.status != 200:
+                raise PmdError(f"the Movesense refused {what} (status {answer.status})", "update its firmware")
+        return MeasurementSettings(rate, 32, 8, 3, 1.0)
+
+    async def stop(self, client: Any) -> None:
+        """UNSUBSCRIBE."""
+        await client.write_gatt_char(movesense.COMMAND_UUID, movesense.unsubscribe(self.ref), response=True)
+
+
+DRIVERS: tuple[Driver, ...] = (CsImuDriver(), MovesenseDriver())
+
+
+def driver_for(services: set[str]) -> Driver | None:
+    """The driver for a connected sensor's services, if any (None: Polar's PMD, or nothing known)."""
+    return next((d for d in DRIVERS if d.service_uuid in services), None)
