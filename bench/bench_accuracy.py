@@ -13,7 +13,8 @@ Run: python bench/bench_accuracy.py [--sessions N] [--jobs J] [--tune]
 `--tune` runs the nominal family on the tuning seeds (1000 up) instead: the only family to tune on.
 Last, ten fast flowing raises as real bodies make them (../shared/reference/real-signals.md), per placement;
 and sessions at a phone's rates counted through phyphox's bytes (the /get answers `live --phyphox` records),
-and at the other sensors' rates through their own notifications (a DIY board's packets, a Movesense's)
+and at the other sensors' rates through their own notifications (a DIY board, Movesense, MetaWear, WitMotion,
+Thingy:52)
 beside the same sessions counted directly: the detector must not care which way the samples came.
 Sets are counted exactly when the detector finds as many reps in a true set as it had; false reps are
 counted in separate sessions of activity that is not exercise.
@@ -234,8 +235,20 @@ def run_phone(job: tuple[str, int]) -> tuple[list[tuple[int, int]], list[tuple[i
 
 SENSOR_SESSIONS = 20
 # Sensors that are not Polar's, through their own bytes at the rates they offer (sources/drivers.py).
-SENSOR_RATES_HZ = {"csimu": (25, 50, 100, 200, 400), "movesense": (13, 26, 52, 104, 208)}
-SENSOR_NAMES = {"csimu": "a DIY board on the calfsense IMU profile", "movesense": "a Movesense (GATT SensorData)"}
+SENSOR_RATES_HZ = {
+    "csimu": (25, 50, 100, 200, 400),
+    "movesense": (13, 26, 52, 104, 208),
+    "metawear": (25, 50, 100, 200, 400),
+    "witmotion": (20, 50, 100, 200),
+    "thingy": (25, 50, 100, 200),
+}
+SENSOR_NAMES = {
+    "csimu": "a DIY board on the calfsense IMU profile",
+    "movesense": "a Movesense (GATT SensorData)",
+    "metawear": "a MetaWear (timed by its count)",
+    "witmotion": "a WitMotion (its byte stream, timed by its count)",
+    "thingy": "a Thingy:52 (Q6 fixed point, timed by its count)",
+}
 
 
 def run_board(job: tuple[str, str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:

@@ -69,12 +69,19 @@ def test_the_simulate_command_offers_exactly_the_emulated_models() -> None:
 
 def test_motion_sensors_not_supported_yet_are_named_by_what_they_advertise() -> None:
     from calfsense.devices import unsupported_model
+    from calfsense.sources.drivers import driver_for
 
-    # A Movesense is supported now (sources/drivers.py): it is no longer named as one that is not.
-    assert unsupported_model("Movesense 174630000192", {"34802252-7185-4d5d-b431-630e7050e8f0"}) is None
-    assert unsupported_model("", {"326A9000-85CB-9195-D9DD-464CFBBAE75A"}) == "MbientLab MetaWear"
-    assert unsupported_model("WT901BLE67", set()) == "WitMotion"
-    assert unsupported_model("Thingy", {"ef680400-9b35-4933-9b10-52ffa9740042"}) == "Nordic Thingy:52"
+    # Movesense, MetaWear, WitMotion and Thingy:52 stream now (sources/drivers.py), picked by their service.
+    for uuid, protocol in [
+        ("34802252-7185-4d5d-b431-630e7050e8f0", "movesense"),
+        ("326a9000-85cb-9195-d9dd-464cfbbae75a", "metawear"),
+        ("0000ffe5-0000-1000-8000-00805f9a34fb", "witmotion"),
+        ("ef680400-9b35-4933-9b10-52ffa9740042", "thingy"),
+    ]:
+        assert unsupported_model("", {uuid}) is None
+        found = driver_for({uuid})
+        assert found is not None and found.protocol == protocol
     # WitMotion's UUIDs use a non-standard base (...9a34fb): the standard one (...9b34fb) is someone else's.
-    assert unsupported_model("", {"0000ffe5-0000-1000-8000-00805f9b34fb"}) is None
+    assert driver_for({"0000ffe5-0000-1000-8000-00805f9b34fb"}) is None
+    assert unsupported_model("", {"00030000-78fc-48fe-8e23-433b3a1942d0"}) == "PineTime (InfiniTime)"
     assert unsupported_model("Polar H10 5A1F0C2B", {"fb005c80-02e7-f387-1cad-8acd2d8df0c8"}) is None

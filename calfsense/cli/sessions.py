@@ -318,10 +318,11 @@ def export(file: str, as_csv: bool, output: str | None, force: bool, leg: str | 
 )
 @click.option(
     "--device",
-    type=click.Choice(["h10", "verity", "csimu", "movesense"]),
+    type=click.Choice(["h10", "verity", "csimu", "movesense", "metawear", "witmotion", "thingy"]),
     default="verity",
     show_default=True,
-    help="The sensor whose bytes the recording holds (csimu: a DIY board on the calfsense IMU profile).",
+    help="The sensor whose bytes the recording holds (csimu: a DIY board on the calfsense IMU profile; "
+    "movesense, metawear, witmotion, thingy).",
 )
 @click.option("--format", "fmt", type=click.Choice(["native", "csv"]), default="native", show_default=True)
 @click.option(

@@ -185,12 +185,14 @@ class StreamDecoder:
     """A stream's packets to timed acceleration frames: (last sample's device ns, mG samples)."""
 
     rate_hz: float
+    time_scale: float = 1.0  # (the packets carry the board's clock: host time is not needed)
+    range_g: int = 8  # (each packet says its scale)
     clock: PacketClock = field(init=False)
 
     def __post_init__(self) -> None:
         self.clock = PacketClock(self.rate_hz)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, NDArray[np.float64]]]:
+    def feed(self, data: bytes | bytearray | memoryview, host_ns: int = 0) -> list[tuple[int, NDArray[np.float64]]]:
         """One packet."""
         packet = decode_packet(data)
         return [(self.clock.last_sample_ns(packet), packet.acc_mg)]

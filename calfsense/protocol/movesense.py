@@ -199,13 +199,15 @@ class StreamDecoder:
     """A stream's notifications to timed acceleration frames: (last sample's device ns, mG samples)."""
 
     rate_hz: float
+    time_scale: float = 1.0  # (the packets carry the sensor's clock: host time is not needed)
+    range_g: int = 8  # (floats in m/s^2: no scale to know)
     acc: AccDecoder = field(default_factory=AccDecoder)
     clock: MsClock = field(init=False)
 
     def __post_init__(self) -> None:
         self.clock = MsClock(self.rate_hz)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, NDArray[np.float64]]]:
+    def feed(self, data: bytes | bytearray | memoryview, host_ns: int = 0) -> list[tuple[int, NDArray[np.float64]]]:
         """One notification; results of commands give nothing here."""
         out = self.acc.feed(data)
         if not isinstance(out, AccPart):

@@ -376,3 +376,32 @@ class ClockMap:
         host = np.asarray(host_ns, dtype=np.float64)
         result: NDArray[np.float64] = (host - self._offset_ns - anchor) / (1.0 + self._drift) + anchor
         return result
+
+
+# A jump of host time against the samples counted, between two notifications, beyond this is samples lost.
+_COUNT_GAP_S = 0.25
+
+
+@dataclass
+class CountClock:
+    """Times for a sensor that stamps nothing (MetaWear, WitMotion, Thingy:52): a sample's time is its count at
+    the nominal rate. Notifications that never came show as host time running ahead of the count between two
+    notifications by more than `_COUNT_GAP_S` (arrival jitter is tens of ms): the count jumps by what was lost,
+    and the stream's clock reports the hole as a gap. `time_scale`: sensor seconds per host second."""
+
+    rate_hz: float
+    time_scale: float = 1.0
+    _count: int = 0
+    _residual_ns: float | None = None  # host time (in sensor ns) less the count's time, at the last notification
+
+    def last_sample_ns(self, n: int, host_ns: int) -> int:
+        """The last of `n` new samples, arrived at host `host_ns`, on the sensor's timeline (ns)."""
+        period_ns = 1e9 / self.rate_hz
+        residual = host_ns * self.time_scale - (self._count + n) * period_ns
+        if self._residual_ns is not None and residual - self._residual_ns > _COUNT_GAP_S * 1e9:
+            lost = int((residual - self._residual_ns) / period_ns)
+            self._count += lost
+            residual -= lost * period_ns
+        self._residual_ns = residual
+        self._count += n
+        return round((self._count - 1) * period_ns)

@@ -32,7 +32,7 @@ from calfsense import __version__
 from calfsense.domain import EventKind
 from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFileError
 from calfsense.files import open_private
-from calfsense.protocol import csimu, movesense
+from calfsense.protocol import csimu, metawear, movesense, thingy, witmotion
 from calfsense.protocol.gatt import decode_heart_rate
 from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
 from calfsense.protocol.timestamps import ClockContinuity, ClockMap, SampleTimes, StreamClock, TimedFrame, spread_times
@@ -54,19 +54,26 @@ CHAR_PHYPHOX_GET = "phyphox_get"
 # Sensors that are not Polar's (sources/drivers.py): their data notifications, raw.
 CHAR_CSIMU_DATA = "csimu_data"  # a DIY board on the calfsense IMU profile (firmware_notes/diy-imu.md)
 CHAR_MOVESENSE_DATA = "movesense_data"  # a Movesense's GATT SensorData Protocol (firmware_notes/movesense.md)
+CHAR_METAWEAR_DATA = "metawear_data"  # a MetaWear's notifications (firmware_notes/metawear.md)
+CHAR_WITMOTION_DATA = "witmotion_data"  # a WitMotion's byte stream (firmware_notes/witmotion.md)
+CHAR_THINGY_DATA = "thingy_raw"  # a Thingy:52's raw motion data (firmware_notes/thingy52.md)
 
 
 class FrameDecoder(Protocol):
     """A stream's notifications to timed frames: (the last sample's device ns, samples in mG)."""
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[tuple[int, NDArray[np.float64]]]:
-        """One notification (raises FrameError when it is damaged)."""
+    def feed(self, data: bytes | bytearray | memoryview, host_ns: int = 0) -> list[tuple[int, NDArray[np.float64]]]:
+        """One notification and when it arrived (a sensor that stamps nothing is timed by it)."""
 
 
-# How each such stream is read back, by its characteristic's name; made with the stream's sample rate.
-DECODERS: dict[str, Callable[[float], FrameDecoder]] = {
+# How each such stream is read back, by its characteristic's name; made with the stream's sample rate, time
+# scale (sensor seconds per host second) and range (g).
+DECODERS: dict[str, Callable[[float, float, int], FrameDecoder]] = {
     CHAR_CSIMU_DATA: csimu.StreamDecoder,
     CHAR_MOVESENSE_DATA: movesense.StreamDecoder,
+    CHAR_METAWEAR_DATA: metawear.StreamDecoder,
+    CHAR_WITMOTION_DATA: witmotion.StreamDecoder,
+    CHAR_THINGY_DATA: thingy.StreamDecoder,
 }
 
 EVENT_KINDS = frozenset(k.value for k in EventKind)
@@ -554,11 +561,11 @@ def decode_recording(raw: RawRecording, path: str = "", host0_ns: int | None = N
         if char not in notes:
             continue
         # A sensor that is not Polar's: its own decoder, the same one live mode used (sources/drivers.py).
-        reader = make(float(rate or 100.0))
+        reader = make(float(rate or 100.0), header.time_scale, int(acc.get("range") or 8))
         for mono, _wall, data in _payloads(notes[char]):
             total += 1
             try:
-                decoded = reader.feed(data)
+                decoded = reader.feed(data, mono)
             except FrameError:
                 corrupt += 1
                 continue

@@ -21,7 +21,7 @@ from calfsense.errors import (
     PmdError,
     SensorNotFoundError,
 )
-from calfsense.protocol import csimu, gatt, movesense, pmd
+from calfsense.protocol import csimu, gatt, metawear, movesense, pmd, thingy, witmotion
 from calfsense.sources.linkerrors import translate
 
 _log = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ def real_backend() -> Backend:
 REAL = Backend()
 
 # The services a sensor streams acceleration through: Polar's PMD and the other sensors' (sources/drivers.py).
-_SERVICE = {"csimu": csimu.SERVICE_UUID, "movesense": movesense.SERVICE_UUID}
+_SERVICE = {
+    "csimu": csimu.SERVICE_UUID,
+    "movesense": movesense.SERVICE_UUID,
+    "metawear": metawear.SERVICE_UUID,
+    "witmotion": witmotion.SERVICE_UUID,
+    "thingy": thingy.SERVICE_UUID,
+}
 STREAMING_SERVICES = frozenset({pmd.PMD_SERVICE_UUID, *_SERVICE.values()})
 
 
@@ -105,7 +111,8 @@ async def scan(timeout_s: float = 5.0, show_all: bool = False, backend: Backend 
             continue
         if not (show_all or has_pmd or has_hr or polar):
             continue
-        model = display_model(adv.local_name or dev.name)
+        by_service = next((m for m in MODELS if _SERVICE.get(m.protocol) in uuids), None)
+        model = by_service.model if by_service is not None else display_model(adv.local_name or dev.name)
         streams = []
         if has_pmd or model in ("Polar H10", "Polar Verity Sense", "Polar OH1"):
             streams.append("ACC")

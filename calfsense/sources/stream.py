@@ -264,7 +264,7 @@ class StreamSession:
         settings = await driver.start(client, self._enqueue, wish, self.config.range_g)
         self.driver, self.settings = driver, settings
         if self._decoder is None:  # kept over reconnects: its clock continues
-            self._decoder = decoder(driver, settings)
+            self._decoder = decoder(driver, settings, self.config.time_scale)
 
     async def _start_pmd(self, client: Any, model: str) -> None:
         """Polar's PMD: control point indications on, data subscribed, GET settings, START."""
@@ -439,7 +439,7 @@ class StreamSession:
         if self._decoder is None:
             return
         try:
-            decoded = self._decoder.feed(data)
+            decoded = self._decoder.feed(data, mono)
         except FrameError:
             self.stats.corrupt += 1
             return

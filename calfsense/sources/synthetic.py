@@ -12,12 +12,12 @@ import numpy as np
 from calfsense import devices
 from calfsense.devices import DeviceModel
 from calfsense.dsp.simulate import Segment, SetPlan, Simulation
-from calfsense.protocol import csimu, movesense
 from calfsense.protocol.encode import chunk_frames
 from calfsense.protocol.gatt import encode_heart_rate
 from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
 from calfsense.routine import Routine
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
+from calfsense.sources import firmware
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,13 @@ VERITY = _profile(devices.VERITY, "A40F6F28")
 CSIMU = replace(_profile(devices.CSIMU, "7F3A"), settings=MeasurementSettings(100, 16, 8, 3, 1.0))
 # A Movesense at 52 Hz (firmware_notes/movesense.md).
 MOVESENSE = replace(_profile(devices.MOVESENSE, "174630000192"), settings=MeasurementSettings(52, 32, 8, 3, 1.0))
-PROFILES = {p.device.key: p for p in (H10, VERITY, CSIMU, MOVESENSE)}
+# A MetaMotion (BMI160) at 100 Hz, +-8 g; a WitMotion at 100 Hz (its packets scale +-16 g); a Thingy:52 at 100 Hz.
+METAWEAR = replace(_profile(devices.METAWEAR, ""), name="MetaWear", settings=MeasurementSettings(100, 16, 8, 3, 1.0))
+WITMOTION = replace(
+    _profile(devices.WITMOTION, ""), name="WT901BLE67", settings=MeasurementSettings(100, 16, 16, 3, 1.0)
+)
+THINGY = replace(_profile(devices.THINGY, ""), name="Thingy", settings=MeasurementSettings(100, 16, 8, 3, 1.0))
+PROFILES = {p.device.key: p for p in (H10, VERITY, CSIMU, MOVESENSE, METAWEAR, WITMOTION, THINGY)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,27 +96,20 @@ def notifications(
         keep &= ~((t_dev_s >= g0) & (t_dev_s < g1))
     dev_ns = (H10_DEFAULT_CLOCK_NS + 3_600_000_000_000 + t_dev_s * 1e9).astype(np.int64)
     out: list[Notification] = []
-    if profile.device.protocol == "csimu":
-        # A DIY board: 12-sample packets stamped with its wrapping microsecond clock (protocol/csimu.py).
-        board_us = (7_000_000 + t_dev_s * 1e6).astype(np.int64)  # its clock started 7 s before the session
-        for i, packet in csimu.packets(acc, board_us, profile.settings.range or 8):
-            last = i + csimu.SAMPLES_PER_PACKET - 1
-            if not keep[last] or not keep[i]:
-                continue
-            latency_ns = int(8e6 + rng.exponential(12e6))
-            out.append(Notification(host_start_ns + int(dev_ns[last] - dev_ns[0]) + latency_ns, "csimu_data", packet))
-    if profile.device.protocol == "movesense":
-        # A Movesense: packets of ~rate/6.5 samples, its millisecond clock at the first, m/s^2 floats, a packet
-        # too long for one notification in two (protocol/movesense.py).
-        per = movesense.samples_per_packet(rate)
+    protocol = profile.device.protocol
+    if protocol != "pmd":
+        # Another sensor: its firmware's notifications for each send (sources/firmware.py), each at the host
+        # time it would arrive; its own clock started 7 s before the session.
+        per = firmware.samples_per_send(protocol, rate)
+        range_g = profile.settings.range or 8
         for i in range(0, n - per + 1, per):
             last = i + per - 1
             if not keep[last] or not keep[i]:
                 continue
-            t_ms = int(dev_ns[i] // 1_000_000)
+            sent = firmware.emit(protocol, acc[i : i + per], i, 7_000_000_000 + int(dev_ns[i] - dev_ns[0]), range_g)
             host = host_start_ns + int(dev_ns[last] - dev_ns[0]) + int(8e6 + rng.exponential(12e6))
-            for k, part in enumerate(movesense.acc_notifications(0x63, t_ms, acc[i : i + per])):
-                out.append(Notification(host + k * 1000, "movesense_data", part))
+            for k, part in enumerate(sent.notifications):
+                out.append(Notification(host + k * 1000, firmware.RECORDED_AS[protocol], part))
     frames = chunk_frames(acc_i, dev_ns, compressed=profile.compressed) if profile.device.protocol == "pmd" else []
     for frame in frames:
         last_ns = int.from_bytes(frame[1:9], "little")

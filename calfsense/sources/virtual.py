@@ -30,8 +30,9 @@ from bleak.exc import BleakError
 from numpy.typing import NDArray
 
 from calfsense.devices import DeviceModel
-from calfsense.protocol import csimu, gatt, movesense, pmd
+from calfsense.protocol import csimu, gatt, metawear, movesense, pmd, thingy, witmotion
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
+from calfsense.sources import firmware
 from calfsense.sources.faults import Faults, connect_error
 from calfsense.sources.synthetic import H10, DeviceProfile
 
@@ -87,9 +88,37 @@ MOVESENSE_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
 ]
 
 
+_INFO_AND_BATTERY: list[tuple[str, list[tuple[str, list[str]]]]] = [
+    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
+    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
+]
+# MetaWear: one command characteristic and one notify characteristic under its service.
+METAWEAR_LAYOUT = _INFO_AND_BATTERY + [
+    (
+        metawear.SERVICE_UUID,
+        [(metawear.COMMAND_UUID, ["write", "write-without-response"]), (metawear.NOTIFY_UUID, ["notify"])],
+    )
+]
+# WitMotion: ffe4 notify and ffe9 write, on its 9a-based UUIDs.
+WITMOTION_LAYOUT = _INFO_AND_BATTERY + [
+    (witmotion.SERVICE_UUID, [(witmotion.NOTIFY_UUID, ["notify"]), (witmotion.WRITE_UUID, ["write"])])
+]
+# Thingy:52: the motion service's configuration and raw data.
+THINGY_LAYOUT = _INFO_AND_BATTERY + [
+    (thingy.SERVICE_UUID, [(thingy.CONFIG_UUID, ["read", "write"]), (thingy.RAW_UUID, ["notify"])])
+]
+
+
 def gatt_layout(profile: DeviceProfile) -> list[tuple[str, list[tuple[str, list[str]]]]]:
     """The GATT table a sensor of this profile exposes."""
-    return {"csimu": CSIMU_LAYOUT, "movesense": MOVESENSE_LAYOUT}.get(profile.device.protocol, GATT_LAYOUT)
+    layouts = {
+        "csimu": CSIMU_LAYOUT,
+        "movesense": MOVESENSE_LAYOUT,
+        "metawear": METAWEAR_LAYOUT,
+        "witmotion": WITMOTION_LAYOUT,
+        "thingy": THINGY_LAYOUT,
+    }
+    return layouts.get(profile.device.protocol, GATT_LAYOUT)
 
 
 @dataclass
@@ -169,6 +198,9 @@ class VirtualSensor:
         # A DIY board's settings characteristic (what it streams at until written).
         self.board_settings = csimu.ImuSettings(profile.rate_hz, 8)
         self._ref = 0  # a Movesense's subscriber's reference, carried by its data
+        self.metawear_config = metawear.AccConfig(metawear.Chip.BMI160, 100, 8)
+        self.witmotion_unlocked = False
+        self.thingy_config = thingy.MotionConfig(motion_hz=profile.rate_hz)
 
     # -- GATT ------------------------------------------------------------------------------
 
@@ -181,6 +213,8 @@ class VirtualSensor:
         """Answer a characteristic read."""
         if self.board and uuid == csimu.SETTINGS_UUID:
             return self.board_settings.encode_read()
+        if self.profile.device.protocol == "thingy" and uuid == thingy.CONFIG_UUID:
+            return self.thingy_config.encode()
         if uuid == pmd.PMD_CONTROL_POINT_UUID and self.profile.device.protocol == "pmd":
             return pmd.encode_features(self.profile.device.measurements)
         if uuid == gatt.BATTERY_LEVEL_UUID:
@@ -203,8 +237,14 @@ class VirtualSensor:
         if self.board:
             self._board_write(uuid, data)
             return
-        if self.profile.device.protocol == "movesense":
-            self._movesense_write(uuid, data)
+        protocol = self.profile.device.protocol
+        if protocol in ("movesense", "metawear", "witmotion", "thingy"):
+            {
+                "movesense": self._movesense_write,
+                "metawear": self._metawear_write,
+                "witmotion": self._witmotion_write,
+                "thingy": self._thingy_write,
+            }[protocol](uuid, data)
             return
         if uuid != pmd.PMD_CONTROL_POINT_UUID:
             raise BleakError(f"characteristic {uuid} cannot be written")
@@ -296,6 +336,76 @@ class VirtualSensor:
         if cb is not None:
             asyncio.get_running_loop().call_soon(cb, answer)
 
+    def _begin(self, rate_hz: int, range_g: int, resolution: int = 16) -> None:
+        """Start streaming at a rate (the non-Polar sensors' common part)."""
+        self._starts += 1
+        self.settings = pmd.MeasurementSettings(rate_hz, resolution, range_g, 3)
+        self.measuring = True
+        if self._sensor_t0 is None:
+            self._sensor_t0 = time.monotonic() + self.faults.first_frame_delay_s / self.speed
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._stream())
+
+    def _notify_later(self, uuid: str, data: bytes) -> None:
+        cb = self.notify.get(uuid)
+        if cb is not None:
+            asyncio.get_running_loop().call_soon(cb, data)
+
+    def _metawear_write(self, uuid: str, data: bytes) -> None:
+        """A MetaWear board with a BMI160: module info, configure, subscribe, enable, start and stop."""
+        if uuid != metawear.COMMAND_UUID or len(data) < 2 or data[0] != metawear.ACC_MODULE:
+            return  # other modules' commands: the board takes them silently
+        chip = metawear.Chip.BMI270 if "270" in self.profile.firmware else metawear.Chip.BMI160
+        register = data[1]
+        if register == metawear.INFO:
+            self._notify_later(metawear.NOTIFY_UUID, metawear.info_answer(chip))
+        elif register == metawear.DATA_CONFIG:
+            try:
+                self.metawear_config = metawear.parse_configure(chip, data)
+            except Exception:
+                return  # a configuration the chip lacks: ignored, as the board ignores it
+        elif register == metawear.POWER:
+            power_on = 2 if chip is metawear.Chip.BMI270 else 1
+            if len(data) == 3 and data[2] == power_on:
+                self._begin(self.metawear_config.rate_hz, self.metawear_config.range_g)
+            elif len(data) == 3 and data[2] == 0:
+                self._stop()
+
+    def _witmotion_write(self, uuid: str, data: bytes) -> None:
+        """A WitMotion: register writes after the unlock; it streams whenever connected, at its output rate."""
+        if uuid != witmotion.WRITE_UUID:
+            raise BleakError(f"characteristic {uuid} cannot be written")
+        if data == witmotion.UNLOCK:
+            self.witmotion_unlocked = True
+            return
+        try:
+            register, value = witmotion.parse_write(data)
+        except Exception:
+            return
+        if register == witmotion.RATE_REGISTER and self.witmotion_unlocked:
+            rate = {code: hz for hz, code in witmotion.RATE_CODES.items()}.get(value)
+            if rate is not None:
+                self._stop()
+                self._next_sample = int(self.sensor_time_s() * rate)  # the count goes on at the new rate
+                self._begin(rate, witmotion.RANGE_G)
+
+    def _thingy_write(self, uuid: str, data: bytes) -> None:
+        """A Thingy:52: the motion configuration (the raw stream runs at its processing frequency)."""
+        if uuid != thingy.CONFIG_UUID:
+            raise BleakError(f"characteristic {uuid} cannot be written")
+        try:
+            self.thingy_config = thingy.decode_config(data)
+        except Exception:
+            raise BleakError("configuration out of range (ATT error 0x13)") from None
+
+    def subscribed(self, uuid: str) -> None:
+        """A client turned notifications on: a WitMotion or a Thingy streams from then on."""
+        protocol = self.profile.device.protocol
+        if protocol == "witmotion" and uuid == witmotion.NOTIFY_UUID and not self.measuring:
+            self._begin(self.settings.sample_rate_hz if self.settings else 10, witmotion.RANGE_G)
+        elif protocol == "thingy" and uuid == thingy.RAW_UUID and not self.measuring:
+            self._begin(self.thingy_config.motion_hz, 8)
+
     def _start(
         self, op: pmd.OpCode, meas: pmd.MeasurementType, params: bytes, options: dict[pmd.SettingType, tuple[int, ...]]
     ) -> None:
@@ -356,12 +466,12 @@ class VirtualSensor:
     async def _stream(self) -> None:
         """Send frames on the negotiated schedule while measuring (and while connected)."""
         assert self.settings is not None
-        rate = self.settings.sample_rate_hz
         protocol = self.profile.device.protocol
-        per_frame = {"csimu": csimu.SAMPLES_PER_PACKET, "movesense": movesense.samples_per_packet(rate)}.get(
-            protocol, 57 if self.profile.compressed else 36
-        )
         while True:
+            # Read each time: a WitMotion's rate can be changed while it streams.
+            rate = self.settings.sample_rate_hz
+            polar_frame = 57 if self.profile.compressed else 36
+            per_frame = firmware.samples_per_send(protocol, rate) if protocol != "pmd" else polar_frame
             if not self.measuring:
                 await asyncio.sleep(0.02)
                 if not self.measuring and not self.connected:
@@ -385,27 +495,24 @@ class VirtualSensor:
                 self.frames_lost += 1
                 continue
             parts: list[bytes]
-            if protocol == "csimu":
-                # Its microsecond clock wraps every 71.6 min; the counter is the first sample's index.
-                t_us = (self.device_epoch_ns // 1000 + int(round(t[0] * 1e6))) % (1 << 32)
-                range_g = self.settings.range or 8
-                counts = csimu.counts(samples.astype(np.float64), range_g)
-                parts = [csimu.encode_packet(n0, t_us, csimu.scale_ug(range_g), counts)]
-            elif protocol == "movesense":
-                # Its millisecond clock at the first sample; m/s^2 floats; split in two when too long for one.
-                t_ms = self.device_epoch_ns // 1_000_000 + int(round(t[0] * 1000))
-                parts = movesense.acc_notifications(self._ref, t_ms, samples.astype(np.float64))
+            if protocol != "pmd":
+                # Another sensor's firmware (sources/firmware.py): its own clock, packets and units.
+                first_ns = self.device_epoch_ns + int(round(t[0] * 1e9))
+                sent = firmware.emit(
+                    protocol, samples.astype(np.float64), n0, first_ns, self.settings.range or 8, self._ref
+                )
+                parts, data_uuid = sent.notifications, sent.data_uuid
             else:
                 parts = [
                     encode_acc_compressed(samples, last_ns)
                     if self.profile.compressed
                     else encode_acc_raw(samples, last_ns)
                 ]
-            data_uuid = {"csimu": csimu.DATA_UUID, "movesense": movesense.DATA_UUID}.get(protocol, pmd.PMD_DATA_UUID)
+                data_uuid = pmd.PMD_DATA_UUID
             cb = self.notify.get(data_uuid)
             if not (self.connected and cb is not None):
                 continue
-            if len(parts) > 1:  # a packet in two parts goes out as one, in order
+            if len(parts) > 1:  # a send in several notifications goes out as one, in order
                 self.frames_sent += 1
                 for part in parts:
                     cb(part)
@@ -465,9 +572,14 @@ class VirtualSensor:
     def advertisement(self) -> AdvertisementData:
         """What a scan sees."""
         protocol = self.profile.device.protocol
-        uuids = {"csimu": [csimu.SERVICE_UUID], "movesense": [movesense.SERVICE_UUID]}.get(
-            protocol, [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
-        )
+        services = {
+            "csimu": csimu.SERVICE_UUID,
+            "movesense": movesense.SERVICE_UUID,
+            "metawear": metawear.SERVICE_UUID,
+            "witmotion": witmotion.SERVICE_UUID,
+            "thingy": thingy.SERVICE_UUID,
+        }
+        uuids = [services[protocol]] if protocol in services else [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
         polar = protocol == "pmd"
         return AdvertisementData(
             local_name=self.name,
@@ -635,6 +747,7 @@ class VirtualClient(BaseBleakClient):
     ) -> None:
         sensor = self._need()
         sensor.notify[characteristic.uuid] = lambda data: callback(bytearray(data))
+        sensor.subscribed(characteristic.uuid)
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         if self._sensor is not None:

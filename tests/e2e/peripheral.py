@@ -167,6 +167,7 @@ class Peripheral:
     def start_notify(self, ch: Characteristic) -> None:
         self.sensor.notify[ch.uuid] = ch.push
         self.sensor.connected = True
+        self.sensor.subscribed(ch.uuid)
         if ch.uuid == gatt.HEART_RATE_MEASUREMENT_UUID and (self.hr_task is None or self.hr_task.done()):
             self.hr_task = asyncio.get_running_loop().create_task(self.sensor._heart_rate())
 

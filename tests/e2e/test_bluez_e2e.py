@@ -3,6 +3,7 @@
 import asyncio
 
 import numpy as np
+import pytest
 
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
@@ -250,3 +251,32 @@ async def test_a_movesense_on_its_sensordata_protocol_streams_through_bluez(blue
     truth = [r for r in sim.reps if r.end_s < t[-1] - 0.5]
     m = match_reps(truth, sink.reps)
     assert not m.missed and not m.false
+
+
+@pytest.mark.parametrize("key", ["metawear", "witmotion", "thingy"])
+async def test_sensors_that_stamp_nothing_stream_through_bluez_in_their_own_bytes(bluez, key):
+    # MetaWear (module info, configure, start), WitMotion (unlock, rate, its byte stream cut anywhere), Thingy:52
+    # (motion configuration, raw data): timed by their count, nothing lost, every rep found.
+    from calfsense.sources.synthetic import PROFILES
+
+    sim = _motion(40)
+    p = await _peripheral(sim, speed=4.0, profile=PROFILES[key])
+    sink = Sink()
+    try:
+        session = StreamSession(StreamConfig(target=p.sensor.name, rate_hz=100), sink, REAL_BLUEZ)
+        task = asyncio.create_task(session.run())
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if sink.times and sink.times[-1][-1] >= 20.0:
+                break
+        session.stop()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await p.stop()
+    assert session.protocol == key and session.settings is not None and session.settings.sample_rate_hz == 100
+    assert session.stats.corrupt == 0 and session.stats.dropped == 0
+    t = np.concatenate(sink.times)
+    assert np.all(np.diff(t) > 0) and sink.samples >= 2000
+    truth = [r for r in sim.reps if 1.0 < r.start_s and r.end_s < t[-1] - 0.5]
+    m = match_reps(truth, sink.reps)
+    assert not m.missed
