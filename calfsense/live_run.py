@@ -170,48 +170,52 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
         logger.addHandler(log)
         logger.propagate = False
 
-    def make_recorder(session: StreamSession) -> RecordingWriter:
-        assert record_path is not None
-        wall, zone = now_wall()
+    def device_header(session: StreamSession) -> RecordingHeader:
+        """What a connected sensor told about itself and the settings it took."""
         info = session.info
-        header = RecordingHeader(
+        return RecordingHeader(
             device_name=session.device_name,
             model=info.model if info else None,
             address=session.device_address,
             firmware=info.firmware if info else None,
             serial=info.serial if info else None,
-            placement=opts.placement,
             settings={"acc": session.settings.as_dict()} if session.settings else {},
+        )
+
+    def session_header(device: RecordingHeader, note: str, **extra: Any) -> RecordingHeader:
+        """A device's header with the session's facts: placement, routine, when, and how it ran."""
+        wall, zone = now_wall()
+        return dataclasses.replace(
+            device,
+            placement=opts.placement,
             routine=opts.routine.name if opts.routine else None,
             start_wall=wall,
             timezone=zone,
             synthetic=opts.simulated,
-            note="calfsense live" + (" --simulate" if opts.simulated else ""),
+            note=note + (" --simulate" if opts.simulated else ""),
             time_scale=opts.time_scale,
+            **extra,
         )
+
+    def make_recorder(session: StreamSession) -> RecordingWriter:
+        assert record_path is not None
+        header = session_header(device_header(session), "calfsense live")
         writer = RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes)
         coach.recorder = writer
-        coach.model = info.model if info else session.device_name
+        coach.model = session.info.model if session.info else session.device_name
         written.append(record_path)
         return writer
 
     def make_phone_recorder(phone: PhyphoxSource) -> RecordingWriter:
         assert record_path is not None
-        wall, zone = now_wall()
         title = phone.experiment.title if phone.experiment else ""
-        header = RecordingHeader(
+        phone_device = RecordingHeader(
             device_name="phyphox",
             model="phyphox (phone)",
             address=phone.url,
-            placement=opts.placement,
             settings={"phyphox": {"url": phone.url, "experiment": title}},
-            routine=opts.routine.name if opts.routine else None,
-            start_wall=wall,
-            timezone=zone,
-            synthetic=opts.simulated,
-            note="calfsense live --phyphox",
-            time_scale=opts.time_scale,
         )
+        header = session_header(phone_device, "calfsense live --phyphox")
         writer = RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes)
         coach.recorder = writer
         coach.model = "phone (phyphox)"
@@ -224,32 +228,13 @@ async def run_live(opts: LiveOptions, out: TextIO | None = None) -> tuple[Path |
     def make_leg_recorder(side: str) -> Callable[[StreamSession], LegWriter]:
         def make(session: StreamSession) -> LegWriter:
             assert record_path is not None
-            info = session.info
-            leg = RecordingHeader(
-                device_name=session.device_name,
-                model=info.model if info else None,
-                address=session.device_address,
-                firmware=info.firmware if info else None,
-                serial=info.serial if info else None,
-                settings={"acc": session.settings.as_dict()} if session.settings else {},
-            )
+            leg = device_header(session)
             if not shared:
-                wall, zone = now_wall()
-                header = dataclasses.replace(
-                    leg,
-                    placement=opts.placement,
-                    routine=opts.routine.name if opts.routine else None,
-                    start_wall=wall,
-                    timezone=zone,
-                    synthetic=opts.simulated,
-                    note="calfsense live, a sensor on each leg" + (" --simulate" if opts.simulated else ""),
-                    time_scale=opts.time_scale,
-                    streams=SIDES,
-                    host0_ns=host0_ns,
-                )
+                note = "calfsense live, a sensor on each leg"
+                header = session_header(leg, note, streams=SIDES, host0_ns=host0_ns)
                 shared.append(RecordingWriter(record_path, header, room_bytes=opts.disk_room_bytes))
                 coach.recorder = shared[0]
-                coach.model = info.model if info else session.device_name
+                coach.model = session.info.model if session.info else session.device_name
                 written.append(record_path)
             shared[0].stream(side, leg, time.monotonic_ns(), time.time_ns())
             return LegWriter(shared[0], side)

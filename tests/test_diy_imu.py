@@ -14,12 +14,13 @@ from bleak.exc import BleakError
 
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import FrameError
-from calfsense.live_run import LiveOptions, run_live
+from calfsense.live_run import run_live
 from calfsense.protocol import csimu
 from calfsense.report import detect_session
 from calfsense.session.importers import load
 from calfsense.sources import ble, virtual
 from calfsense.sources.synthetic import CSIMU
+from tests.live_helpers import simulated_options
 
 VECTOR = bytes.fromhex("01 02 34 12 ef cd ab 89 f4 00 01 00 fe ff 00 10 00 80 ff 7f 00 00")
 RECORDING = Path(__file__).parent.parent / "recordings" / "two-sets-diy-foot.csrec.jsonl"
@@ -113,17 +114,7 @@ def test_scan_and_pair_know_a_diy_board_by_what_it_advertises() -> None:
 def test_a_diy_board_streams_live_and_its_recording_replays_to_the_same_reps(tmp_path: Path) -> None:
     # The link drops in the rest between the sets (24 s in) and the board is back for the second.
     backend, board, sim = _board(40.0, faults="drop-every=24,down=1")
-    opts = LiveOptions(
-        routine=None,
-        placement="foot",
-        backend=backend,
-        target=None,
-        record_dir=tmp_path,
-        plain=True,
-        simulated=True,
-        time_scale=40.0,
-        idle_finish_s=1.0,
-    )
+    opts = simulated_options(backend, tmp_path)
     out = io.StringIO()
     recording, coach, stream = asyncio.run(run_live(opts, out))
     assert recording is not None and stream is not None and stream.protocol == "csimu"

@@ -19,12 +19,13 @@ from calfsense.cli.sensors import saved_legs
 from calfsense.dsp.model import Rep
 from calfsense.dsp.simulate import Segment, SetPlan, simulate_legs
 from calfsense.legs import BOTH, LegMerger, legs_summary, merge_legs, tally
-from calfsense.live_run import LiveOptions, run_live
+from calfsense.live_run import run_live
 from calfsense.report import analyze, build_report
 from calfsense.routine import Tempo
 from calfsense.session.importers import load
 from calfsense.session.recording import read_raw, split_legs
 from calfsense.sources.playback import LEG_ADDRESSES, leg_playback
+from tests.live_helpers import simulated_options
 
 
 def _rep(start_s: float, duration_s: float = 2.0, height_cm: float = 8.0) -> Rep:
@@ -137,18 +138,8 @@ def test_a_single_leg_set_moves_only_its_leg() -> None:
 
 def _live_legs(tmp_path: Path, faults: dict[str, str] | None = None, speed: float = 120.0) -> tuple[Path, object]:
     played = leg_playback(_test_plan(), "foot", speed, faults=faults, seed=5)
-    opts = LiveOptions(
-        routine=None,  # a free session: sets by rest (the test's own rules are tested through the CLI below)
-        placement="foot",
-        backend=played.backend,
-        target=None,
-        record_dir=tmp_path,
-        plain=True,
-        simulated=True,
-        time_scale=speed,
-        idle_finish_s=1.0,
-        legs=dict(LEG_ADDRESSES),
-    )
+    # A free session: sets by rest (the test's own rules are tested through the CLI below).
+    opts = simulated_options(played.backend, tmp_path, speed, legs=dict(LEG_ADDRESSES))
     out = io.StringIO()
     recording, coach, _ = asyncio.run(run_live(opts, out))
     assert recording is not None, out.getvalue()

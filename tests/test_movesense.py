@@ -15,12 +15,13 @@ import pytest
 
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import FrameError
-from calfsense.live_run import LiveOptions, run_live
+from calfsense.live_run import run_live
 from calfsense.protocol import movesense
 from calfsense.report import detect_session
 from calfsense.session.importers import load
 from calfsense.sources import ble, virtual
 from calfsense.sources.synthetic import MOVESENSE
+from tests.live_helpers import simulated_options
 
 RECORDING = Path(__file__).parent.parent / "recordings" / "two-sets-movesense-foot.csrec.jsonl"
 
@@ -118,17 +119,7 @@ def test_scan_and_pair_know_a_movesense_by_its_service() -> None:
 @pytest.mark.slow  # a virtual Movesense through the BLE stack into live mode
 def test_a_movesense_streams_live_and_its_recording_replays_to_the_same_reps(tmp_path: Path) -> None:
     backend, sensor, sim = _sensor(40.0)
-    opts = LiveOptions(
-        routine=None,
-        placement="foot",
-        backend=backend,
-        target=None,
-        record_dir=tmp_path,
-        plain=True,
-        simulated=True,
-        time_scale=40.0,
-        idle_finish_s=1.0,
-    )
+    opts = simulated_options(backend, tmp_path)
     recording, coach, stream = asyncio.run(run_live(opts, io.StringIO()))
     assert recording is not None and stream is not None and stream.protocol == "movesense"
     assert stream.settings is not None and stream.settings.sample_rate_hz == 52  # the model's default rate

@@ -14,13 +14,14 @@ import pytest
 
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import FrameError
-from calfsense.live_run import LiveOptions, run_live
+from calfsense.live_run import run_live
 from calfsense.protocol import metawear, thingy, witmotion
 from calfsense.protocol.timestamps import CountClock
 from calfsense.report import detect_session
 from calfsense.session.importers import load
 from calfsense.session.recording import DECODERS
 from calfsense.sources import ble, synthetic, virtual
+from tests.live_helpers import simulated_options
 
 RECORDINGS = Path(__file__).parent.parent / "recordings"
 OTHERS = ("metawear", "witmotion", "thingy")
@@ -152,17 +153,7 @@ def test_scan_and_pair_know_it_by_its_service(key: str) -> None:
 @pytest.mark.parametrize("key", OTHERS)
 def test_it_streams_live_and_its_recording_replays_to_the_same_reps(key: str, tmp_path: Path) -> None:
     backend, sensor, sim = _sensor(key, 40.0)
-    opts = LiveOptions(
-        routine=None,
-        placement="foot",
-        backend=backend,
-        target=None,
-        record_dir=tmp_path,
-        plain=True,
-        simulated=True,
-        time_scale=40.0,
-        idle_finish_s=1.0,
-    )
+    opts = simulated_options(backend, tmp_path)
     recording, coach, stream = asyncio.run(run_live(opts, io.StringIO()))
     assert recording is not None and stream is not None and stream.protocol == key
     assert stream.stats.corrupt == 0 and stream.settings is not None and stream.settings.sample_rate_hz == 100

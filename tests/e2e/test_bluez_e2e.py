@@ -49,6 +49,19 @@ class Sink:
         pass
 
 
+async def _stream_until(config: StreamConfig, sink: "Sink", seconds: float) -> StreamSession:
+    """Stream through real BlueZ until the sensor's data reach `seconds` (30 s at most), then stop cleanly."""
+    session = StreamSession(config, sink, REAL_BLUEZ)
+    task = asyncio.create_task(session.run())
+    for _ in range(300):
+        await asyncio.sleep(0.1)
+        if sink.times and sink.times[-1][-1] >= seconds:
+            break
+    session.stop()
+    await asyncio.wait_for(task, 10)
+    return session
+
+
 async def _peripheral(sim, speed=1.0, faults=None, profile=H10_200):
     sensor = VirtualSensor(motion_from_simulation(sim), profile, speed=speed, faults=faults)
     p = Peripheral(sensor)
@@ -205,14 +218,7 @@ async def test_a_diy_board_on_the_calfsense_imu_profile_scans_streams_and_stops(
         found = await ble.scan(0.6, backend=REAL_BLUEZ)
         # (bluezoo keeps the UUIDs an earlier test's H10 advertised from the same emulated adapter: HR may show.)
         assert [(f.name, f.model, f.streams[0]) for f in found] == [("CS-IMU 7F3A", "calfsense IMU (DIY)", "ACC")]
-        session = StreamSession(StreamConfig(target="CS-IMU"), sink, REAL_BLUEZ)
-        task = asyncio.create_task(session.run())
-        for _ in range(300):
-            await asyncio.sleep(0.1)
-            if sink.times and sink.times[-1][-1] >= 30.0:
-                break
-        session.stop()
-        await asyncio.wait_for(task, 10)
+        session = await _stream_until(StreamConfig(target="CS-IMU"), sink, 30.0)
     finally:
         await p.stop()
     assert session.protocol == "csimu" and session.settings is not None and session.settings.sample_rate_hz == 100
@@ -233,14 +239,7 @@ async def test_a_movesense_on_its_sensordata_protocol_streams_through_bluez(blue
     p = await _peripheral(sim, speed=4.0, profile=MOVESENSE.with_rate(104))
     sink = Sink()
     try:
-        session = StreamSession(StreamConfig(target="Movesense", rate_hz=104), sink, REAL_BLUEZ)
-        task = asyncio.create_task(session.run())
-        for _ in range(300):
-            await asyncio.sleep(0.1)
-            if sink.times and sink.times[-1][-1] >= 20.0:
-                break
-        session.stop()
-        await asyncio.wait_for(task, 10)
+        session = await _stream_until(StreamConfig(target="Movesense", rate_hz=104), sink, 20.0)
     finally:
         await p.stop()
     assert session.protocol == "movesense" and session.settings is not None and session.settings.sample_rate_hz == 104
@@ -263,14 +262,7 @@ async def test_sensors_that_stamp_nothing_stream_through_bluez_in_their_own_byte
     p = await _peripheral(sim, speed=4.0, profile=PROFILES[key])
     sink = Sink()
     try:
-        session = StreamSession(StreamConfig(target=p.sensor.name, rate_hz=100), sink, REAL_BLUEZ)
-        task = asyncio.create_task(session.run())
-        for _ in range(300):
-            await asyncio.sleep(0.1)
-            if sink.times and sink.times[-1][-1] >= 20.0:
-                break
-        session.stop()
-        await asyncio.wait_for(task, 10)
+        session = await _stream_until(StreamConfig(target=p.sensor.name, rate_hz=100), sink, 20.0)
     finally:
         await p.stop()
     assert session.protocol == key and session.settings is not None and session.settings.sample_rate_hz == 100
