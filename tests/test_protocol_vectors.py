@@ -267,3 +267,33 @@ def test_battery_and_device_information() -> None:
         }
     )
     assert info.model == "H10" and info.firmware == "3.2.0" and info.serial == "BA2B0B2D"
+
+
+def test_decoding_many_frames_at_once_gives_what_one_by_one_gives() -> None:
+    # The replay's batch path (raw frames of one length in one numpy pass) against the frame-by-frame decoder,
+    # on a real H10 recording's frames, a Verity's compressed ones, and damaged ones among them.
+    from pathlib import Path
+
+    from calfsense.errors import FrameError
+    from calfsense.protocol.pmd import decode_frames
+    from calfsense.session.recording import CHAR_PMD_DATA, iter_notifications, read_raw
+
+    root = Path(__file__).parent.parent / "recordings"
+    datas: list[bytes] = []
+    for name in ("runner-calves-h10-chest.csrec.jsonl", "two-sets-verity-foot-dropout.csrec.jsonl"):
+        datas += [d for _, _, d in iter_notifications(read_raw(root / name), CHAR_PMD_DATA)][:400]
+    datas += [datas[0][:13], datas[1][:-2], b"\x02" + bytes(9) + b"\x07" + bytes(6), datas[5][:10]]
+    batch = decode_frames(datas)
+    for data, got in zip(datas, batch, strict=True):
+        try:
+            one = decode_frame(data)
+        except FrameError:
+            assert isinstance(got, FrameError)
+            continue
+        assert not isinstance(got, FrameError)
+        assert (got.measurement, got.timestamp_ns, got.frame_type) == (
+            one.measurement,
+            one.timestamp_ns,
+            one.frame_type,
+        )
+        np.testing.assert_array_equal(got.samples, one.samples)

@@ -34,7 +34,7 @@ from calfsense.errors import CalfsenseError, DiskFullError, FrameError, InputFil
 from calfsense.files import open_private
 from calfsense.protocol import csimu, metawear, movesense, thingy, witmotion
 from calfsense.protocol.gatt import decode_heart_rate
-from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frame
+from calfsense.protocol.pmd import DecodeContext, MeasurementType, decode_frames
 from calfsense.protocol.timestamps import ClockContinuity, ClockMap, SampleTimes, StreamClock, TimedFrame, spread_times
 from calfsense.session.model import Event, LoadedSession
 
@@ -570,11 +570,10 @@ def decode_recording(raw: RawRecording, path: str = "", host0_ns: int | None = N
                 corrupt += 1
                 continue
             frames += [(mono, last_ns, samples) for last_ns, samples in decoded]
-    for mono, _wall, data in _payloads(notes.get(CHAR_PMD_DATA, [])):
-        total += 1
-        try:
-            frame = decode_frame(data, ctx)
-        except FrameError:
+    pmd_notes = list(_payloads(notes.get(CHAR_PMD_DATA, [])))
+    total += len(pmd_notes)
+    for (mono, _wall, _data), frame in zip(pmd_notes, decode_frames([n[2] for n in pmd_notes], ctx), strict=True):
+        if isinstance(frame, FrameError):
             corrupt += 1
             continue
         if frame.measurement is not MeasurementType.ACC:

@@ -28,6 +28,7 @@ from calfsense.protocol.pmd.frames import (
     PmdFrame,
     decode_delta_content,
     decode_frame,
+    decode_frames,
 )
 from calfsense.protocol.pmd.settings import (
     MeasurementSettings,
@@ -97,6 +98,7 @@ __all__ = [
     "build_stop",
     "decode_delta_content",
     "decode_frame",
+    "decode_frames",
     "encode_features",
     "encode_settings_options",
     "negotiate_settings",

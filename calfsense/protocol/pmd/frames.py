@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,6 +73,44 @@ def decode_frame(data: bytes | bytearray | memoryview, context: DecodeContext = 
         raise
     except Exception as exc:  # a decoder bug must still surface as a FrameError, never crash a stream
         raise FrameError(f"undecodable frame ({type(exc).__name__}: {exc})") from exc
+
+
+def decode_frames(datas: Sequence[bytes], context: DecodeContext = DEFAULT_CONTEXT) -> list[PmdFrame | FrameError]:
+    """`decode_frame` over many notifications (a recording's), each frame or the error it raised.
+
+    Raw ACC frames of one length (an H10's, every one alike) are read in a single numpy pass over all of them:
+    a one-hour recording's 20,000 frames cost a few milliseconds instead of a tenth of a second. The same
+    values as one by one (tests/test_protocol_vectors.py).
+    """
+    out: list[PmdFrame | FrameError] = [FrameError("")] * len(datas)
+    batches: dict[tuple[int, int], list[int]] = {}
+    channels = context.channels
+    for k, data in enumerate(datas):
+        spec = _RAW_ACC_DTYPES.get(data[9]) if len(data) > FRAME_HEADER_BYTES else None
+        content = len(data) - FRAME_HEADER_BYTES
+        if (
+            spec is not None
+            and spec[1] != 3
+            and data[0] & MEASUREMENT_TYPE_MASK == MeasurementType.ACC.value
+            and 1 <= channels <= 16
+            and content % (spec[1] * channels) == 0
+        ):
+            batches.setdefault((data[9], len(data)), []).append(k)
+            continue
+        try:
+            out[k] = decode_frame(data, context)
+        except FrameError as exc:
+            out[k] = exc
+    for (frame_type, length), members in batches.items():
+        dtype, width = _RAW_ACC_DTYPES[frame_type]
+        joined = b"".join(datas[k] for k in members)
+        rows = np.frombuffer(joined, dtype=np.uint8).reshape(len(members), length)
+        stamps = rows[:, 1:9].copy().view("<u8").ravel()
+        counts = np.ascontiguousarray(rows[:, FRAME_HEADER_BYTES:]).view(dtype).astype(np.int64)
+        counts = counts.reshape(len(members), -1, channels)
+        for j, k in enumerate(members):
+            out[k] = PmdFrame(MeasurementType.ACC, int(stamps[j]), frame_type, counts[j])
+    return out
 
 
 def _decode_frame(data: bytes, context: DecodeContext) -> PmdFrame:
