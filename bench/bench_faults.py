@@ -27,7 +27,8 @@ import numpy as np
 from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import Simulation, routine_session, simulate
-from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
+from calfsense.session.decode import load_native
+from calfsense.session.recording import RecordingHeader, RecordingWriter
 from calfsense.sources import ble
 from calfsense.sources.faults import CONNECT_ERRORS, Faults
 from calfsense.sources.stream import StreamConfig, StreamSession

@@ -17,7 +17,8 @@ from calfsense.dsp.detect import Detector
 from calfsense.dsp.evaluate import match_reps
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import CalfsenseError, PmdError
-from calfsense.session.recording import RecordingHeader, RecordingWriter, load_native
+from calfsense.session.decode import load_native
+from calfsense.session.recording import RecordingHeader, RecordingWriter
 from calfsense.sources import ble, linkerrors
 from calfsense.sources.faults import Faults
 from calfsense.sources.stream import StreamConfig, StreamSession

@@ -116,7 +116,7 @@ def _bad_lines(rng: random.Random, text: str, rounds: int) -> list[str]:
 
 
 def test_fuzz_recordings_line_by_line(tmp_path: Path) -> None:
-    from calfsense.session.recording import load_native
+    from calfsense.session.decode import load_native
 
     rng = _seed()
     lines = (ROOT / "recordings" / "two-sets-verity-foot-dropout.csrec.jsonl").read_text().splitlines(keepends=True)

@@ -22,8 +22,9 @@ from calfsense.legs import BOTH, LegMerger, legs_summary, merge_legs, tally
 from calfsense.live_run import run_live
 from calfsense.report import analyze, build_report
 from calfsense.routine import Tempo
+from calfsense.session.decode import split_legs
 from calfsense.session.importers import load
-from calfsense.session.recording import read_raw, split_legs
+from calfsense.session.recording import read_raw
 from calfsense.sources.playback import LEG_ADDRESSES, leg_playback
 from tests.live_helpers import simulated_options
 

@@ -18,8 +18,8 @@ from calfsense.live_run import run_live
 from calfsense.protocol import metawear, thingy, witmotion
 from calfsense.protocol.timestamps import CountClock
 from calfsense.report import detect_session
+from calfsense.session.decode import DECODERS
 from calfsense.session.importers import load
-from calfsense.session.recording import DECODERS
 from calfsense.sources import ble, synthetic, virtual
 from tests.live_helpers import simulated_options
 

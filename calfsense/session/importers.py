@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from calfsense.errors import InputFileError
 from calfsense.protocol.pmd import PMD_EPOCH_UNIX_NS
-from calfsense.session import recording
+from calfsense.session import decode, recording
 from calfsense.session.model import Event, LoadedSession
 from calfsense.units import G_MPS2
 
@@ -47,7 +47,7 @@ def load(path: str | Path) -> LoadedSession:
     if size > MAX_BYTES:
         raise InputFileError(f"{p} is too large ({size / 1e9:.1f} GB)", "split it into sessions")
     if recording.is_native(p):
-        return recording.load_native(p)
+        return decode.load_native(p)
     with p.open("rb") as fh:
         head = fh.read(_HEAD_BYTES)
     if b"\x00" in head or _binary_ratio(head) > 0.1:

@@ -11,14 +11,9 @@ import numpy as np
 
 from calfsense.errors import FrameError, InputFileError
 from calfsense.protocol.phyphox import PhyphoxStream, check_config
+from calfsense.session.decode import session_events
 from calfsense.session.model import LoadedSession
-from calfsense.session.recording import (
-    CHAR_PHYPHOX_CONFIG,
-    CHAR_PHYPHOX_GET,
-    RawRecording,
-    iter_notifications,
-    session_events,
-)
+from calfsense.session.recording import CHAR_PHYPHOX_CONFIG, CHAR_PHYPHOX_GET, RawRecording, iter_notifications
 
 _GAP_S = 0.5  # samples this far apart (the phone's rate is 50-500 Hz) had the link or the run stopped between them
 

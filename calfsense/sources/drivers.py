@@ -6,7 +6,7 @@ Polar's PMD lives in `sources/stream.py` (its control point, settings negotiatio
 sensor is a `Driver` here, picked by the service it offers. A driver subscribes its data characteristic
 through the session's `enqueue` (so every notification is recorded raw under `data_char`), configures and
 starts the sensor, and stops it on the way out. Its frames are decoded by the pure protocol module's
-`StreamDecoder`, the same one `session/recording.py` replays the recording with (`DECODERS`).
+`StreamDecoder`, the same one `session/decode.py` replays the recording with (`DECODERS`).
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from typing import Any, Protocol
 from calfsense.errors import FrameError, PmdError
 from calfsense.protocol import csimu, metawear, movesense, thingy, witmotion
 from calfsense.protocol.pmd import MeasurementSettings
+from calfsense.session.decode import DECODERS, FrameDecoder
 from calfsense.session.recording import (
     CHAR_CSIMU_DATA,
     CHAR_METAWEAR_DATA,
     CHAR_MOVESENSE_DATA,
     CHAR_THINGY_DATA,
     CHAR_WITMOTION_DATA,
-    DECODERS,
-    FrameDecoder,
 )
 
 Notify = Callable[[Any, bytearray], None]

@@ -32,16 +32,8 @@ from calfsense.errors import (
 )
 from calfsense.protocol import csimu, gatt, movesense, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
-from calfsense.session.recording import (
-    CHAR_BATTERY,
-    CHAR_HR,
-    CHAR_PMD_CP,
-    CHAR_PMD_DATA,
-    DECODERS,
-    FrameDecoder,
-    Recorder,
-    leg_offset_s,
-)
+from calfsense.session.decode import DECODERS, FrameDecoder, leg_offset_s
+from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, Recorder
 from calfsense.sources.base import FrameSink
 from calfsense.sources.ble import REAL, Backend, ControlPoint, find_sensor, read_info
 from calfsense.sources.drivers import Driver, decoder, driver_for

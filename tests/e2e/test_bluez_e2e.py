@@ -160,7 +160,7 @@ async def test_sigint_stops_the_sensor_and_closes_the_recording(bluez, tmp_path)
     import signal
     import sys
 
-    from calfsense.session.recording import load_native
+    from calfsense.session.decode import load_native
 
     sim = _motion(60)
     p = await _peripheral(sim, speed=2.0)
