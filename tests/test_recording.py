@@ -16,12 +16,12 @@ from calfsense.cli import main
 from calfsense.dsp.simulate import TEMPOS, Segment, SetPlan, simulate
 from calfsense.errors import DiskFullError
 from calfsense.protocol.pmd import decode_frame
+from calfsense.session.decode import load_native
 from calfsense.session.recording import (
     CHAR_PMD_DATA,
     RecordingHeader,
     RecordingWriter,
     iter_notifications,
-    load_native,
     read_raw,
 )
 from calfsense.sources.synthetic import H10, VERITY, notifications, record_simulation
