@@ -30,11 +30,12 @@ from bleak.exc import BleakError
 from numpy.typing import NDArray
 
 from calfsense.devices import DeviceModel
-from calfsense.protocol import csimu, gatt, metawear, movesense, pmd, thingy, witmotion
+from calfsense.protocol import gatt, pmd
 from calfsense.protocol.encode import encode_acc_compressed, encode_acc_raw
 from calfsense.sources import firmware
 from calfsense.sources.faults import Faults, connect_error
 from calfsense.sources.synthetic import H10, DeviceProfile
+from calfsense.sources.virtual_others import ADVERTISED, OTHER_LAYOUTS, OtherFirmware
 
 
 def _acc_options(device: DeviceModel) -> dict[pmd.SettingType, tuple[int, ...]]:
@@ -61,64 +62,9 @@ GATT_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
 ]
 
 
-# A DIY board on the calfsense IMU profile (firmware_notes/diy-imu.md): device information, battery, and
-# the profile's service; no heart rate.
-CSIMU_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
-    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
-    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
-    (
-        csimu.SERVICE_UUID,
-        [
-            (csimu.DATA_UUID, ["notify"]),
-            (csimu.SETTINGS_UUID, ["read", "write"]),
-            (csimu.CONTROL_UUID, ["write"]),
-        ],
-    ),
-]
-
-
-# A Movesense running gatt_sensordata_app (firmware_notes/movesense.md): the protocol's service; no heart rate.
-MOVESENSE_LAYOUT: list[tuple[str, list[tuple[str, list[str]]]]] = [
-    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
-    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
-    (
-        movesense.SERVICE_UUID,
-        [(movesense.COMMAND_UUID, ["write", "write-without-response"]), (movesense.DATA_UUID, ["notify"])],
-    ),
-]
-
-
-_INFO_AND_BATTERY: list[tuple[str, list[tuple[str, list[str]]]]] = [
-    (gatt.DEVICE_INFORMATION_SERVICE_UUID, [(u, ["read"]) for u in gatt.DEVICE_INFORMATION_UUIDS.values()]),
-    (gatt.BATTERY_SERVICE_UUID, [(gatt.BATTERY_LEVEL_UUID, ["read", "notify"])]),
-]
-# MetaWear: one command characteristic and one notify characteristic under its service.
-METAWEAR_LAYOUT = _INFO_AND_BATTERY + [
-    (
-        metawear.SERVICE_UUID,
-        [(metawear.COMMAND_UUID, ["write", "write-without-response"]), (metawear.NOTIFY_UUID, ["notify"])],
-    )
-]
-# WitMotion: ffe4 notify and ffe9 write, on its 9a-based UUIDs.
-WITMOTION_LAYOUT = _INFO_AND_BATTERY + [
-    (witmotion.SERVICE_UUID, [(witmotion.NOTIFY_UUID, ["notify"]), (witmotion.WRITE_UUID, ["write"])])
-]
-# Thingy:52: the motion service's configuration and raw data.
-THINGY_LAYOUT = _INFO_AND_BATTERY + [
-    (thingy.SERVICE_UUID, [(thingy.CONFIG_UUID, ["read", "write"]), (thingy.RAW_UUID, ["notify"])])
-]
-
-
 def gatt_layout(profile: DeviceProfile) -> list[tuple[str, list[tuple[str, list[str]]]]]:
-    """The GATT table a sensor of this profile exposes."""
-    layouts = {
-        "csimu": CSIMU_LAYOUT,
-        "movesense": MOVESENSE_LAYOUT,
-        "metawear": METAWEAR_LAYOUT,
-        "witmotion": WITMOTION_LAYOUT,
-        "thingy": THINGY_LAYOUT,
-    }
-    return layouts.get(profile.device.protocol, GATT_LAYOUT)
+    """The GATT table a sensor of this profile exposes (the other sensors': sources/virtual_others.py)."""
+    return OTHER_LAYOUTS.get(profile.device.protocol, GATT_LAYOUT)
 
 
 @dataclass
@@ -195,27 +141,18 @@ class VirtualSensor:
         self.device_epoch_ns = pmd.H10_DEFAULT_CLOCK_NS + 7_200_000_000_000
         self.indications: list[bytes] = []  # every control-point answer, for tests
         self.hr_task: asyncio.Task[None] | None = None
-        # A DIY board's settings characteristic (what it streams at until written).
-        self.board_settings = csimu.ImuSettings(profile.rate_hz, 8)
-        self._ref = 0  # a Movesense's subscriber's reference, carried by its data
-        self.metawear_config = metawear.AccConfig(metawear.Chip.BMI160, 100, 8)
-        self.witmotion_unlocked = False
-        self.thingy_config = thingy.MotionConfig(motion_hz=profile.rate_hz)
+        # Not a Polar: the other sensor's firmware answers reads and writes (sources/virtual_others.py).
+        self.firmware = OtherFirmware(self) if profile.device.protocol != "pmd" else None
 
     # -- GATT ------------------------------------------------------------------------------
 
-    @property
-    def board(self) -> bool:
-        """A DIY board on the calfsense IMU profile (not a Polar)."""
-        return self.profile.device.protocol == "csimu"
-
     def read(self, uuid: str) -> bytes:
         """Answer a characteristic read."""
-        if self.board and uuid == csimu.SETTINGS_UUID:
-            return self.board_settings.encode_read()
-        if self.profile.device.protocol == "thingy" and uuid == thingy.CONFIG_UUID:
-            return self.thingy_config.encode()
-        if uuid == pmd.PMD_CONTROL_POINT_UUID and self.profile.device.protocol == "pmd":
+        if self.firmware is not None:
+            answer = self.firmware.read(uuid)
+            if answer is not None:
+                return answer
+        if uuid == pmd.PMD_CONTROL_POINT_UUID and self.firmware is None:
             return pmd.encode_features(self.profile.device.measurements)
         if uuid == gatt.BATTERY_LEVEL_UUID:
             return bytes([self.battery])
@@ -234,17 +171,8 @@ class VirtualSensor:
 
     def write(self, uuid: str, data: bytes) -> None:
         """A control-point write: answer with an indication, as the sensor does."""
-        if self.board:
-            self._board_write(uuid, data)
-            return
-        protocol = self.profile.device.protocol
-        if protocol in ("movesense", "metawear", "witmotion", "thingy"):
-            {
-                "movesense": self._movesense_write,
-                "metawear": self._metawear_write,
-                "witmotion": self._witmotion_write,
-                "thingy": self._thingy_write,
-            }[protocol](uuid, data)
+        if self.firmware is not None:
+            self.firmware.write(uuid, data)
             return
         if uuid != pmd.PMD_CONTROL_POINT_UUID:
             raise BleakError(f"characteristic {uuid} cannot be written")
@@ -274,70 +202,8 @@ class VirtualSensor:
         else:
             self._indicate(pmd.build_response(op, int(meas), pmd.PmdStatus.ERROR_NOT_SUPPORTED))
 
-    def _board_write(self, uuid: str, data: bytes) -> None:
-        """The calfsense IMU profile: settings (a rate or range it lacks is a GATT error), START and STOP."""
-        if uuid == csimu.SETTINGS_UUID:
-            try:
-                wanted = csimu.decode_settings(data)
-            except Exception:
-                raise BleakError("settings write of the wrong length (ATT error 0x0d)") from None
-            if wanted.rate_hz not in csimu.RATES_HZ or wanted.range_g not in csimu.RANGES_G:
-                raise BleakError("settings out of range (ATT error 0x13, value not allowed)")
-            if not self.measuring:
-                self.board_settings = csimu.ImuSettings(wanted.rate_hz, wanted.range_g)
-            return
-        if uuid != csimu.CONTROL_UUID:
-            raise BleakError(f"characteristic {uuid} cannot be written")
-        if data == csimu.START:
-            self._starts += 1
-            s = self.board_settings
-            self.settings = pmd.MeasurementSettings(s.rate_hz, 16, s.range_g, 3)
-            self.board_settings = csimu.ImuSettings(s.rate_hz, s.range_g, streaming=True)
-            self.measuring = True
-            if self._sensor_t0 is None:
-                self._sensor_t0 = time.monotonic() + self.faults.first_frame_delay_s / self.speed
-            if self._task is None or self._task.done():
-                self._task = asyncio.get_running_loop().create_task(self._stream())
-        elif data == csimu.STOP:
-            self._stop()
-            self.board_settings = csimu.ImuSettings(self.board_settings.rate_hz, self.board_settings.range_g)
-        else:
-            raise BleakError(f"unknown control command {data.hex()} (ATT error 0x13)")
-
-    def _movesense_write(self, uuid: str, data: bytes) -> None:
-        """gatt_sensordata_app: HELLO, SUBSCRIBE /Meas/Acc/<rate> (a rate it lacks: 404), UNSUBSCRIBE."""
-        if uuid != movesense.COMMAND_UUID:
-            raise BleakError(f"characteristic {uuid} cannot be written")
-        try:
-            command = movesense.parse_command(data)
-        except Exception:
-            raise BleakError("not a command (ATT error 0x0e)") from None
-        answer: bytes
-        if command.cmd == movesense.HELLO:
-            answer = bytes([movesense.RESULT, command.ref]) + b"Hello"
-        elif command.cmd == movesense.SUBSCRIBE:
-            rate = movesense.acc_rate(command.path)
-            if rate is None or rate not in movesense.RATES_HZ:
-                answer = movesense.result(command.ref, 404)
-            else:
-                self._starts += 1
-                self._ref = command.ref
-                self.settings = pmd.MeasurementSettings(rate, 32, 8, 3)
-                self.measuring = True
-                if self._sensor_t0 is None:
-                    self._sensor_t0 = time.monotonic() + self.faults.first_frame_delay_s / self.speed
-                if self._task is None or self._task.done():
-                    self._task = asyncio.get_running_loop().create_task(self._stream())
-                answer = movesense.result(command.ref, 200)
-        else:
-            self._stop()
-            answer = movesense.result(command.ref, 200)
-        cb = self.notify.get(movesense.DATA_UUID)
-        if cb is not None:
-            asyncio.get_running_loop().call_soon(cb, answer)
-
-    def _begin(self, rate_hz: int, range_g: int, resolution: int = 16) -> None:
-        """Start streaming at a rate (the non-Polar sensors' common part)."""
+    def begin(self, rate_hz: int, range_g: int, resolution: int = 16) -> None:
+        """Start streaming at a rate (what the other sensors' firmware does when told: virtual_others.py)."""
         self._starts += 1
         self.settings = pmd.MeasurementSettings(rate_hz, resolution, range_g, 3)
         self.measuring = True
@@ -346,65 +212,24 @@ class VirtualSensor:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._stream())
 
-    def _notify_later(self, uuid: str, data: bytes) -> None:
+    def halt(self) -> None:
+        """Stop streaming."""
+        self._stop()
+
+    def recount(self, rate_hz: int) -> None:
+        """The sample count goes on at a new rate from now (a WitMotion's rate changed while it streams)."""
+        self._next_sample = int(self.sensor_time_s() * rate_hz)
+
+    def notify_later(self, uuid: str, data: bytes) -> None:
+        """A notification, sent as the sensor would: after the write that caused it returns."""
         cb = self.notify.get(uuid)
         if cb is not None:
             asyncio.get_running_loop().call_soon(cb, data)
 
-    def _metawear_write(self, uuid: str, data: bytes) -> None:
-        """A MetaWear board with a BMI160: module info, configure, subscribe, enable, start and stop."""
-        if uuid != metawear.COMMAND_UUID or len(data) < 2 or data[0] != metawear.ACC_MODULE:
-            return  # other modules' commands: the board takes them silently
-        chip = metawear.Chip.BMI270 if "270" in self.profile.firmware else metawear.Chip.BMI160
-        register = data[1]
-        if register == metawear.INFO:
-            self._notify_later(metawear.NOTIFY_UUID, metawear.info_answer(chip))
-        elif register == metawear.DATA_CONFIG:
-            try:
-                self.metawear_config = metawear.parse_configure(chip, data)
-            except Exception:
-                return  # a configuration the chip lacks: ignored, as the board ignores it
-        elif register == metawear.POWER:
-            power_on = 2 if chip is metawear.Chip.BMI270 else 1
-            if len(data) == 3 and data[2] == power_on:
-                self._begin(self.metawear_config.rate_hz, self.metawear_config.range_g)
-            elif len(data) == 3 and data[2] == 0:
-                self._stop()
-
-    def _witmotion_write(self, uuid: str, data: bytes) -> None:
-        """A WitMotion: register writes after the unlock; it streams whenever connected, at its output rate."""
-        if uuid != witmotion.WRITE_UUID:
-            raise BleakError(f"characteristic {uuid} cannot be written")
-        if data == witmotion.UNLOCK:
-            self.witmotion_unlocked = True
-            return
-        try:
-            register, value = witmotion.parse_write(data)
-        except Exception:
-            return
-        if register == witmotion.RATE_REGISTER and self.witmotion_unlocked:
-            rate = {code: hz for hz, code in witmotion.RATE_CODES.items()}.get(value)
-            if rate is not None:
-                self._stop()
-                self._next_sample = int(self.sensor_time_s() * rate)  # the count goes on at the new rate
-                self._begin(rate, witmotion.RANGE_G)
-
-    def _thingy_write(self, uuid: str, data: bytes) -> None:
-        """A Thingy:52: the motion configuration (the raw stream runs at its processing frequency)."""
-        if uuid != thingy.CONFIG_UUID:
-            raise BleakError(f"characteristic {uuid} cannot be written")
-        try:
-            self.thingy_config = thingy.decode_config(data)
-        except Exception:
-            raise BleakError("configuration out of range (ATT error 0x13)") from None
-
     def subscribed(self, uuid: str) -> None:
-        """A client turned notifications on: a WitMotion or a Thingy streams from then on."""
-        protocol = self.profile.device.protocol
-        if protocol == "witmotion" and uuid == witmotion.NOTIFY_UUID and not self.measuring:
-            self._begin(self.settings.sample_rate_hz if self.settings else 10, witmotion.RANGE_G)
-        elif protocol == "thingy" and uuid == thingy.RAW_UUID and not self.measuring:
-            self._begin(self.thingy_config.motion_hz, 8)
+        """A client turned notifications on (a WitMotion or a Thingy streams from then on)."""
+        if self.firmware is not None:
+            self.firmware.subscribed(uuid)
 
     def _start(
         self, op: pmd.OpCode, meas: pmd.MeasurementType, params: bytes, options: dict[pmd.SettingType, tuple[int, ...]]
@@ -498,9 +323,8 @@ class VirtualSensor:
             if protocol != "pmd":
                 # Another sensor's firmware (sources/firmware.py): its own clock, packets and units.
                 first_ns = self.device_epoch_ns + int(round(t[0] * 1e9))
-                sent = firmware.emit(
-                    protocol, samples.astype(np.float64), n0, first_ns, self.settings.range or 8, self._ref
-                )
+                ref = self.firmware.ref if self.firmware is not None else 0
+                sent = firmware.emit(protocol, samples.astype(np.float64), n0, first_ns, self.settings.range or 8, ref)
                 parts, data_uuid = sent.notifications, sent.data_uuid
             else:
                 parts = [
@@ -572,14 +396,9 @@ class VirtualSensor:
     def advertisement(self) -> AdvertisementData:
         """What a scan sees."""
         protocol = self.profile.device.protocol
-        services = {
-            "csimu": csimu.SERVICE_UUID,
-            "movesense": movesense.SERVICE_UUID,
-            "metawear": metawear.SERVICE_UUID,
-            "witmotion": witmotion.SERVICE_UUID,
-            "thingy": thingy.SERVICE_UUID,
-        }
-        uuids = [services[protocol]] if protocol in services else [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
+        uuids = (
+            [ADVERTISED[protocol]] if protocol in ADVERTISED else [gatt.HEART_RATE_SERVICE_UUID, pmd.PMD_SERVICE_UUID]
+        )
         polar = protocol == "pmd"
         return AdvertisementData(
             local_name=self.name,

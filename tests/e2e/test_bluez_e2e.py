@@ -225,7 +225,8 @@ async def test_a_diy_board_on_the_calfsense_imu_profile_scans_streams_and_stops(
     assert session.stats.frames == p.sensor.frames_sent >= 240 and session.stats.corrupt == 0  # 30 s / 0.12 s
     t = np.concatenate(sink.times)
     assert np.all(np.diff(t) > 0) and np.max(np.diff(t)) < 0.0101  # every 10 ms, no hole
-    assert not p.sensor.measuring and p.sensor.board_settings == csimu.ImuSettings(100, 8)  # STOP was written
+    assert p.sensor.firmware is not None and p.sensor.firmware.board_settings == csimu.ImuSettings(100, 8)
+    assert not p.sensor.measuring  # STOP was written
     truth = [r for r in sim.reps if r.end_s < t[-1] - 0.5]
     m = match_reps(truth, sink.reps)
     assert not m.missed and not m.false
