@@ -347,3 +347,59 @@ def test_a_set_whose_first_reps_were_the_odd_ones_re_forms_around_the_rest(seed:
     assert len(found) == len(m.pairs) == 10
     # (A pattern of many reps is not overturned by a few unlike movements after it: the bundled shin
     # recording's seated sets, in tests/test_golden.py, counted 5 false reps when it was.)
+
+
+# -- look-back: the opener finds the set's first rep ---------------------------------------------
+
+
+def _bump(n: int, at: int, width: int, height: float) -> np.ndarray:
+    out = np.zeros(n)
+    u = np.arange(width) / (width - 1)
+    out[at : at + width] = height * 0.5 * (1 - np.cos(2 * np.pi * u))
+    return out
+
+
+def test_look_back_finds_a_fainter_copy_of_the_opener_just_before_it() -> None:
+    from calfsense.dsp.lookback import find_earlier
+
+    rng = np.random.default_rng(5)
+    n = 300
+    signal = _bump(n, 90, 60, 3.0) + _bump(n, 160, 66, 5.0) + rng.normal(0, 0.05, n)  # faint rep, then the opener
+    found = find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163)
+    assert found is not None and abs(found.start - 90) <= 6 and abs(found.end - 150) <= 8
+    assert 0.5 < found.amplitude_ratio < 0.7 and found.correlation > 0.95
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        lambda n: _bump(n, 90, 60, 0.5),  # too faint to be one of the set's reps
+        lambda n: np.concatenate((np.zeros(120), np.full(n - 120, 2.0))),  # a change of stance, not a rep
+        lambda n: _bump(n, 90, 60, 15.0),  # far bigger than the set's reps (a squat)
+    ],
+)
+def test_look_back_finds_nothing_unlike_the_opener(earlier: object) -> None:
+    from calfsense.dsp.lookback import find_earlier
+
+    n = 300
+    signal = earlier(n) + _bump(n, 160, 66, 5.0) + np.random.default_rng(6).normal(0, 0.05, n)  # type: ignore[operator]
+    assert find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163) is None
+
+
+def test_a_set_begun_as_a_run_ends_counts_its_first_rep() -> None:
+    # The first raise starts as the last footstep lands: the footsteps' blind time hides its start, and alone it
+    # is no rep; the set's next rep shows what one looks like, and finds it (24 of 30 such sets exactly; none
+    # without looking back).
+    segs = [
+        Segment("idle", 3.0),
+        Segment("run", 12.0),
+        Segment("set", set_plan=SetPlan("two-leg", 10, TEMPOS["hret"], height_cm=9.0)),
+        Segment("idle", 6.0),
+    ]
+    exact, without = 0, 0
+    for seed in range(8):
+        sim = simulate(segs, "foot", 100.0, seed=seed)
+        exact += len(detect(sim.time_s, sim.acc_mg, "foot").reps) == 10
+        blind = PARAMS["foot"].with_(lookback_reps=0.0)
+        without += len(detect(sim.time_s, sim.acc_mg, "foot", params=blind).reps) == 10
+    assert exact >= 6 and without == 0

@@ -8,7 +8,7 @@ learning (`sets`) -> a `Rep` with its phases, height and flags. docs/detection.m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 
 import numpy as np
@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from calfsense.devices import recognise
 from calfsense.domain import Flag, Placement
 from calfsense.dsp.grid import Gap, GridRun, Resampler
+from calfsense.dsp.lookback import find_earlier, tilt_along
 from calfsense.dsp.measure import Measured, measure
 from calfsense.dsp.model import Rep, RepSet, Session, group_sets
 from calfsense.dsp.orientation import ScaleModel
@@ -35,7 +36,7 @@ from calfsense.dsp.params import (
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
 from calfsense.dsp.signals import SignalBank, Signals
-from calfsense.dsp.validate import Rejection, judge
+from calfsense.dsp.validate import Rejection, SetContext, judge
 from calfsense.errors import CalfsenseError
 
 __all__ = [
@@ -292,7 +293,48 @@ class Detector:
                     self._seg.reanchor((float(u[0]), float(u[1]), float(u[2])))
             return []
         self._unlike = []
-        return [self._count(cand, m, height)]
+        # A set's opener shows what its reps look like: the movement just before it that looks the same was its
+        # first rep (too faint alone, or begun as footsteps ended): counted first, at the opener's time.
+        earlier = self._look_back(m) if ctx is None else []
+        return [self._count(c, mm, h) for c, mm, h in earlier] + [self._count(cand, m, height)]
+
+    def _look_back(self, opener: Measured) -> list[tuple[Candidate, Measured, float]]:
+        """The rep just before a set's opener that its tilt profile finds (lookback.py), measured and judged as
+        one of the set's reps; none when nothing before it looks the same."""
+        p = self._p
+        i_s, i_e = int(round(opener.start_s * GRID_HZ)), int(round(opener.end_s * GRID_HZ))
+        dur = i_e - i_s
+        floor = max(self._hist.run_first, self._hist.top - self._hist.cap)
+        if self._reps:
+            floor = max(floor, int(math.ceil(self._reps[-1].end_s * GRID_HZ)))
+        w0 = max(floor, i_s - int(p.lookback_reps * dur))
+        lp = self._hist.lowpass(w0, i_e + 1)
+        if lp is None or dur < 8 or i_s - w0 < dur // 2:
+            return []
+        up = lp / np.maximum(np.linalg.norm(lp, axis=1), 1e-9)[:, None]
+        k = i_s - w0
+        origin = up[max(0, k - 2) : k + 1].mean(axis=0)
+        origin /= max(float(np.linalg.norm(origin)), 1e-12)
+        signal = tilt_along(up, origin, np.asarray(opener.tilt_dir))
+        found = find_earlier(
+            signal, k, k + dur + 1, p.lookback_corr, (p.lookback_amp_lo, p.lookback_amp_hi), latest_end=k + 3
+        )
+        if found is None:
+            return []
+        start, peak, end = w0 + found.start, w0 + found.peak, w0 + found.end
+        i0, acc = self._hist.window(start - int(_PAD_S * GRID_HZ), min(i_s, end + int(_PAD_S * GRID_HZ)) + 1)
+        if start < i0 or end >= i0 + len(acc):
+            return []
+        m = measure(acc, i0 / GRID_HZ, GRID_HZ, start - i0, peak - i0, end - i0, self._sets.axis(), self._scale, p)
+        # Its rise relative to the opener's (the set's pattern so far is the opener alone).
+        cand = Candidate(start, peak, end, end, found.amplitude_ratio, True)
+        height = self._height_cm(m)
+        ctx = SetContext(2, 1.0, opener.duration_s)
+        if m.end_s > opener.start_s + 0.1 or judge(m, cand, ctx, p, height, self._seg.noise()[0]) is not None:
+            return []
+        # It was found along the opener's way of tipping: the set's way stays the opener's (its own start may be
+        # a pose still settling after footsteps, and would turn the way the next reps are measured along).
+        return [(cand, replace(m, tilt_dir=opener.tilt_dir), height)]
 
     def _run_is_the_set(self, pattern_reps: int) -> bool:
         """Whether the last candidates unlike the set's reps are a run, alike each other, that outnumbers the

@@ -83,6 +83,13 @@ class DetectorParams:
     drift_tau_s: float = 10.0  # at the bottom, the pose a rep's tilt is measured from follows the segment this slowly
     partial_frac: float = 0.7  # a rep under this fraction of its set's first reps' height is partial
     lean_deg: float = 3.0  # sideways tilt beyond this (or beyond 0.3 of the rep's tilt) is a lean
+    # Look-back (lookback.py): when a rep opens a set, the movement within this many of its durations before it
+    # whose tilt profile correlates with its own at `lookback_corr`, at `lookback_amp_lo`-`lookback_amp_hi` of its
+    # amplitude, and passes as one of the set's reps, was the set's first rep.
+    lookback_reps: float = 2.5
+    lookback_corr: float = 0.85
+    lookback_amp_lo: float = 0.4
+    lookback_amp_hi: float = 2.0
 
     def with_(self, **changes: float | bool | int) -> DetectorParams:
         """A copy with some parameters changed."""
