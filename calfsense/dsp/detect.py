@@ -295,18 +295,21 @@ class Detector:
         self._unlike = []
         # A set's opener shows what its reps look like: the movement just before it that looks the same was its
         # first rep (too faint alone, or begun as footsteps ended): counted first, at the opener's time.
-        earlier = self._look_back(m) if ctx is None else []
+        earlier = self._look_back(m, ctx)
         return [self._count(c, mm, h) for c, mm, h in earlier] + [self._count(cand, m, height)]
 
-    def _look_back(self, opener: Measured) -> list[tuple[Candidate, Measured, float]]:
-        """The rep just before a set's opener that its tilt profile finds (lookback.py), measured and judged as
-        one of the set's reps; none when nothing before it looks the same."""
+    def _look_back(self, opener: Measured, ctx: SetContext | None) -> list[tuple[Candidate, Measured, float]]:
+        """The rep just before a counted one that its tilt profile finds (lookback.py), measured and judged as
+        one of the set's reps: before a set's opener, or in a set where the time since its last rep holds one.
+        None when nothing there looks the same."""
         p = self._p
         i_s, i_e = int(round(opener.start_s * GRID_HZ)), int(round(opener.end_s * GRID_HZ))
         dur = i_e - i_s
         floor = max(self._hist.run_first, self._hist.top - self._hist.cap)
         if self._reps:
             floor = max(floor, int(math.ceil(self._reps[-1].end_s * GRID_HZ)))
+        if ctx is not None and i_s - floor < p.lookback_room * dur:
+            return []  # in a set, no room for a rep since the last one
         w0 = max(floor, i_s - int(p.lookback_reps * dur))
         lp = self._hist.lowpass(w0, i_e + 1)
         if lp is None or dur < 8 or i_s - w0 < dur // 2:
@@ -329,8 +332,8 @@ class Detector:
         # Its rise relative to the opener's (the set's pattern so far is the opener alone).
         cand = Candidate(start, peak, end, end, found.amplitude_ratio, True)
         height = self._height_cm(m)
-        ctx = SetContext(2, 1.0, opener.duration_s)
-        if m.end_s > opener.start_s + 0.1 or judge(m, cand, ctx, p, height, self._seg.noise()[0]) is not None:
+        like = SetContext(2, 1.0, opener.duration_s)
+        if m.end_s > opener.start_s + 0.1 or judge(m, cand, like, p, height, self._seg.noise()[0]) is not None:
             return []
         # It was found along the opener's way of tipping: the set's way stays the opener's (its own start may be
         # a pose still settling after footsteps, and would turn the way the next reps are measured along).

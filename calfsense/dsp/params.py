@@ -90,6 +90,7 @@ class DetectorParams:
     lookback_corr: float = 0.85
     lookback_amp_lo: float = 0.4
     lookback_amp_hi: float = 2.0
+    lookback_room: float = 0.7  # in a set: looked for only where this many of the rep's durations passed since the last
 
     def with_(self, **changes: float | bool | int) -> DetectorParams:
         """A copy with some parameters changed."""
