@@ -378,16 +378,19 @@ class ClockMap:
         return result
 
 
-# A jump of host time against the samples counted, between two notifications, beyond this is samples lost.
+# A jump of host time against the samples counted, between two notifications, beyond this is samples lost:
+# in the sensor's seconds, and at least this much of the host's (its scheduling jitter, whatever the speed).
 _COUNT_GAP_S = 0.25
+_COUNT_GAP_HOST_S = 0.1
 
 
 @dataclass
 class CountClock:
     """Times for a sensor that stamps nothing (MetaWear, WitMotion, Thingy:52): a sample's time is its count at
     the nominal rate. Notifications that never came show as host time running ahead of the count between two
-    notifications by more than `_COUNT_GAP_S` (arrival jitter is tens of ms): the count jumps by what was lost,
-    and the stream's clock reports the hole as a gap. `time_scale`: sensor seconds per host second."""
+    notifications by more than `_COUNT_GAP_S` (arrival jitter is tens of ms), or than `_COUNT_GAP_HOST_S` of the
+    host's time at a virtual sensor's speed: the count jumps by what was lost, and the stream's clock reports
+    the hole as a gap. `time_scale`: sensor seconds per host second."""
 
     rate_hz: float
     time_scale: float = 1.0
@@ -398,7 +401,8 @@ class CountClock:
         """The last of `n` new samples, arrived at host `host_ns`, on the sensor's timeline (ns)."""
         period_ns = 1e9 / self.rate_hz
         residual = host_ns * self.time_scale - (self._count + n) * period_ns
-        if self._residual_ns is not None and residual - self._residual_ns > _COUNT_GAP_S * 1e9:
+        threshold_ns = max(_COUNT_GAP_S, _COUNT_GAP_HOST_S * self.time_scale) * 1e9
+        if self._residual_ns is not None and residual - self._residual_ns > threshold_ns:
             lost = int((residual - self._residual_ns) / period_ns)
             self._count += lost
             residual -= lost * period_ns
