@@ -333,7 +333,13 @@ class Detector:
         cand = Candidate(start, peak, end, end, found.amplitude_ratio, True)
         height = self._height_cm(m)
         like = SetContext(2, 1.0, opener.duration_s)
-        if m.end_s > opener.start_s + 0.1 or judge(m, cand, like, p, height, self._seg.noise()[0]) is not None:
+        # Reps that flow into each other: its measured end may reach into the rep that found it; it ends where
+        # that one begins (a match whose own top is not before that begins is no earlier rep).
+        if m.top_s >= opener.start_s:
+            return []
+        end_s = min(m.end_s, opener.start_s)
+        m = replace(m, end_s=end_s, lower_s=min(max(m.lower_s, m.top_s), end_s))
+        if judge(m, cand, like, p, height, self._seg.noise()[0]) is not None:
             return []
         # It was found along the opener's way of tipping: the set's way stays the opener's (its own start may be
         # a pose still settling after footsteps, and would turn the way the next reps are measured along).
