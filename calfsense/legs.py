@@ -171,9 +171,10 @@ class LegTally:
 
     @property
     def reps_lsi_pct(self) -> float | None:
-        """Single-leg reps, weaker over stronger (100 % is even; the clinic's line is 90 %)."""
+        """Single-leg reps, weaker over stronger (100 % is even; the clinic's line is 90 %); None until both legs
+        have done some (a leg not yet tested is no asymmetry yet)."""
         a, b = self.reps[SIDES[0]], self.reps[SIDES[1]]
-        return None if max(a, b) == 0 else 100.0 * min(a, b) / max(a, b)
+        return None if min(a, b) == 0 else 100.0 * min(a, b) / max(a, b)
 
     @property
     def height_lsi_pct(self) -> float | None:
@@ -199,7 +200,7 @@ def legs_summary(t: LegTally) -> str:
         return "" if h is None else f" ({h:.1f} cm)"
 
     text = f"left {t.reps[SIDES[0]]} single-leg reps{height(SIDES[0])}, right {t.reps[SIDES[1]]}{height(SIDES[1])}"
-    lsi = t.reps_lsi_pct if min(t.reps.values()) > 0 else None  # a leg not yet tested is no asymmetry yet
+    lsi = t.reps_lsi_pct
     if lsi is not None:
         text += f": symmetry {lsi:.0f} %" + (" (under the clinic's 90 %)" if lsi < Symmetry.CLINICAL_LINE_PCT else "")
     return text

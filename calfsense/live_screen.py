@@ -69,7 +69,7 @@ def legs_line(coach: LiveCoach) -> str:
         return f"{side} {t.reps[side]} single-leg reps" + (f", {h:.1f} cm" if h is not None else "") + down
 
     parts = [leg("left"), leg("right")]
-    if t.reps_lsi_pct is not None and min(t.reps.values()) > 0:
+    if t.reps_lsi_pct is not None:
         parts.append(f"symmetry {t.reps_lsi_pct:.0f} %")
     if t.height_lsi_pct is not None:
         parts.append(f"height {t.height_lsi_pct:.0f} %")

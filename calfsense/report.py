@@ -100,20 +100,18 @@ def detect_session(session: LoadedSession, placement: str | None = None) -> tupl
 
 def feed_with_boundaries(
     det: Detector, time_s: NDArray[np.float64], acc_mg: NDArray[np.float64], boundaries: list[float]
-) -> list[Rep]:
+) -> None:
     """Feed a detector, starting a new set after each boundary time (the rule live mode's boundaries follow)."""
-    out: list[Rep] = []
     start = 0
     for b in boundaries:
         # Live mode records the sensor time of the last sample before the boundary: split right after it.
         i = int(np.searchsorted(time_s, b, side="right"))
         if i < start:
             continue
-        out += det.feed(time_s[start:i], acc_mg[start:i])
+        det.feed(time_s[start:i], acc_mg[start:i])
         det.new_set()
         start = i
-    out += det.feed(time_s[start:], acc_mg[start:])
-    return out
+    det.feed(time_s[start:], acc_mg[start:])
 
 
 def _outside_pauses(sets: tuple[RepSet, ...], session: LoadedSession) -> tuple[tuple[RepSet, ...], int]:

@@ -25,6 +25,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import FrameError
+from calfsense.protocol.options import at_or_above
+from calfsense.protocol.timestamps import WrappingClock
 
 SERVICE_UUID = "c5f50001-6c73-4b39-9a3e-6d6b2a1e0c5d"
 DATA_UUID = "c5f50002-6c73-4b39-9a3e-6d6b2a1e0c5d"
@@ -76,9 +78,7 @@ def decode_settings(data: bytes | bytearray) -> ImuSettings:
 
 def choose_settings(rate_hz: int, range_g: int) -> ImuSettings:
     """The profile's rate nearest the wish (not below it when one is) and the range that holds `range_g`."""
-    rate = min((r for r in RATES_HZ if r >= rate_hz), default=RATES_HZ[-1])
-    rng = min((g for g in RANGES_G if g >= range_g), default=RANGES_G[-1])
-    return ImuSettings(rate, rng)
+    return ImuSettings(at_or_above(RATES_HZ, rate_hz), at_or_above(RANGES_G, range_g))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -133,25 +133,15 @@ def decode_packet(data: bytes | bytearray | memoryview) -> ImuPacket:
 class PacketClock:
     """The board's wrapping microsecond clock made continuous, in ns: each packet's last sample's time.
 
-    Steps are taken modulo the wrap, so a link drop shorter than half of it (36 min) keeps the timeline; a
-    longer one looks like a clock jump, which the stream's clock undoes by host time (`ClockContinuity`).
+    The clock wraps every 71.6 min (`timestamps.WrappingClock`).
     """
 
     rate_hz: float
-    _last_us: int | None = None
-    _epoch_us: int = 0
+    _clock: WrappingClock = field(default_factory=WrappingClock)
 
     def last_sample_ns(self, packet: ImuPacket) -> int:
         """The packet's last sample on the continuous timeline, ns."""
-        t = packet.t_us
-        if self._last_us is not None:
-            step = (t - self._last_us) % _TIME_WRAP_US
-            back = step > _TIME_WRAP_US // 2  # a packet a little out of order, not a wrap
-            self._epoch_us += (step - _TIME_WRAP_US) if back else step
-        else:
-            self._epoch_us = t
-        self._last_us = t
-        return self._epoch_us * 1000 + round((len(packet) - 1) * 1e9 / self.rate_hz)
+        return self._clock.unwrap(packet.t_us) * 1000 + round((len(packet) - 1) * 1e9 / self.rate_hz)
 
 
 SAMPLES_PER_PACKET = 12  # 82 bytes: fits the 185-byte MTU phones negotiate, and a packet every 0.12 s at 100 Hz
@@ -165,18 +155,6 @@ def scale_ug(range_g: int) -> int:
 def counts(acc_mg: NDArray[np.float64], range_g: int) -> NDArray[np.int64]:
     """mG as the part's counts at `range_g`, clipped as it clips."""
     out: NDArray[np.int64] = np.clip(np.round(acc_mg * 1000.0 / scale_ug(range_g)), -32768, 32767).astype(np.int64)
-    return out
-
-
-def packets(
-    acc_mg: NDArray[np.float64], t_us: NDArray[np.int64], range_g: int, first_counter: int = 0
-) -> list[tuple[int, bytes]]:
-    """Samples as the board sends them: (index of the packet's first sample, packet bytes)."""
-    c = counts(acc_mg, range_g)
-    out = []
-    for i in range(0, len(c) - SAMPLES_PER_PACKET + 1, SAMPLES_PER_PACKET):
-        chunk = c[i : i + SAMPLES_PER_PACKET]
-        out.append((i, encode_packet(first_counter + i, int(t_us[i]), scale_ug(range_g), chunk)))
     return out
 
 

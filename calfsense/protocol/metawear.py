@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import FrameError
+from calfsense.protocol.options import at_or_above
 from calfsense.protocol.timestamps import CountClock
 
 SERVICE_UUID = "326a9000-85cb-9195-d9dd-464cfbbae75a"
@@ -103,9 +104,7 @@ class AccConfig:
 
 def choose(chip: Chip, rate_hz: int, range_g: int) -> AccConfig:
     """The board's rate at or above the wish, and the range that holds `range_g`."""
-    rate = min((r for r in RATES_HZ if r >= rate_hz), default=RATES_HZ[-1])
-    rng = min((g for g in RANGES_G if g >= range_g), default=RANGES_G[-1])
-    return AccConfig(chip, rate, rng)
+    return AccConfig(chip, at_or_above(RATES_HZ, rate_hz), at_or_above(RANGES_G, range_g))
 
 
 def parse_configure(chip: Chip, data: bytes) -> AccConfig:

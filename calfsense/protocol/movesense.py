@@ -18,6 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import FrameError
+from calfsense.protocol.options import at_or_above
+from calfsense.protocol.timestamps import WrappingClock
 
 SERVICE_UUID = "34802252-7185-4d5d-b431-630e7050e8f0"
 COMMAND_UUID = "34800001-7185-4d5d-b431-630e7050e8f0"
@@ -50,7 +52,7 @@ def unsubscribe(ref: int) -> bytes:
 
 def choose_rate(wish_hz: int) -> int:
     """The sensor's rate nearest the wish from above (52 Hz for 50)."""
-    return min((r for r in RATES_HZ if r >= wish_hz), default=RATES_HZ[-1])
+    return at_or_above(RATES_HZ, wish_hz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,19 +175,12 @@ class MsClock:
     """The sensor's millisecond clock made continuous (it wraps at 2^32 ms, 49.7 days), in ns."""
 
     rate_hz: float
-    _last_ms: int | None = None
-    _epoch_ms: int = 0
+    _clock: WrappingClock = field(default_factory=WrappingClock)
 
     def last_sample_ns(self, part: AccPart) -> int:
         """The last sample of `part` on the continuous timeline, ns."""
-        t = part.t_ms
-        if self._last_ms is not None:
-            step = (t - self._last_ms) % (1 << 32)
-            self._epoch_ms += step - (1 << 32) if step > (1 << 31) else step
-        else:
-            self._epoch_ms = t
-        self._last_ms = t
-        return self._epoch_ms * 1_000_000 + round((part.first_index + len(part.acc_mg) - 1) * 1e9 / self.rate_hz)
+        last_index = part.first_index + len(part.acc_mg) - 1
+        return self._clock.unwrap(part.t_ms) * 1_000_000 + round(last_index * 1e9 / self.rate_hz)
 
 
 def samples_per_packet(rate_hz: int) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import FrameError
+from calfsense.protocol.options import at_or_above
 from calfsense.protocol.timestamps import CountClock
 
 SERVICE_UUID = "ef680400-9b35-4933-9b10-52ffa9740042"
@@ -65,7 +66,7 @@ def decode_config(data: bytes | bytearray) -> MotionConfig:
 
 def choose_rate(wish_hz: int) -> int:
     """The processing frequency at or above the wish (the firmware takes 5-200 Hz; calfsense asks these)."""
-    return min((r for r in RATES_HZ if r >= wish_hz), default=RATES_HZ[-1])
+    return at_or_above(RATES_HZ, wish_hz)
 
 
 def encode_raw(acc_mg: NDArray[np.float64]) -> bytes:

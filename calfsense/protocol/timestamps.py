@@ -409,3 +409,26 @@ class CountClock:
         self._residual_ns = residual
         self._count += n
         return round((self._count - 1) * period_ns)
+
+
+@dataclass
+class WrappingClock:
+    """A sensor's wrapping counter clock (a 32-bit ms or µs count) made continuous, in ticks.
+
+    Each step is taken modulo the wrap, the shorter way: a reading a little earlier than the last (out of
+    order) goes back; a link drop shorter than half the wrap keeps the timeline, a longer one looks like a
+    clock jump, which the stream's clock undoes by host time (`ClockContinuity`)."""
+
+    wrap: int = 1 << 32
+    _last: int | None = None
+    _epoch: int = 0
+
+    def unwrap(self, reading: int) -> int:
+        """The reading on the continuous timeline (the first reading is itself)."""
+        if self._last is not None:
+            step = (reading - self._last) % self.wrap
+            self._epoch += step - self.wrap if step > self.wrap // 2 else step
+        else:
+            self._epoch = reading
+        self._last = reading
+        return self._epoch

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.errors import FrameError
+from calfsense.protocol.options import at_or_above
 from calfsense.protocol.timestamps import CountClock
 
 SERVICE_UUID = "0000ffe5-0000-1000-8000-00805f9a34fb"
@@ -57,7 +58,7 @@ def parse_write(data: bytes | bytearray) -> tuple[int, int]:
 
 def choose_rate(wish_hz: int) -> int:
     """The sensor's rate at or above the wish."""
-    return min((r for r in RATES_HZ if r >= wish_hz), default=RATES_HZ[-1])
+    return at_or_above(RATES_HZ, wish_hz)
 
 
 def encode_packet(acc_mg: NDArray[np.float64]) -> bytes:

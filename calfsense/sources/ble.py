@@ -21,7 +21,8 @@ from calfsense.errors import (
     PmdError,
     SensorNotFoundError,
 )
-from calfsense.protocol import csimu, gatt, metawear, movesense, pmd, thingy, witmotion
+from calfsense.protocol import gatt, pmd
+from calfsense.sources.drivers import BY_PROTOCOL
 from calfsense.sources.linkerrors import translate
 
 _log = logging.getLogger(__name__)
@@ -47,13 +48,7 @@ def real_backend() -> Backend:
 REAL = Backend()
 
 # The services a sensor streams acceleration through: Polar's PMD and the other sensors' (sources/drivers.py).
-_SERVICE = {
-    "csimu": csimu.SERVICE_UUID,
-    "movesense": movesense.SERVICE_UUID,
-    "metawear": metawear.SERVICE_UUID,
-    "witmotion": witmotion.SERVICE_UUID,
-    "thingy": thingy.SERVICE_UUID,
-}
+_SERVICE = {protocol: driver.service_uuid for protocol, driver in BY_PROTOCOL.items()}
 STREAMING_SERVICES = frozenset({pmd.PMD_SERVICE_UUID, *_SERVICE.values()})
 
 

@@ -38,6 +38,7 @@ class Driver(Protocol):
 
     protocol: str  # its name in recordings' settings ("csimu", "movesense")
     service_uuid: str  # what it offers that tells it apart
+    data_uuid: str  # the characteristic its data come on
     data_char: str  # the recording's name for its data notifications
 
     async def start(
@@ -60,6 +61,7 @@ class CsImuDriver:
 
     protocol: str = "csimu"
     service_uuid: str = csimu.SERVICE_UUID
+    data_uuid: str = csimu.DATA_UUID
     data_char: str = CHAR_CSIMU_DATA
 
     async def start(
@@ -84,6 +86,7 @@ class MovesenseDriver:
 
     protocol: str = "movesense"
     service_uuid: str = movesense.SERVICE_UUID
+    data_uuid: str = movesense.DATA_UUID
     data_char: str = CHAR_MOVESENSE_DATA
     ref: int = 0x63  # our client reference: its data and results carry it back
 
@@ -126,6 +129,7 @@ class MetaWearDriver:
 
     protocol: str = "metawear"
     service_uuid: str = metawear.SERVICE_UUID
+    data_uuid: str = metawear.NOTIFY_UUID
     data_char: str = CHAR_METAWEAR_DATA
 
     async def start(self, client: Any, enqueue: Enqueue, rate_hz: int, range_g: int) -> MeasurementSettings:
@@ -163,6 +167,7 @@ class WitMotionDriver:
 
     protocol: str = "witmotion"
     service_uuid: str = witmotion.SERVICE_UUID
+    data_uuid: str = witmotion.NOTIFY_UUID
     data_char: str = CHAR_WITMOTION_DATA
 
     async def start(self, client: Any, enqueue: Enqueue, rate_hz: int, range_g: int) -> MeasurementSettings:
@@ -184,6 +189,7 @@ class ThingyDriver:
 
     protocol: str = "thingy"
     service_uuid: str = thingy.SERVICE_UUID
+    data_uuid: str = thingy.RAW_UUID
     data_char: str = CHAR_THINGY_DATA
 
     async def start(self, client: Any, enqueue: Enqueue, rate_hz: int, range_g: int) -> MeasurementSettings:
@@ -202,6 +208,8 @@ class ThingyDriver:
 
 
 DRIVERS: tuple[Driver, ...] = (CsImuDriver(), MovesenseDriver(), MetaWearDriver(), WitMotionDriver(), ThingyDriver())
+# By protocol name: what scan, the virtual sensor and the simulator read each one's UUIDs and names from.
+BY_PROTOCOL: dict[str, Driver] = {d.protocol: d for d in DRIVERS}
 
 
 def driver_for(services: set[str]) -> Driver | None:

@@ -10,13 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from calfsense.protocol import csimu, metawear, movesense, thingy, witmotion
-from calfsense.session.recording import (
-    CHAR_CSIMU_DATA,
-    CHAR_METAWEAR_DATA,
-    CHAR_MOVESENSE_DATA,
-    CHAR_THINGY_DATA,
-    CHAR_WITMOTION_DATA,
-)
+from calfsense.sources.drivers import BY_PROTOCOL
 
 # A WitMotion's notifications carry its byte stream cut where the radio cuts it: packets split across
 # notifications, or several in one (its reader resynchronises on 55 61).
@@ -29,25 +23,6 @@ class Emitted:
 
     data_uuid: str
     notifications: list[bytes]
-
-
-DATA_UUIDS = {
-    "csimu": csimu.DATA_UUID,
-    "movesense": movesense.DATA_UUID,
-    "metawear": metawear.NOTIFY_UUID,
-    "witmotion": witmotion.NOTIFY_UUID,
-    "thingy": thingy.RAW_UUID,
-}
-
-
-# The name a recording keeps each one's notifications under (sources/drivers.py subscribes with the same).
-RECORDED_AS = {
-    "csimu": CHAR_CSIMU_DATA,
-    "movesense": CHAR_MOVESENSE_DATA,
-    "metawear": CHAR_METAWEAR_DATA,
-    "witmotion": CHAR_WITMOTION_DATA,
-    "thingy": CHAR_THINGY_DATA,
-}
 
 
 def samples_per_send(protocol: str, rate_hz: int) -> int:
@@ -80,4 +55,4 @@ def emit(
         out = [thingy.encode_raw(row) for row in acc]
     else:
         raise ValueError(f"no firmware emulation for {protocol!r}")
-    return Emitted(DATA_UUIDS[protocol], out)
+    return Emitted(BY_PROTOCOL[protocol].data_uuid, out)

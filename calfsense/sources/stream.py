@@ -30,7 +30,7 @@ from calfsense.errors import (
     NoDataError,
     PmdError,
 )
-from calfsense.protocol import csimu, gatt, movesense, pmd
+from calfsense.protocol import gatt, pmd
 from calfsense.protocol.timestamps import StreamClock, TimedFrame
 from calfsense.session.decode import DECODERS, FrameDecoder, leg_offset_s
 from calfsense.session.recording import CHAR_BATTERY, CHAR_HR, CHAR_PMD_CP, CHAR_PMD_DATA, Recorder
@@ -331,15 +331,8 @@ class StreamSession:
                 await asyncio.wait_for(client.disconnect(), 0.7)
 
     @staticmethod
-    async def _unsubscribe(client: Any) -> None:
-        for uuid in (
-            pmd.PMD_DATA_UUID,
-            csimu.DATA_UUID,
-            movesense.DATA_UUID,
-            gatt.HEART_RATE_MEASUREMENT_UUID,
-            gatt.BATTERY_LEVEL_UUID,
-            pmd.PMD_CONTROL_POINT_UUID,
-        ):
+    async def _unsubscribe(client: Any, data_uuid: str) -> None:
+        for uuid in (data_uuid, gatt.HEART_RATE_MEASUREMENT_UUID, gatt.BATTERY_LEVEL_UUID, pmd.PMD_CONTROL_POINT_UUID):
             with contextlib.suppress(Exception):
                 await client.stop_notify(uuid)
 
@@ -354,7 +347,8 @@ class StreamSession:
                 with contextlib.suppress(Exception):  # another sensor streams until told (its battery)
                     await asyncio.wait_for(self.driver.stop(client), 0.8)
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._unsubscribe(client), 0.3)
+                data_uuid = self.driver.data_uuid if self.driver is not None else pmd.PMD_DATA_UUID
+                await asyncio.wait_for(self._unsubscribe(client, data_uuid), 0.3)
         await self._close_client()
         self._event("stopped")
         self.sink.on_state(LinkState.STOPPED, "")

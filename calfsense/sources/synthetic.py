@@ -18,6 +18,7 @@ from calfsense.protocol.pmd import H10_DEFAULT_CLOCK_NS, MeasurementSettings
 from calfsense.routine import Routine
 from calfsense.session.recording import RecordingHeader, RecordingWriter, now_wall
 from calfsense.sources import firmware
+from calfsense.sources.drivers import BY_PROTOCOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def notifications(
             sent = firmware.emit(protocol, acc[i : i + per], i, 7_000_000_000 + int(dev_ns[i] - dev_ns[0]), range_g)
             host = host_start_ns + int(dev_ns[last] - dev_ns[0]) + int(8e6 + rng.exponential(12e6))
             for k, part in enumerate(sent.notifications):
-                out.append(Notification(host + k * 1000, firmware.RECORDED_AS[protocol], part))
+                out.append(Notification(host + k * 1000, BY_PROTOCOL[protocol].data_char, part))
     frames = chunk_frames(acc_i, dev_ns, compressed=profile.compressed) if profile.device.protocol == "pmd" else []
     for frame in frames:
         last_ns = int.from_bytes(frame[1:9], "little")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bleak.exc import BleakError
 
 from calfsense.protocol import csimu, gatt, metawear, movesense, thingy, witmotion
+from calfsense.sources.drivers import BY_PROTOCOL
 
 if TYPE_CHECKING:
     from calfsense.sources.virtual import VirtualSensor
@@ -72,13 +73,7 @@ OTHER_LAYOUTS: dict[str, Layout] = {
     "thingy": THINGY_LAYOUT,
 }
 # The service each one advertises (what `scan` recognises it by).
-ADVERTISED = {
-    "csimu": csimu.SERVICE_UUID,
-    "movesense": movesense.SERVICE_UUID,
-    "metawear": metawear.SERVICE_UUID,
-    "witmotion": witmotion.SERVICE_UUID,
-    "thingy": thingy.SERVICE_UUID,
-}
+ADVERTISED = {protocol: driver.service_uuid for protocol, driver in BY_PROTOCOL.items()}
 
 
 class OtherFirmware:
