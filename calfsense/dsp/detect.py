@@ -118,6 +118,8 @@ class Detector:
     _warm: list[GridRun] = field(default_factory=list, init=False)  # a run's first samples, held back
     # Candidates in a row the current set's pattern rejected, as (candidate, measurement, height).
     _unlike: list[tuple[Candidate, Measured, float]] = field(default_factory=list, init=False)
+    # A candidate measured, waiting for `after_s` of data after its end: (candidate, measurement, judged at index).
+    _held: tuple[Candidate, Measured, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -172,9 +174,11 @@ class Detector:
     def finish(self) -> list[Rep]:
         """End of input: judge a rep waiting for its data; one still in progress is not counted."""
         out = self._consume(self._grid.flush())
+        out += self._judge_held(self._hist.top)
         cand = self._seg.take_pending()
-        if cand is not None:
-            out += self._counted(self._judge(cand, self._hist.top))
+        m = None if cand is None else self._measure(cand, self._hist.top)
+        if cand is not None and m is not None:
+            out += self._counted(self._judge(cand, m, self._hist.top))
         return out
 
     @property
@@ -193,6 +197,7 @@ class Detector:
         out: list[Rep] = []
         for item in items:
             if isinstance(item, Gap):
+                out += self._judge_held(self._hist.top)
                 self._warm = []
                 self.gaps.append((item.start_s, item.end_s))
                 self._seg.restart()
@@ -230,14 +235,36 @@ class Detector:
 
     def _segment(self, first: int, sig: Signals) -> list[Rep]:
         up, lift, busy = sig.up.tolist(), sig.lift_cm.tolist(), sig.busy.tolist()
+        n = len(lift)
         out: list[Rep] = []
         i = 0
         while True:
-            i, cand = self._seg.advance(up, lift, busy, first, i)
-            if cand is None:
+            # A candidate measured is judged once `after_s` of data follow its measured end (where the segment
+            # went on to shows a posture change); the segmenter runs no further than that before it is judged.
+            at = None if self._held is None else self._held[2]
+            stop = n if at is None else min(n, max(i, at - first))
+            i, cand = self._seg.advance(up[:stop], lift[:stop], busy[:stop], first, i)
+            if at is not None and (cand is not None or first + i >= at):
+                out += self._judge_held(first + i)
+            if cand is not None:
+                m = self._measure(cand, cand.due)
+                if m is not None:
+                    # A set under way has shown what its reps are: they are judged at once. What would open a set
+                    # waits (it may be a posture change; the first rep comes later, by at most `after_s`).
+                    ctx = self._sets.context(m.start_s)
+                    wait = (ctx is None or ctx.reps < 2) and self._heading_past(m, cand.due)
+                    at = max(cand.due, math.ceil((m.end_s + self._p.after_s) * GRID_HZ)) if wait else cand.due
+                    self._held = (cand, m, at)
+            elif i >= n:
                 self._scale.update(self._hist.lowpass, self._hist.top)
                 return out
-            out += self._counted(self._judge(cand, cand.due))
+
+    def _judge_held(self, seen: int) -> list[Rep]:
+        """Judge the candidate measured and waiting, on the grid seen up to `seen`."""
+        if self._held is None:
+            return []
+        (cand, m, _), self._held = self._held, None
+        return self._counted(self._judge(cand, m, seen))
 
     def _counted(self, reps: list[Rep]) -> list[Rep]:
         """Reps just counted: the set's way of tipping, known from them, is where tilt is measured along."""
@@ -247,18 +274,18 @@ class Detector:
             self._seg.axis_until = round((reps[-1].end_s + self.rest_s) * GRID_HZ)
         return reps
 
-    def _judge(self, cand: Candidate, until: int) -> list[Rep]:
-        """Measure, validate and, if it is a rep, count a candidate with the grid up to `until`."""
+    def _measure(self, cand: Candidate, until: int) -> Measured | None:
+        """Measure a candidate with the grid up to `until`; None if its start is not in the data."""
         i0, acc = self._hist.window(cand.start - int(_PAD_S * GRID_HZ), until)
         if cand.start < i0 or cand.end >= i0 + len(acc) or len(acc) < 8:
-            return []  # its start fell before the data kept (or a gap)
+            return None  # its start fell before the data kept (or a gap)
         if cand.start - self._hist.run_first < round(_RESUMED_S * GRID_HZ) and self._hist.run_first > 0:
             # It was already under way when the data resumed after a gap: its start is unseen, and what is
             # seen is the end of one rep and the start of the next.
             self.rejected = self.rejected[-199:] + [(cand.start / GRID_HZ, cand.rise, Rejection.CUT.value)]
-            return []
+            return None
         self._scale.update(self._hist.lowpass, until)
-        m = measure(
+        return measure(
             acc,
             i0 / GRID_HZ,
             GRID_HZ,
@@ -269,6 +296,11 @@ class Detector:
             self._scale,
             self._p,
         )
+
+    def _judge(self, cand: Candidate, m: Measured, seen: int) -> list[Rep]:
+        """Validate and, if it is a rep, count a measured candidate, with the grid seen up to `seen`."""
+        self._scale.update(self._hist.lowpass, seen)  # what the look-back measures with: the same for any blocks
+        m = replace(m, past_deg=self._went_past(m, seen))
         height = self._height_cm(m)
         ctx = self._sets.context(m.start_s)
         why = judge(m, cand, ctx, self._p, height, self._seg.noise()[0])
@@ -297,6 +329,35 @@ class Detector:
         # first rep (too faint alone, or begun as footsteps ended): counted first, at the opener's time.
         earlier = self._look_back(m, ctx)
         return [self._count(c, mm, h) for c, mm, h in earlier] + [self._count(cand, m, height)]
+
+    def _heading_past(self, m: Measured, now: int) -> bool:
+        """Whether the segment, at grid index `now`, is on its way past the rep's starting pose (against its way of
+        tipping) fast enough to go beyond what `judge` allows within `after_s`: then it waits to see."""
+        p = self._p
+        recent = self._hist.lowpass(now - 5, now)
+        if recent is None:
+            return False
+        way = np.asarray(m.tilt_dir)
+        u = recent / np.maximum(np.linalg.norm(recent, axis=1), 1e-9)[:, None]
+        speed_deg_s = float(np.degrees(-float((u[-1] - u[0]) @ way))) * GRID_HZ / (len(u) - 1)
+        allowed = max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg)
+        return self._went_past(m, now) + max(speed_deg_s, 0.0) * p.after_s > allowed
+
+    def _went_past(self, m: Measured, seen: int) -> float:
+        """How far (deg) the segment went past the rep's starting pose, against its way of tipping, from the rep's
+        end to grid index `seen`."""
+        i_s, i_e = int(round(m.start_s * GRID_HZ)), int(round(m.end_s * GRID_HZ))
+        before = self._hist.lowpass(max(i_s - 3, 0), i_s + 1)
+        after = self._hist.lowpass(i_e, seen) if seen > i_e else None
+        if before is None or after is None:
+            return 0.0
+        u0 = before.mean(axis=0)
+        u0 /= max(float(np.linalg.norm(u0)), 1e-12)
+        # Where it is at the last tenth of a second seen: a quick rep's braking tips the apparent gravity past for
+        # a moment; a posture change stays past.
+        last = after[-5:].mean(axis=0)
+        u = last / max(float(np.linalg.norm(last)), 1e-9)
+        return max(0.0, float(np.degrees(-float((u - u0) @ np.asarray(m.tilt_dir)))))
 
     def _look_back(self, opener: Measured, ctx: SetContext | None) -> list[tuple[Candidate, Measured, float]]:
         """The rep just before a counted one that its tilt profile finds (lookback.py), measured and judged as

@@ -46,6 +46,9 @@ class Measured:
     drop_cm: float  # deepest fall below the start during it
     lift_se_cm: float  # standard error of the lift from the window's noise
     rough_mg: float  # mean roughness during it
+    # How far the segment went on past where the rep began, the other way, in the data after its end (a rep
+    # rests there or rises again; a posture change, standing up or a weight shift, passes through and goes on).
+    past_deg: float = 0.0
 
     @property
     def duration_s(self) -> float:

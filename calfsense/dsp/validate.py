@@ -28,6 +28,7 @@ class Rejection(Enum):
     ROUGH = "footsteps or handling"
     NO_RETURN = "did not come back: a posture change"
     NO_LIFT = "tipped without rising: not a raise"
+    WENT_PAST = "went on past where it began: a posture change"
     LOW = "the heel hardly rose"
     WEAK = "too faint to open a set"
     CUT = "already under way when the data resumed after a gap"
@@ -71,6 +72,8 @@ def judge(
     back = p.return_frac * m.peak_tilt_deg
     if m.end_tilt_deg > (back if not cand.returned else max(back, p.tilt_floor_deg)):
         return Rejection.NO_RETURN
+    if m.past_deg > max(back, p.tilt_floor_deg):
+        return Rejection.WENT_PAST
     if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
     if m.lift_trusted(p.lift_snr) and m.drop_cm > m.lift_cm:
