@@ -12,6 +12,7 @@ Run: python bench/bench_accuracy.py [--sessions N] [--jobs J] [--tune]
 
 `--tune` runs the nominal family on the tuning seeds (1000 up) instead: the only family to tune on.
 Last, ten fast flowing raises as real bodies make them (../shared/reference/real-signals.md), per placement;
+nominal sessions counted whole and with radio gaps (reps lost far from a gap are a state the gap left behind);
 and sessions at a phone's rates counted through phyphox's bytes (the /get answers `live --phyphox` records),
 and at the other sensors' rates through their own notifications (a DIY board, Movesense, MetaWear, WitMotion,
 Thingy:52)
@@ -207,6 +208,33 @@ def run_real_body(job: tuple[str, int]) -> int:
     return len(detect(sim.time_s, sim.acc_mg, placement).reps)  # type: ignore[arg-type]
 
 
+GAP_SESSIONS = 20
+GAPS_PER_SESSION = 3
+GAP_S = (0.2, 1.5)  # radio gaps: a BLE link that stalls or drops for a moment
+
+
+def run_gaps(job: tuple[str, int]) -> tuple[int, int, int, int]:
+    """One nominal session counted whole and with radio gaps: reps found whole, of them lost more than 1 s from
+    any gap and within 1 s of one, and false reps added."""
+    placement, k = job
+    fam = NOMINAL_FAMILY
+    segs, rate, _ = exercise_plan(placement, k, fam)
+    seed = fam.seed_base + 9000 + 1000 * PLACEMENTS.index(placement) + k  # type: ignore[arg-type]
+    hz = rate or 100.0
+    whole = simulate(segs, placement, hz, seed=seed, ranges=fam.ranges)  # type: ignore[arg-type]
+    rng = np.random.default_rng(seed)
+    span = float(whole.time_s[-1])
+    gaps = [(g0, g0 + float(rng.uniform(*GAP_S))) for g0 in rng.uniform(5.0, span - 5.0, GAPS_PER_SESSION).tolist()]
+    cut = simulate(segs, placement, hz, seed=seed, ranges=fam.ranges, gaps=gaps)  # type: ignore[arg-type]
+    a = match_reps(whole.reps, detect(whole.time_s, whole.acc_mg, placement).reps)  # type: ignore[arg-type]
+    b = match_reps(cut.reps, detect(cut.time_s, cut.acc_mg, placement).reps)  # type: ignore[arg-type]
+    found = {t.start_s for t, _ in a.pairs}
+    still = {t.start_s for t, _ in b.pairs}
+    lost = [t for t in cut.reps if t.start_s in found and t.start_s not in still]
+    near = sum(any(t.start_s - 1.0 <= g1 and g0 <= t.end_s + 1.0 for g0, g1 in cut.gaps) for t in lost)
+    return len(found), len(lost) - near, near, len(b.false) - len(a.false)
+
+
 PHONE_SESSIONS = 20
 PHONE_RATES_HZ = (100.0, 200.0, 400.0)  # phyphox on Android: 100-500 Hz, jittered
 
@@ -347,6 +375,17 @@ def main() -> None:
             whole = sum(n == 10 for n in found)
             print(f"{placement:<10}{whole:>11} / {REAL_SESSIONS}{sum(found):>8} / {10 * REAL_SESSIONS}")
         if not args.tune:
+            print(
+                f"\n== radio gaps: {GAP_SESSIONS} nominal sessions per placement, counted whole and with "
+                f"{GAPS_PER_SESSION} gaps of {GAP_S[0]}-{GAP_S[1]} s (reps found whole, and of them lost; "
+                "target 0 lost more than 1 s from a gap)"
+            )
+            head = f"{'found whole':>13}{'lost > 1 s from a gap':>23}{'lost near one':>15}{'false added':>13}"
+            print(f"{'placement':<10}{head}")
+            for placement in PLACEMENTS:
+                runs = pool.map(run_gaps, [(placement, k) for k in range(GAP_SESSIONS)])
+                tot = [sum(r[i] for r in runs) for i in range(4)]
+                print(f"{placement:<10}{tot[0]:>13}{tot[1]:>23}{tot[2]:>15}{tot[3]:>13}")
             what = f"{PHONE_SESSIONS} nominal sessions per placement at 100-400 Hz (jittered)"
             print(f"\n== a phone through phyphox: {what}")
             print(f"{'placement':<10}{'sets':>6}{'exact % via its bytes':>23}{'exact % direct':>16}")

@@ -117,8 +117,12 @@ async def test_link_dropped_mid_set_loses_and_doubles_nothing(tmp_path: Path) ->
     live = _rep_lines(text)
     truth = len(sim.reps)
     s = load(recording)
-    lost_in_gap = sum(1 for r in sim.reps for a, b in s.gaps if r.start_s < b and r.end_s > a)
-    assert len(live) == truth - lost_in_gap  # every rep outside the gap, once
+    touched = sum(1 for r in sim.reps for a, b in s.gaps if r.start_s < b and r.end_s > a)
+    # A rep the gap cut in its last moments was waiting to settle: it is judged on what came, and may count.
+    hidden = sum(
+        1 for r in sim.reps for a, b in s.gaps if min(r.end_s, b) - max(r.start_s, a) > 0.25 * (r.end_s - r.start_s)
+    )
+    assert truth - hidden >= len(live) >= truth - touched  # every rep outside the gap, once
     assert len(_replay_reps(recording)) == len(live)
 
 

@@ -173,8 +173,11 @@ class Detector:
 
     def finish(self) -> list[Rep]:
         """End of input: judge a rep waiting for its data; one still in progress is not counted."""
-        out = self._consume(self._grid.flush())
-        out += self._judge_held(self._hist.top)
+        return self._consume(self._grid.flush()) + self._judge_waiting()
+
+    def _judge_waiting(self) -> list[Rep]:
+        """The data stop (a gap, the end): judge the candidates waiting, on the data there is."""
+        out = self._judge_held(self._hist.top)
         cand = self._seg.take_pending()
         m = None if cand is None else self._measure(cand, self._hist.top)
         if cand is not None and m is not None:
@@ -197,7 +200,8 @@ class Detector:
         out: list[Rep] = []
         for item in items:
             if isinstance(item, Gap):
-                out += self._judge_held(self._hist.top)
+                # A rep that ended as the data stopped is judged on what came (it was waiting to settle).
+                out += self._judge_waiting()
                 self._warm = []
                 self.gaps.append((item.start_s, item.end_s))
                 self._seg.restart()

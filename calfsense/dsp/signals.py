@@ -62,19 +62,27 @@ class SignalBank:
         dt = 1.0 / fs
         hp_b, hp_a = np.array([1.0, -1.0]) * (1 + alpha) / 2, np.array([1.0, -alpha])
         li_b, li_a = np.array([dt]), np.array([1.0, -alpha])
-        self._lift = Filter(np.convolve(np.convolve(hp_b, li_b), li_b), np.convolve(np.convolve(hp_a, li_a), li_a))
+        self._lift_hp = Filter(hp_b, hp_a)
+        self._lift_int = Filter(np.convolve(li_b, li_b), np.convolve(li_a, li_a))
 
     def restart(self) -> None:
         """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
+        # The lift's high-pass keeps what it learned of |a| at rest: data resuming mid-rep reads the rep's
+        # acceleration, and taken for the level it would lift the segment for many seconds.
+        level = self._zi.get("lift_hp")
         self._zi, self._busy, self._since, self._lift_age = {}, False, 1 << 30, 0
+        if level is not None:
+            self._zi["lift_hp"] = level
 
-    def _run(self, name: str, filt: Filter, x: NDArray[np.float64], warm: int = 0) -> NDArray[np.float64]:
+    def _run(
+        self, name: str, filt: Filter, x: NDArray[np.float64], warm: int = 0, start: float | None = None
+    ) -> NDArray[np.float64]:
         zi = self._zi.get(name)
         if zi is None:
-            # Start as if the first values' mean had always been there (no start-up transient from noise).
+            # Start as if the first values' mean (or `start`) had always been there (no start-up transient).
             steady = filt.zi
-            start = x[: warm or self.warm].mean(axis=0)
-            zi = steady[:, None] * start[None, :] if x.ndim == 2 else steady * start
+            level = x[: warm or self.warm].mean(axis=0) if start is None else np.asarray(start)
+            zi = steady[:, None] * level[None, :] if x.ndim == 2 else steady * level
         y, self._zi[name] = filt.run(x, zi)
         out: NDArray[np.float64] = y
         return out
@@ -103,10 +111,12 @@ class SignalBank:
             if busy[i0]:
                 continue
             if i0 > 0 or self._busy:
-                self._zi.pop("lift", None)
-            if "lift" not in self._zi:
+                self._zi.pop("lift_hp", None)
+                self._zi.pop("lift_int", None)
+            if "lift_int" not in self._zi:
                 self._lift_age = 0
-            lift_cm[i0:i1] = 100.0 * _G_MPS2_PER_MG * self._run("lift", self._lift, mag[i0:i1], warm=1)
+            level = self._run("lift_hp", self._lift_hp, mag[i0:i1], warm=1)
+            lift_cm[i0:i1] = 100.0 * _G_MPS2_PER_MG * self._run("lift_int", self._lift_int, level, start=0.0)
             # Started mid-movement (a set begun as a walk ends), the integrators carry a wrong velocity until
             # the high-pass forgets it: the lift fades in over `lift_settle_s`.
             age = self._lift_age + np.arange(i1 - i0)
