@@ -36,7 +36,7 @@ from calfsense.dsp.params import (
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
 from calfsense.dsp.signals import SignalBank, Signals
-from calfsense.dsp.validate import Rejection, SetContext, judge
+from calfsense.dsp.validate import Rejection, SetContext, judge, return_tolerance_deg
 from calfsense.errors import CalfsenseError
 
 __all__ = [
@@ -344,8 +344,7 @@ class Detector:
         way = np.asarray(m.tilt_dir)
         u = recent / np.maximum(np.linalg.norm(recent, axis=1), 1e-9)[:, None]
         speed_deg_s = float(np.degrees(-float((u[-1] - u[0]) @ way))) * GRID_HZ / (len(u) - 1)
-        allowed = max(p.return_frac * m.peak_tilt_deg, p.tilt_floor_deg)
-        return self._went_past(m, now) + max(speed_deg_s, 0.0) * p.after_s > allowed
+        return self._went_past(m, now) + max(speed_deg_s, 0.0) * p.after_s > return_tolerance_deg(m.peak_tilt_deg, p)
 
     def _went_past(self, m: Measured, seen: int) -> float:
         """How far (deg) the segment went past the rep's starting pose, against its way of tipping, from the rep's

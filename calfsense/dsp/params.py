@@ -58,7 +58,9 @@ class DetectorParams:
     end_level: float = 0.3  # back within this fraction of the rise above the trough: the lowering is done
     turn: float = 0.5  # rising again by this fraction of the rise before that: the lowering ended at the turn
     settle_s: float = 0.2  # judged this long after that (its measurement needs the data)
-    after_s: float = 0.3  # and no sooner than this after its end: where the segment goes on to shows a posture change
+    # A would-be set opener heading past where it began is judged this long after its end: where the segment goes
+    # on to shows a posture change (standing up). Others are judged at once.
+    after_s: float = 0.3
     # Validation.
     open_min: float = 10.0  # a set's first rep rises at least this far above its noise
     open_tilt_snr: float = 15.0  # and its measured lift is clear, or its tilt alone this many tilt noises

@@ -45,6 +45,11 @@ class SetContext:
     duration_s: float
 
 
+def return_tolerance_deg(peak_tilt_deg: float, params: DetectorParams) -> float:
+    """How far from where it began a rep may end (or go on past it): `return_frac` of its tilt, or sway and lean."""
+    return max(params.return_frac * peak_tilt_deg, params.tilt_floor_deg)
+
+
 def judge(
     m: Measured,
     cand: Candidate,
@@ -70,9 +75,9 @@ def judge(
     # decides: back within `return_frac` of its peak tilt it came back (a slow lowering), else it is a
     # new posture. One that came back in time may end a little further off (sway, lean: `tilt_floor_deg`).
     back = p.return_frac * m.peak_tilt_deg
-    if m.end_tilt_deg > (back if not cand.returned else max(back, p.tilt_floor_deg)):
+    if m.end_tilt_deg > (back if not cand.returned else return_tolerance_deg(m.peak_tilt_deg, p)):
         return Rejection.NO_RETURN
-    if m.past_deg > max(back, p.tilt_floor_deg):
+    if m.past_deg > return_tolerance_deg(m.peak_tilt_deg, p):
         return Rejection.WENT_PAST
     if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
