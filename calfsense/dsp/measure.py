@@ -139,8 +139,8 @@ def measure(
         _rise_to_top(acc[i0 : k_top + 1], dt),
         _lift_se_cm(noise_mps2, dt, 2.0 * (k_top - i0) * dt, params.scale_err, float(tilt[i0 : k_top + 1].max())),
     )
-    if lift_cm < params.lift_snr * se and rise_cm >= params.lift_snr * rise_se:
-        lift_cm, se = rise_cm, rise_se
+    if lift_cm < params.lift_snr * se and rise_se < se:
+        lift_cm, drop_cm, se = max(rise_cm, 0.0), max(-rise_cm, 0.0), rise_se
     span = slice(i0, i1 + 1)
     k_peak_tilt = i0 + int(np.argmax(tilt[span]))
     peak_tilt = float(tilt[k_peak_tilt])
