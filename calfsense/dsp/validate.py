@@ -77,8 +77,6 @@ def judge(
     back = p.return_frac * m.peak_tilt_deg
     if m.end_tilt_deg > (back if not cand.returned else return_tolerance_deg(m.peak_tilt_deg, p)):
         return Rejection.NO_RETURN
-    if m.past_deg > return_tolerance_deg(m.peak_tilt_deg, p):
-        return Rejection.WENT_PAST
     if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
         return Rejection.NO_LIFT
     if m.lift_trusted(p.lift_snr) and m.drop_cm > m.lift_cm:
@@ -86,6 +84,10 @@ def judge(
     if height_cm < p.min_height_cm and (p.height_from_tilt or m.lift_trusted(p.lift_snr)):
         return Rejection.LOW
     if ctx is None or ctx.reps < 2:  # one rep is no pattern yet: which of the two would be the odd one?
+        # What would open a set and went on past where it began is a posture change (standing up); within a set,
+        # a quick rep's braking tips the apparent gravity past for a moment, and its set decides.
+        if m.past_deg > return_tolerance_deg(m.peak_tilt_deg, p):
+            return Rejection.WENT_PAST
         # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
         lifted = m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm
         tipped = m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
