@@ -247,7 +247,7 @@ class Detector:
             # went on to shows a posture change); the segmenter runs no further than that before it is judged.
             at = None if self._held is None else self._held[2]
             stop = n if at is None else min(n, max(i, at - first))
-            i, cand = self._seg.advance(up[:stop], lift[:stop], busy[:stop], first, i)
+            i, cand = self._seg.advance(up, lift, busy, first, i, stop)
             if at is not None and (cand is not None or first + i >= at):
                 out += self._judge_held(first + i)
             if cand is not None:

@@ -122,9 +122,10 @@ class Segmenter:
         return Phase.LOWERING if self._mode == 2 else Phase.BOTTOM
 
     def advance(
-        self, up: list[list[float]], lift: list[float], busy: list[bool], first: int, i: int
+        self, up: list[list[float]], lift: list[float], busy: list[bool], first: int, i: int, stop: int | None = None
     ) -> tuple[int, Candidate | None]:
-        """Run from block position i; return where it stopped and the candidate due there, if any."""
+        """Run from block position i to `stop` (the block's end); return where it stopped and the candidate due
+        there, if any."""
         p = self.params
         enter, drop, end_level = p.enter, p.drop, p.end_level
         mode, trough, trough_k, peak, peak_k = self._mode, self._trough, self._trough_k, self._peak, self._peak_k
@@ -145,7 +146,7 @@ class Segmenter:
         norm = math.hypot(p.tilt_weight, p.lift_weight)  # so that the evidence's own noise is 1
         wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
         pending = self.pending
-        n = len(lift)
+        n = len(lift) if stop is None else stop
         e = self._level
         settle = self._settle
         while i < n:
