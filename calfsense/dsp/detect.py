@@ -412,17 +412,20 @@ class Detector:
     def _run_is_the_set(self, pattern_reps: int) -> bool:
         """Whether the last candidates unlike the set's reps are a run, alike each other, that outnumbers the
         reps the set's pattern rests on (a pattern of many reps is the set, and a run after it something else)."""
-        run = self._unlike[-self._p.reform_run :]
-        if len(run) < self._p.reform_run or pattern_reps > len(run):
-            return False
-        self._unlike = run
-        rise = median(c.rise for c, _, _ in run)
-        duration = median(m.duration_s for _, m, _ in run)
+        # The run is the longest streak at the end that is alike (a first odd candidate starts it afresh).
         spread = self._p.duration_spread
-        return all(
-            c.rise >= self._p.in_set_min * rise and duration / spread <= m.duration_s <= duration * spread
-            for c, m, _ in run
-        )
+        run = self._unlike
+        while len(run) >= self._p.reform_run:
+            rise = median(c.rise for c, _, _ in run)
+            duration = median(m.duration_s for _, m, _ in run)
+            if all(
+                c.rise >= self._p.in_set_min * rise and duration / spread <= m.duration_s <= duration * spread
+                for c, m, _ in run
+            ):
+                break
+            run = run[1:]
+        self._unlike = run
+        return len(run) >= max(self._p.reform_run, pattern_reps)
 
     def _height_cm(self, m: Measured) -> float:
         placement = self.resolved_placement

@@ -48,7 +48,13 @@ class SetTracker:
         if self.opens_set(start_s):
             return None
         pattern = self._set[self._pattern_from :] or self._set
-        return SetContext(len(pattern), median(r.rise for r in pattern), median(r.duration_s for r in pattern))
+        way = np.mean([r.tilt_dir for r in pattern], axis=0)
+        return SetContext(
+            len(pattern),
+            median(r.rise for r in pattern),
+            median(r.duration_s for r in pattern),
+            (float(way[0]), float(way[1]), float(way[2])),
+        )
 
     def reform(self) -> None:
         """The set's reps so far were the odd ones: its pattern is taken from the reps counted from now on."""

@@ -6,7 +6,8 @@ posture change does not), and, where its lift was measured well enough to tell, 
 at least `min_lift_per_deg` for every degree it tipped (a squat tips a shank far and lowers it), and, where
 tilt alone cannot tell a raise (`tilt_alone` off: the chest), an opener shows a measured lift. Then the
 set: an opener must stand out (`open_min` typical reps); a later rep must look like its set's reps
-(`in_set_min` of their median rise, within `duration_spread` of their duration.
+(`in_set_min` of their median rise, within `duration_spread` of their duration). The second rep is judged
+as an opener, or passes as like the first (tipping the same way): one clear rep shows what the set's look like.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class SetContext:
     reps: int
     rise: float
     duration_s: float
+    way: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the mean of their unit tilt directions
 
 
 def return_tolerance_deg(peak_tilt_deg: float, params: DetectorParams) -> float:
@@ -91,12 +93,17 @@ def judge(
         # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
         lifted = m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm
         tipped = m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
+        same_way = ctx is not None and sum(a * b for a, b in zip(m.tilt_dir, ctx.way, strict=True)) > 0.0
+        if ctx is not None and same_way and _like(m, cand, ctx, p):
+            return None  # the set's second rep: like its first, the way it tipped
         if cand.rise < p.open_min or not (lifted or tipped):
             return Rejection.WEAK
         # Where tilt alone is no raise, a set opens with a lift measured (its later reps may be slower).
         return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone) else None
-    if cand.rise < p.in_set_min * ctx.rise:
-        return Rejection.UNLIKE_SET
-    if not ctx.duration_s / p.duration_spread <= m.duration_s <= ctx.duration_s * p.duration_spread:
-        return Rejection.UNLIKE_SET
-    return None
+    return None if _like(m, cand, ctx, p) else Rejection.UNLIKE_SET
+
+
+def _like(m: Measured, cand: Candidate, ctx: SetContext, p: DetectorParams) -> bool:
+    """Whether a candidate looks like its set's reps so far: as strong (`in_set_min`), as long (`duration_spread`)."""
+    spread = p.duration_spread
+    return cand.rise >= p.in_set_min * ctx.rise and ctx.duration_s / spread <= m.duration_s <= ctx.duration_s * spread
