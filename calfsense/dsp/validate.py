@@ -7,7 +7,8 @@ at least `min_lift_per_deg` for every degree it tipped (a squat tips a shank far
 tilt alone cannot tell a raise (`tilt_alone` off: the chest), an opener shows a measured lift. Then the
 set: an opener must stand out (`open_min` typical reps); a later rep must look like its set's reps
 (`in_set_min` of their median rise, within `duration_spread` of their duration). The second rep is judged
-as an opener, or passes as like the first (tipping the same way): one clear rep shows what the set's look like.
+as an opener, but may show its rise by being like the first (tipping the same way): one clear rep shows what the
+set's reps look like.
 """
 
 from __future__ import annotations
@@ -93,13 +94,14 @@ def judge(
         # An opener stands out, and shows it rose in its own measurement: by its lift, or by its tilt alone.
         lifted = m.lift_trusted(p.lift_snr) and m.lift_cm > m.drop_cm
         tipped = m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
+        # The set's second rep may show its rise by being like the first, tipping the same way (a slower one's
+        # lift is not measured), but stands out as much.
         same_way = ctx is not None and sum(a * b for a, b in zip(m.tilt_dir, ctx.way, strict=True)) > 0.0
-        if ctx is not None and same_way and _like(m, cand, ctx, p):
-            return None  # the set's second rep: like its first, the way it tipped
-        if cand.rise < p.open_min or not (lifted or tipped):
+        like_first = ctx is not None and same_way and _like(m, cand, ctx, p)
+        if cand.rise < p.open_min or not (lifted or tipped or like_first):
             return Rejection.WEAK
         # Where tilt alone is no raise, a set opens with a lift measured (its later reps may be slower).
-        return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone) else None
+        return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone or like_first) else None
     return None if _like(m, cand, ctx, p) else Rejection.UNLIKE_SET
 
 
