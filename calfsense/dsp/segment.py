@@ -228,8 +228,10 @@ class Segmenter:
                     climb, climb_k = e, k
                 elif e <= peak - drop * (peak - trough):
                     mode, self._drop_k, low, low_k = 2, k, e, k
-                if k - trough_k > self._max_rep or k - climb_k > self._max_phase:
-                    # Held up (not climbing by `enter`) longer than any top hold: a new posture (a lean, a new
+                beyond = x_t > p.max_tilt_deg and k - climb_k >= quiet
+                if k - trough_k > self._max_rep or k - climb_k > self._max_phase or beyond:
+                    # Held up (not climbing by `enter`) longer than any top hold, or for `quiet_s` further tipped
+                    # than any raise tips it (sitting down: no top hold to wait for): a new posture (a lean, a new
                     # stance), not a rep. The pose tilt is measured from moves there, or later reps would ride on it.
                     ax, ay, az, sure = ux, uy, uz, False
                     e = wl * x_l
