@@ -88,33 +88,31 @@ def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> Non
     assert np.allclose(peaks, [2.6 + 1.2 * k for k in range(6)], atol=0.15)
 
 
-def test_segmenter_takes_a_level_held_longer_than_any_phase_for_a_new_posture() -> None:
-    # A 3-degree lean held for 6 s, then six reps: without re-anchoring they would ride on the lean and the
-    # first would merge with it (the lean is longer than any rep's top hold, `max_phase_s`).
-    p = PARAMS["shin"]
-    seg = Segmenter(p, GRID_HZ)
-    t = np.arange(0, 24, 1 / GRID_HZ)
-    lean = np.clip((t - 2.0) / 0.5, 0.0, 1.0) * math.radians(3.0)
-    reps = sum(raised_cosine_rep(t, 8.0 + 1.2 * k, 0.6, 0.0, 0.6) for k in range(6))
-    tilt = lean + reps * math.radians(4.0)
-    found = candidates(seg, tilt, reps * 5.0)
-    peaks = [c.peak / GRID_HZ for c in found if c.peak / GRID_HZ > 7.5]
-    assert np.allclose(peaks, [8.6 + 1.2 * k for k in range(6)], atol=0.15)
-    # Each rep starts at its own bottom, not back where the lean began.
-    assert all(c.start / GRID_HZ > 7.5 for c in found if c.peak / GRID_HZ > 7.5)
-
-
-def test_segmenter_takes_a_pose_further_tipped_than_any_raise_for_a_new_posture_once_still() -> None:
-    # Sitting down tips a thigh 80 degrees; seated raises begin 1.5 s after. No raise tips a thigh that far, so
-    # there is no top hold to wait out: once still for `quiet_s` it is a new posture. Waiting `max_phase_s`
-    # instead swallowed the raises begun meanwhile (one odd candidate of five reps).
-    p = PARAMS["thigh"]
-    seg = Segmenter(p, GRID_HZ)
-    t = np.arange(0, 16, 1 / GRID_HZ)
-    sit = np.clip((t - 2.0) / 1.5, 0.0, 1.0) * math.radians(80.0)
-    reps = sum(raised_cosine_rep(t, 5.0 + 1.6 * k, 0.7, 0.0, 0.7) for k in range(5))
-    found = candidates(seg, sit + reps * math.radians(4.0), reps * 2.0)
-    assert np.allclose([c.peak / GRID_HZ for c in found], [5.7 + 1.6 * k for k in range(5)], atol=0.15)
+@pytest.mark.parametrize(
+    ("placement", "posture_deg", "moved_s", "first_s", "every_s", "reps_n"),
+    [
+        # A 3-degree lean held for 6 s, then six reps: without re-anchoring they would ride on the lean and the
+        # first would merge with it (the lean is longer than any rep's top hold, `max_phase_s`).
+        ("shin", 3.0, 0.5, 8.0, 1.2, 6),
+        # Sitting down tips a thigh 80 degrees; seated raises begin 1.5 s after. No raise tips a thigh that far,
+        # so there is no top hold to wait out: once still for `quiet_s` it is a new posture. Waiting
+        # `max_phase_s` instead swallowed the raises begun meanwhile (one odd candidate of five reps).
+        ("thigh", 80.0, 1.5, 5.0, 1.6, 5),
+    ],
+)
+def test_segmenter_takes_a_level_held_longer_than_any_phase_or_beyond_any_raise_for_a_new_posture(
+    placement: str, posture_deg: float, moved_s: float, first_s: float, every_s: float, reps_n: int
+) -> None:
+    seg = Segmenter(PARAMS[placement], GRID_HZ)
+    t = np.arange(0, first_s + every_s * reps_n + 3.0, 1 / GRID_HZ)
+    posture = np.clip((t - 2.0) / moved_s, 0.0, 1.0) * math.radians(posture_deg)
+    half = every_s / 2.0
+    reps = sum(raised_cosine_rep(t, first_s + every_s * k, half, 0.0, half) for k in range(reps_n))
+    found = [c for c in candidates(seg, posture + reps * math.radians(4.0), reps * 2.0) if c.end / GRID_HZ > first_s]
+    tops = [first_s + half + every_s * k for k in range(reps_n)]
+    assert np.allclose([c.peak / GRID_HZ for c in found], tops, atol=0.15)
+    # Each rep starts at its own bottom, not back where the posture began.
+    assert all(c.start / GRID_HZ > first_s - 0.5 for c in found)
 
 
 def test_measure_times_phases_and_height_of_a_raised_cosine_rep() -> None:
