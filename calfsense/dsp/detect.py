@@ -36,7 +36,7 @@ from calfsense.dsp.params import (
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
 from calfsense.dsp.signals import SignalBank, Signals
-from calfsense.dsp.validate import Rejection, SetContext, judge, return_tolerance_deg
+from calfsense.dsp.validate import Rejection, SetContext, judge, like_set, return_tolerance_deg
 from calfsense.errors import CalfsenseError
 
 __all__ = [
@@ -412,16 +412,12 @@ class Detector:
     def _run_is_the_set(self, pattern_reps: int) -> bool:
         """Whether the last candidates unlike the set's reps are a run, alike each other, that outnumbers the
         reps the set's pattern rests on (a pattern of many reps is the set, and a run after it something else)."""
-        # The run is the longest streak at the end that is alike (a first odd candidate starts it afresh).
-        spread = self._p.duration_spread
+        # The run is the longest streak at the end that is alike (a first odd candidate starts it afresh): each
+        # like the run's own medians, as a set's reps are like theirs.
         run = self._unlike
         while len(run) >= self._p.reform_run:
-            rise = median(c.rise for c, _, _ in run)
-            duration = median(m.duration_s for _, m, _ in run)
-            if all(
-                c.rise >= self._p.in_set_min * rise and duration / spread <= m.duration_s <= duration * spread
-                for c, m, _ in run
-            ):
+            own = SetContext(len(run), median(c.rise for c, _, _ in run), median(m.duration_s for _, m, _ in run))
+            if all(like_set(m, c, own, self._p) for c, m, _ in run):
                 break
             run = run[1:]
         self._unlike = run

@@ -96,16 +96,19 @@ def judge(
         tipped = m.peak_tilt_deg >= p.open_tilt_snr * tilt_noise_deg
         # The set's second rep may show its rise by being like the first, tipping the same way (a slower one's
         # lift is not measured), but stands out as much.
-        same_way = ctx is not None and sum(a * b for a, b in zip(m.tilt_dir, ctx.way, strict=True)) > 0.0
-        like_first = ctx is not None and same_way and _like(m, cand, ctx, p)
+        like_first = (
+            ctx is not None
+            and sum(a * b for a, b in zip(m.tilt_dir, ctx.way, strict=True)) > 0.0
+            and like_set(m, cand, ctx, p)
+        )
         if cand.rise < p.open_min or not (lifted or tipped or like_first):
             return Rejection.WEAK
         # Where tilt alone is no raise, a set opens with a lift measured (its later reps may be slower).
         return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone or like_first) else None
-    return None if _like(m, cand, ctx, p) else Rejection.UNLIKE_SET
+    return None if like_set(m, cand, ctx, p) else Rejection.UNLIKE_SET
 
 
-def _like(m: Measured, cand: Candidate, ctx: SetContext, p: DetectorParams) -> bool:
+def like_set(m: Measured, cand: Candidate, ctx: SetContext, p: DetectorParams) -> bool:
     """Whether a candidate looks like its set's reps so far: as strong (`in_set_min`), as long (`duration_spread`)."""
     spread = p.duration_spread
     return cand.rise >= p.in_set_min * ctx.rise and ctx.duration_s / spread <= m.duration_s <= ctx.duration_s * spread
