@@ -118,8 +118,8 @@ PARAMS: dict[str, DetectorParams] = {
     # It tips at most a third of the foot's pitch, and a lean adds some (a squat tips it 15-30 degrees).
     # Its lift is trusted further than the default `scale_err` (what tells a squat or a weight shift, which tips
     # it as far without rising): measured, false reps an hour of squats 68 -> 33 and of weight shifts 114 -> 87
-    # (nominal), with the same sets counted (docs/detection.md). The thigh likewise; not the chest, where a
-    # measured lift opens a set and a squat's rise would then open one.
+    # (nominal), sets counted exactly as before within a set (docs/detection.md). The thigh likewise; not the chest: a
+    # measured lift opens its sets, and a squat's rise would then open one.
     "shin": DetectorParams(
         tilt_weight=0.6, lift_weight=0.4, prior_tilt_deg=5.0, prior_lift_cm=4.0, max_tilt_deg=25.0, scale_err=0.02
     ),
