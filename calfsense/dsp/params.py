@@ -63,7 +63,7 @@ class DetectorParams:
     after_s: float = 0.3
     # Validation.
     open_min: float = 10.0  # a set's first rep rises at least this far above its noise
-    open_tilt_snr: float = 15.0  # and its measured lift is clear, or its tilt alone this many tilt noises
+    open_tilt_snr: float = 20.0  # and its measured lift is clear, or its tilt alone this many tilt noises
     in_set_min: float = 0.35  # a later rep peaks at least this fraction of its set's median
     duration_spread: float = 3.0  # and lasts within this factor of its set's median rep
     # This many candidates in a row unlike the set's reps so far, but alike each other and no fewer than those

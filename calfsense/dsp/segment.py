@@ -241,15 +241,17 @@ class Segmenter:
                 rise = peak - trough
                 if e < low:
                     low, low_k = e, k
-                if e > peak:
-                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
-                elif e - low >= max(enter, p.turn * rise) and low <= trough + p.turn * rise:
+                if e - low >= max(enter, p.turn * (peak - low)) and low <= trough + p.turn * rise:
                     # It came down at least part way and turned back up: a lowering is one way, so this one
                     # ended at that turn (a partial rep's bottom, or a posture held there), and a new rise began.
+                    # The climb back is measured against the fall it ends, as the fall against the rise: reps
+                    # riding on a drifting level (a lift settling after a new posture) come down only part way.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise)
                     mode, trough, trough_k, peak, peak_k, quiet_k = 1, low, low_k, e, k, k
                     climb, climb_k = e, k
                     fall, fall_k = e, k
+                elif e > peak:
+                    mode, peak, peak_k, climb, climb_k = 1, e, k, e, k
                 elif e <= trough + end_level * rise or k - trough_k > self._max_rep:
                     # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
                     # the rest of the lowering, at the pace it came down so far, would be long over.
