@@ -88,6 +88,18 @@ def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> Non
     assert np.allclose(peaks, [2.6 + 1.2 * k for k in range(6)], atol=0.15)
 
 
+def test_segmenter_splits_flowing_reps_that_ride_on_a_settling_lift() -> None:
+    # After standing up the lift's filter settles for seconds: each rep comes down only part way before the
+    # next begins. A turn is a climb back by half of what the lowering came down; measured against the whole
+    # rise from the first trough instead, the first seven reps merged into one candidate.
+    seg = Segmenter(PARAMS["thigh"], GRID_HZ)
+    t = np.arange(0, 20, 1 / GRID_HZ)
+    reps = sum(raised_cosine_rep(t, 4.0 + 1.4 * k, 0.6, 0.1, 0.6) for k in range(10))
+    settling_cm = np.where(t > 3.0, -6.0 * np.exp(-(t - 3.0) / 2.0), 0.0)
+    found = candidates(seg, reps * math.radians(3.0), reps * 3.0 + settling_cm)
+    assert np.allclose([c.peak / GRID_HZ for c in found], [4.7 + 1.4 * k for k in range(10)], atol=0.15)
+
+
 @pytest.mark.parametrize(
     ("placement", "posture_deg", "moved_s", "first_s", "every_s", "reps_n"),
     [
