@@ -291,6 +291,19 @@ def test_real_bodies_rest_level_and_posture_differ_after_the_set() -> None:
     assert all(r.end_s < sim.sets[0].end_s + 1.0 for r in found)  # the new stance is not a rep
 
 
+def test_a_lowering_too_slow_for_the_segmenter_is_measured_once_it_has_come_back() -> None:
+    # Eccentric raises on the thigh (1 s up, 3.5 s down): the lift-led evidence stalls while the thigh comes down
+    # slowly, and the segmenter gives up on one lowering. Measured at that moment it had not come back (a
+    # posture change); measured `return_wait_s` later it had.
+    plan = SetPlan("two-leg", 5, TEMPOS["eccentric"], height_cm=9.0)
+    segs = [Segment("idle", 3.0), Segment("set", set_plan=plan), Segment("idle", 6.0)]
+    sim = simulate(segs, "thigh", 100.0, seed=21, ranges=REAL_BODY)
+    waited = match_reps(sim.reps, detect(sim.time_s, sim.acc_mg, "thigh").reps)
+    at_once = detect(sim.time_s, sim.acc_mg, "thigh", params=PARAMS["thigh"].with_(return_wait_s=0.0))
+    assert len(waited.pairs) == 5 and not waited.false
+    assert len(match_reps(sim.reps, at_once.reps).pairs) == 4
+
+
 def test_chest_counts_nothing_as_the_wearer_walks_then_stands() -> None:
     # Real H10 (real-signals.md section 2): soft steps (nothing above 6 Hz to call it busy), then lean and breathing.
     ranges = replace(NOMINAL, strike_g=(0.0, 0.0))

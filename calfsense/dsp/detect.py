@@ -118,8 +118,9 @@ class Detector:
     _warm: list[GridRun] = field(default_factory=list, init=False)  # a run's first samples, held back
     # Candidates in a row the current set's pattern rejected, as (candidate, measurement, height).
     _unlike: list[tuple[Candidate, Measured, float]] = field(default_factory=list, init=False)
-    # A candidate measured, waiting for `after_s` of data after its end: (candidate, measurement, judged at index).
-    _held: tuple[Candidate, Measured, int] | None = field(default=None, init=False)
+    # A candidate waiting for `after_s` of data after its end, or a lowering given up on for `return_wait_s`
+    # (measured when judged): (candidate, measurement, judged at index).
+    _held: tuple[Candidate, Measured | None, int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENT_NAMES:
@@ -249,8 +250,12 @@ class Detector:
             stop = n if at is None else min(n, max(i, at - first))
             i, cand = self._seg.advance(up, lift, busy, first, i, stop)
             if at is not None and (cand is not None or first + i >= at):
-                out += self._judge_held(first + i)
-            if cand is not None:
+                out += self._judge_held(first + i, None if cand is None else cand.start)
+            if cand is not None and not cand.returned:
+                # The segmenter gave up on its lowering as too slow: measured once `return_wait_s` more has come,
+                # a slow lowering has come back meanwhile (then its rep ends later: nothing is late for waiting).
+                self._held = (cand, None, cand.due + round(self._p.return_wait_s * GRID_HZ))
+            elif cand is not None:
                 m = self._measure(cand, cand.due)
                 if m is not None:
                     # A set under way has shown what its reps are: they are judged at once. What would open a set
@@ -263,11 +268,18 @@ class Detector:
                 self._scale.update(self._hist.lowpass, self._hist.top)
                 return out
 
-    def _judge_held(self, seen: int) -> list[Rep]:
-        """Judge the candidate measured and waiting, on the grid seen up to `seen`."""
+    def _judge_held(self, seen: int, next_start: int | None = None) -> list[Rep]:
+        """Judge the candidate waiting (measured, or to be measured now), on the grid seen up to `seen`; the next
+        candidate, if one came meanwhile, starts at `next_start`."""
         if self._held is None:
             return []
         (cand, m, _), self._held = self._held, None
+        if m is None:  # a lowering given up on: it ends at the latest where the data seen end, or the next begins
+            last = seen - 1 if next_start is None else min(seen - 1, next_start)
+            cand = replace(cand, end=max(cand.end, last), due=seen)
+            m = self._measure(cand, seen)
+            if m is None:
+                return []
         return self._counted(self._judge(cand, m, seen))
 
     def _counted(self, reps: list[Rep]) -> list[Rep]:

@@ -61,6 +61,9 @@ class DetectorParams:
     # A would-be set opener heading past where it began is judged this long after its end: where the segment goes
     # on to shows a posture change (standing up). Others are judged at once.
     after_s: float = 0.3
+    # A lowering the segmenter gave up on as slower than any (it stopped coming down fast enough) is measured this
+    # much later: a slow one has come back by then, a posture change has not.
+    return_wait_s: float = 1.0
     # Validation.
     open_min: float = 10.0  # a set's first rep rises at least this far above its noise
     open_tilt_snr: float = 20.0  # and its measured lift is clear, or its tilt alone this many tilt noises
