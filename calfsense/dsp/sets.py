@@ -60,6 +60,10 @@ class SetTracker:
         """The set's reps so far were the odd ones: its pattern is taken from the reps counted from now on."""
         self._pattern_from = len(self._set)
 
+    def reps_in_set(self) -> int:
+        """Reps of the current (or last) set's pattern so far."""
+        return len(self._set[self._pattern_from :] or self._set)
+
     def last_end_s(self, start_s: float) -> float | None:
         """End of the set's previous rep, if a rep starting now continues a set."""
         return None if self.opens_set(start_s) else self._set[-1].end_s
