@@ -91,7 +91,7 @@ def test_segmenter_finds_rise_and_return_candidates_in_flowing_evidence() -> Non
 def test_segmenter_splits_flowing_reps_that_ride_on_a_settling_lift() -> None:
     # After standing up the lift's filter settles for seconds: each rep comes down only part way before the
     # next begins. A turn is a climb back by half of what the lowering came down; measured against the whole
-    # rise from the first trough instead, the first seven reps merged into one candidate.
+    # rise from the first trough instead, the first seven reps gave no candidate of their own.
     seg = Segmenter(PARAMS["thigh"], GRID_HZ)
     t = np.arange(0, 20, 1 / GRID_HZ)
     reps = sum(raised_cosine_rep(t, 4.0 + 1.4 * k, 0.6, 0.1, 0.6) for k in range(10))

@@ -36,7 +36,7 @@ from calfsense.dsp.params import (
 from calfsense.dsp.segment import Candidate, Segmenter
 from calfsense.dsp.sets import RepStats, SetTracker
 from calfsense.dsp.signals import SignalBank, Signals
-from calfsense.dsp.validate import Rejection, SetContext, judge, like_set, return_tolerance_deg
+from calfsense.dsp.validate import Rejection, SetContext, judge, like_set, return_tolerance_deg, too_faint_to_open
 from calfsense.errors import CalfsenseError
 
 __all__ = [
@@ -253,8 +253,10 @@ class Detector:
                 out += self._judge_held(first + i, None if cand is None else cand.start)
             if cand is not None and self._cannot_open(cand):
                 # Too faint to open a set, and no set is under way: not worth measuring (a quarter of the
-                # candidates of a session; the answer is the same).
+                # candidates of a session; `judge` would say the same).
                 self.rejected = self.rejected[-199:] + [(cand.start / GRID_HZ, cand.rise, Rejection.WEAK.value)]
+                if self._sets.opens_set(cand.start / GRID_HZ - _PAD_S):
+                    self._unlike = []  # as `_judge` does for a candidate that opens a set
             elif cand is not None and not cand.returned:
                 # The segmenter gave up on its lowering as too slow: measured once `return_wait_s` more has come,
                 # a slow lowering has come back meanwhile (then its rep ends later: nothing is late for waiting).
@@ -274,13 +276,10 @@ class Detector:
 
     def _cannot_open(self, cand: Candidate) -> bool:
         """Whether a candidate would be rejected as too faint to open a set, whatever its measurement."""
-        if cand.rise >= self._p.open_min or not self._seg.anchor_sure:
+        if not too_faint_to_open(cand, self._p) or not self._seg.anchor_sure:
             return False  # (one that went down first may move an anchor not yet sure: it is measured)
         # Its measured start is at most `_PAD_S` before its trough: no set is under way there either.
-        lapsed = self._sets.opens_set(cand.start / GRID_HZ - _PAD_S)
-        if lapsed:
-            self._unlike = []
-        return lapsed or self._sets.reps_in_set() < 2
+        return self._sets.opens_set(cand.start / GRID_HZ - _PAD_S) or self._sets.reps_in_set() < 2
 
     def _judge_held(self, seen: int, next_start: int | None = None) -> list[Rep]:
         """Judge the candidate waiting (measured, or to be measured now), on the grid seen up to `seen`; the next

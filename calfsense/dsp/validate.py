@@ -101,11 +101,16 @@ def judge(
             and sum(a * b for a, b in zip(m.tilt_dir, ctx.way, strict=True)) > 0.0
             and like_set(m, cand, ctx, p)
         )
-        if cand.rise < p.open_min or not (lifted or tipped or like_first):
+        if too_faint_to_open(cand, p) or not (lifted or tipped or like_first):
             return Rejection.WEAK
         # Where tilt alone is no raise, a set opens with a lift measured (its later reps may be slower).
         return Rejection.UNSEEN_LIFT if not (lifted or p.tilt_alone or like_first) else None
     return None if like_set(m, cand, ctx, p) else Rejection.UNLIKE_SET
+
+
+def too_faint_to_open(cand: Candidate, p: DetectorParams) -> bool:
+    """Whether a candidate stands out too little to open a set (`open_min`), whatever its measurement says."""
+    return cand.rise < p.open_min
 
 
 def like_set(m: Measured, cand: Candidate, ctx: SetContext, p: DetectorParams) -> bool:
