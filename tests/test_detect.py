@@ -487,16 +487,21 @@ def test_a_set_right_after_squats_taken_for_reps_re_forms_around_its_own_reps() 
     assert sum(counted) >= 160  # of 180
 
 
-def test_weight_shifts_on_the_shin_mostly_fail_the_lift_they_would_need_as_raises() -> None:
-    # Shifting from foot to foot tips a shank 4 degrees either way and lifts it not at all; a raise tipping it
-    # so far lifts it centimetres. With the lift trusted to the error the scale model leaves (`scale_err` 2 %),
-    # most shifts are told apart: these 8 minutes gave 57 false reps; trusted only to 5 %, 121.
+@pytest.mark.parametrize(("kind", "most"), [("weight_shift", 50), ("squat", 45)])
+def test_weight_shifts_and_squats_on_the_shin_mostly_fail_the_lift_they_would_need_as_raises(
+    kind: str, most: int
+) -> None:
+    # Shifting from foot to foot tips a shank 4 degrees either way, a squat 15-30, and neither lifts it; a raise
+    # tipping it so far lifts it centimetres. With the lift trusted to the error the scale model leaves
+    # (`scale_err` 2 %), most are told apart, and more once a rep rising over `slow_rise_s` (its tilt not
+    # inflated by its own acceleration) must lift `min_lift_per_deg_slow` a degree: these 8 minutes gave 42
+    # false reps from weight shifts (57 at 0.2 cm a degree, 113 trusted only to 5 %) and 39 from squats (65).
     false_reps = 0
     for seed in range(8):
-        segs = [Segment("idle", 3.0), Segment("weight_shift", 60.0), Segment("idle", 5.0)]
+        segs = [Segment("idle", 3.0), Segment(kind, 60.0), Segment("idle", 5.0)]
         sim = simulate(segs, "shin", 100.0, seed=700 + seed)
         false_reps += len(detect(sim.time_s, sim.acc_mg, "shin").reps)
-    assert false_reps <= 80
+    assert false_reps <= most
 
 
 # -- look-back: the opener finds the set's first rep ---------------------------------------------

@@ -47,6 +47,10 @@ class DetectorParams:
     # tips at most a third of the foot's pitch, about 0.5 cm a degree, and a lean tips it without lifting;
     # a squat tips it 15-30 degrees and lowers it).
     min_lift_per_deg: float = 0.2
+    # A rep rising this slowly or slower hardly tips the apparent gravity by its own acceleration (that grows as
+    # 1 / rise time squared): its tilt is the segment's, and it lifts at least `min_lift_per_deg_slow` a degree.
+    slow_rise_s: float = 1.2
+    min_lift_per_deg_slow: float = 0.3
     height_from_tilt: bool = False  # the foot: heel height from its pitch about the ball of the foot
     # Segmentation, on the evidence in units of its noise.
     enter: float = 4.0  # rise from the last trough that opens a candidate (in standard deviations of the evidence)
@@ -114,6 +118,7 @@ PARAMS: dict[str, DetectorParams] = {
         prior_lift_cm=4.0,
         max_tilt_deg=75.0,
         min_lift_per_deg=0.0,
+        min_lift_per_deg_slow=0.0,
         height_from_tilt=True,
     ),
     # The shank tips only 2-8 degrees, irregularly (real CV 40 %); it rides up 3-8 cm with the ankle. Its tilt
@@ -149,6 +154,7 @@ PARAMS: dict[str, DetectorParams] = {
         prior_lift_cm=4.0,
         max_tilt_deg=75.0,
         min_lift_per_deg=0.0,
+        min_lift_per_deg_slow=0.0,
     ),
 }
 

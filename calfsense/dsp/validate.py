@@ -80,7 +80,8 @@ def judge(
     back = p.return_frac * m.peak_tilt_deg
     if m.end_tilt_deg > (back if not cand.returned else return_tolerance_deg(m.peak_tilt_deg, p)):
         return Rejection.NO_RETURN
-    if m.lift_cm + m.lift_se_cm < p.min_lift_per_deg * m.peak_tilt_deg:
+    slow = m.top_s - m.start_s >= p.slow_rise_s
+    if m.lift_cm + m.lift_se_cm < (p.min_lift_per_deg_slow if slow else p.min_lift_per_deg) * m.peak_tilt_deg:
         return Rejection.NO_LIFT
     if m.lift_trusted(p.lift_snr) and m.drop_cm > m.lift_cm:
         return Rejection.NO_LIFT
