@@ -255,8 +255,6 @@ class Detector:
                 # Too faint to open a set, and no set is under way: not worth measuring (a quarter of the
                 # candidates of a session; `judge` would say the same).
                 self.rejected = self.rejected[-199:] + [(cand.start / GRID_HZ, cand.rise, Rejection.WEAK.value)]
-                if self._sets.opens_set(cand.start / GRID_HZ - _PAD_S):
-                    self._unlike = []  # as `_judge` does for a candidate that opens a set
             elif cand is not None and not cand.returned:
                 # The segmenter gave up on its lowering as too slow: measured once `return_wait_s` more has come,
                 # a slow lowering has come back meanwhile (then its rep ends later: nothing is late for waiting).

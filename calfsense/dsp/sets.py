@@ -47,7 +47,7 @@ class SetTracker:
         """The current set's medians, or None if a rep starting now opens a set."""
         if self.opens_set(start_s):
             return None
-        pattern = self._set[self._pattern_from :] or self._set
+        pattern = self._pattern()
         way = np.mean([r.tilt_dir for r in pattern], axis=0)
         return SetContext(
             len(pattern),
@@ -62,7 +62,11 @@ class SetTracker:
 
     def reps_in_set(self) -> int:
         """Reps of the current (or last) set's pattern so far."""
-        return len(self._set[self._pattern_from :] or self._set)
+        return len(self._pattern())
+
+    def _pattern(self) -> list[RepStats]:
+        """The set's reps its pattern is taken from (all of them, unless it re-formed)."""
+        return self._set[self._pattern_from :] or self._set
 
     def last_end_s(self, start_s: float) -> float | None:
         """End of the set's previous rep, if a rep starting now continues a set."""
