@@ -54,7 +54,7 @@ def test_grid_reports_gaps_and_drops_samples_going_back_in_time() -> None:
 
 
 def test_scale_model_learns_per_axis_scales_from_still_poses() -> None:
-    model = ScaleModel(GRID_HZ)
+    model = ScaleModel(PARAMS["shin"], GRID_HZ)
     scales = np.array([1.08, 0.97, 1.02]) * 1000.0
     poses = [np.array(v, dtype=float) / np.linalg.norm(v) for v in ([0, 0, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0])]
     data = np.concatenate([np.tile(p * scales, (500, 1)) for p in poses])  # ten still seconds in each pose
@@ -138,7 +138,9 @@ def test_measure_times_phases_and_height_of_a_raised_cosine_rep() -> None:
         np.column_stack((1000.0 * np.sin(pitch), np.zeros_like(t), 1000.0 * np.cos(pitch)))
         * (1.0 + acc_up / 1000.0)[:, None]
     )
-    m = measure(acc, 0.0, hz, int(1.4 * hz), int(2.6 * hz), int(4.3 * hz), None, ScaleModel(hz), PARAMS["shin"])
+    m = measure(
+        acc, 0.0, hz, int(1.4 * hz), int(2.6 * hz), int(4.3 * hz), None, ScaleModel(PARAMS["shin"], hz), PARAMS["shin"]
+    )
     assert (m.start_s, m.top_s, m.lower_s, m.end_s) == pytest.approx((1.5, 2.5, 3.0, 4.2), abs=0.08)
     assert m.peak_tilt_deg == pytest.approx(5.0, abs=0.3)
     assert m.lift_cm == pytest.approx(5.0, abs=0.5)
@@ -153,7 +155,9 @@ def _measured(**changes: float) -> object:
     rise = 0.05 * prof
     acc_up = np.gradient(np.gradient(rise, 1 / hz), 1 / hz) / 9.80665
     acc = np.column_stack((np.sin(pitch), np.zeros_like(t), np.cos(pitch))) * (1000.0 + 1000.0 * acc_up)[:, None]
-    return measure(acc, 0.0, hz, int(0.9 * hz), int(1.9 * hz), int(2.9 * hz), None, ScaleModel(hz), PARAMS["shin"])
+    return measure(
+        acc, 0.0, hz, int(0.9 * hz), int(1.9 * hz), int(2.9 * hz), None, ScaleModel(PARAMS["shin"], hz), PARAMS["shin"]
+    )
 
 
 def test_validation_counts_a_raise_and_names_what_is_not_one() -> None:
@@ -521,7 +525,7 @@ def test_look_back_finds_a_fainter_copy_of_the_opener_just_before_it() -> None:
     rng = np.random.default_rng(5)
     n = 300
     signal = _bump(n, 90, 60, 3.0) + _bump(n, 160, 66, 5.0) + rng.normal(0, 0.05, n)  # faint rep, then the opener
-    found = find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163)
+    found = find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163, scales=PARAMS["shin"].lookback_scales)
     assert found is not None and abs(found.start - 90) <= 6 and abs(found.end - 150) <= 8
     assert 0.5 < found.amplitude_ratio < 0.7 and found.correlation > 0.95
 
@@ -539,7 +543,8 @@ def test_look_back_finds_nothing_unlike_the_opener(earlier: object) -> None:
 
     n = 300
     signal = earlier(n) + _bump(n, 160, 66, 5.0) + np.random.default_rng(6).normal(0, 0.05, n)  # type: ignore[operator]
-    assert find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163) is None
+    scales = PARAMS["shin"].lookback_scales
+    assert find_earlier(signal, 160, 226, 0.85, (0.4, 2.0), latest_end=163, scales=scales) is None
 
 
 def test_a_set_begun_as_a_run_ends_counts_its_first_rep() -> None:

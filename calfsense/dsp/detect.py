@@ -23,7 +23,6 @@ from calfsense.dsp.model import Rep, RepSet, Session, group_sets
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import (
     DEFAULT_REST_S,
-    FOOT_TILT_DEG,
     GAP_S,
     GRID_HZ,
     PARAMS,
@@ -57,10 +56,7 @@ __all__ = [
 ]
 
 _HISTORY_S = 40.0  # grid kept for measuring a candidate (the longest rep and its padding)
-_PAD_S = 0.5  # rest before a candidate that its measurement reads
-_RESUMED_S = 0.5  # a candidate starting this soon after data resumed from a gap was already under way
 _CHUNK = int(5 * GRID_HZ)  # grid samples written to the history at a time
-_AUTO_REPS = 3  # `auto` names the placement from this many reps' tilt
 _BATCH = 1 << 16  # input samples taken at a time from a long block (5 minutes at 200 Hz)
 
 
@@ -138,7 +134,7 @@ class Detector:
         self._sets = SetTracker(self._p, self.rest_s)
         self._seg = Segmenter(self._p, GRID_HZ)
         self._hist = _History(int(_HISTORY_S * GRID_HZ))
-        self._scale = ScaleModel(GRID_HZ)
+        self._scale = ScaleModel(self._p, GRID_HZ)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -276,8 +272,8 @@ class Detector:
         """Whether a candidate would be rejected as too faint to open a set, whatever its measurement."""
         if not too_faint_to_open(cand, self._p) or not self._seg.anchor_sure:
             return False  # (one that went down first may move an anchor not yet sure: it is measured)
-        # Its measured start is at most `_PAD_S` before its trough: no set is under way there either.
-        return self._sets.opens_set(cand.start / GRID_HZ - _PAD_S) or self._sets.reps_in_set() < 2
+        # Its measured start is at most `pad_s` before its trough: no set is under way there either.
+        return self._sets.opens_set(cand.start / GRID_HZ - self._p.pad_s) or self._sets.reps_in_set() < 2
 
     def _judge_held(self, seen: int, next_start: int | None = None) -> list[Rep]:
         """Judge the candidate waiting (measured, or to be measured now), on the grid seen up to `seen`; the next
@@ -303,10 +299,10 @@ class Detector:
 
     def _measure(self, cand: Candidate, until: int) -> Measured | None:
         """Measure a candidate with the grid up to `until`; None if its start is not in the data."""
-        i0, acc = self._hist.window(cand.start - int(_PAD_S * GRID_HZ), until)
+        i0, acc = self._hist.window(cand.start - int(self._p.pad_s * GRID_HZ), until)
         if cand.start < i0 or cand.end >= i0 + len(acc) or len(acc) < 8:
             return None  # its start fell before the data kept (or a gap)
-        if cand.start - self._hist.run_first < round(_RESUMED_S * GRID_HZ) and self._hist.run_first > 0:
+        if cand.start - self._hist.run_first < round(self._p.resumed_s * GRID_HZ) and self._hist.run_first > 0:
             # It was already under way when the data resumed after a gap: its start is unseen, and what is
             # seen is the end of one rep and the start of the next.
             self.rejected = self.rejected[-199:] + [(cand.start / GRID_HZ, cand.rise, Rejection.CUT.value)]
@@ -407,12 +403,19 @@ class Detector:
         origin /= max(float(np.linalg.norm(origin)), 1e-12)
         signal = tilt_along(up, origin, np.asarray(opener.tilt_dir))
         found = find_earlier(
-            signal, k, k + dur + 1, p.lookback_corr, (p.lookback_amp_lo, p.lookback_amp_hi), latest_end=k + 3
+            signal,
+            k,
+            k + dur + 1,
+            p.lookback_corr,
+            (p.lookback_amp_lo, p.lookback_amp_hi),
+            latest_end=k + 3,
+            scales=p.lookback_scales,
         )
         if found is None:
             return []
         start, peak, end = w0 + found.start, w0 + found.peak, w0 + found.end
-        i0, acc = self._hist.window(start - int(_PAD_S * GRID_HZ), min(i_s, end + int(_PAD_S * GRID_HZ)) + 1)
+        pad = int(p.pad_s * GRID_HZ)
+        i0, acc = self._hist.window(start - pad, min(i_s, end + pad) + 1)
         if start < i0 or end >= i0 + len(acc):
             return []
         m = measure(acc, i0 / GRID_HZ, GRID_HZ, start - i0, peak - i0, end - i0, self._sets.axis(), self._scale, p)
@@ -449,7 +452,7 @@ class Detector:
     def _height_cm(self, m: Measured) -> float:
         placement = self.resolved_placement
         p = self._p if placement == "auto" else PARAMS[placement]
-        foot_like = p.height_from_tilt or (placement == "auto" and m.peak_tilt_deg >= FOOT_TILT_DEG)
+        foot_like = p.height_from_tilt or (placement == "auto" and m.peak_tilt_deg >= p.foot_tilt_deg)
         return m.height_cm(p.with_(height_from_tilt=foot_like), placement == "thigh" and self.exercise == "seated")
 
     def _count(self, cand: Candidate, m: Measured, height: float) -> Rep:
@@ -483,9 +486,10 @@ class Detector:
 
     def _resolve(self, m: Measured) -> Placement:
         """`auto`: a foot once its first reps tip it like a foot, else a shin."""
-        if self._resolved is None and len(self._reps) + 1 >= _AUTO_REPS:
-            tilts = sorted([r.peak_tilt_deg for r in self._reps[-(_AUTO_REPS - 1) :]] + [m.peak_tilt_deg])
-            self._resolved = Placement.FOOT if tilts[len(tilts) // 2] >= FOOT_TILT_DEG else Placement.SHIN
+        p = self._p
+        if self._resolved is None and len(self._reps) + 1 >= p.auto_reps:
+            tilts = sorted([r.peak_tilt_deg for r in self._reps[-(p.auto_reps - 1) :]] + [m.peak_tilt_deg])
+            self._resolved = Placement.FOOT if tilts[len(tilts) // 2] >= p.foot_tilt_deg else Placement.SHIN
         return self._resolved or Placement.AUTO
 
     def _flags(self, m: Measured, height: float, pause: float | None) -> tuple[str, ...]:

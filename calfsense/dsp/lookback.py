@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-_SCALES = (0.7, 0.85, 1.0, 1.2, 1.4)  # a set's reps last within this of each other
-
 
 @dataclass(frozen=True, slots=True)
 class Match:
@@ -41,11 +39,13 @@ def find_earlier(
     min_correlation: float,
     amplitude_range: tuple[float, float],
     latest_end: int,
+    scales: tuple[float, ...],
 ) -> Match | None:
     """The best match of signal[template_start:template_end] that ends by `latest_end` and before the template.
 
-    A match must correlate at `min_correlation` or better, have an amplitude within `amplitude_range` of the
-    template's, and come back to where it began (a rep, not a change of stance)."""
+    A match, at one of the time `scales` of the template, must correlate at `min_correlation` or better, have an
+    amplitude within `amplitude_range` of the template's, and come back to where it began (a rep, not a change of
+    stance)."""
     template = signal[template_start:template_end]
     n = len(template)
     if n < 8 or template_start < n // 2:
@@ -54,7 +54,7 @@ def find_earlier(
     if amp_t <= 0:
         return None
     best: Match | None = None
-    for scale in _SCALES:
+    for scale in scales:
         m = max(8, int(round(n * scale)))
         scaled = np.interp(np.linspace(0, n - 1, m), np.arange(n), template)
         scaled = scaled - scaled.mean()

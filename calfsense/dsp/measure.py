@@ -24,10 +24,6 @@ from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import DetectorParams
 
 _G_MPS2_PER_MG = 9.80665e-3
-_HI, _LO = 0.9, 0.1  # a ramp is timed between these fractions of its travel
-_REACH = 5  # grid samples the measured ends may lie outside the bottoms
-_BOTTOM_REACH_S = 0.4  # how far from the candidate's troughs its bottoms are looked for
-_BOTTOM_HP_HZ = 0.1  # the height that finds them leaves out drift below this
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,18 +105,20 @@ def measure(
     # troughs (the causal evidence's troughs can be a quarter of a quick rep early or late). The lift is taken
     # between them: the heel is down, at rest, at both (a span inside the rep would pin the rise to zero there).
     end = max(end, start + 2)
-    i0, i1 = _bottoms(u, acc, start, min(max(peak, start + 1), end - 1), end, round(_BOTTOM_REACH_S * hz), dt, params)
+    reach = round(params.bottom_reach_s * hz)
+    i0, i1 = _bottoms(u, acc, start, min(max(peak, start + 1), end - 1), end, reach, dt, params)
     tilt, u0 = _tilt_from(u, i0)
     z, se = _lift(acc[i0 : i1 + 1], tilt[i0 : i1 + 1], dt, noise_mps2, params)
     lift_cm, drop_cm = float(z.max()), float(-z.min())
     # Phases: first on the candidate, then once more between the ends that found (a few samples either side
     # of the troughs at most: the troughs bound the rep, and the next rep may follow at once).
-    lo, hi = max(0, start - _REACH), min(n - 1, i1 + _REACH)
+    beyond = round(params.end_reach_s * hz)
+    lo, hi = max(0, start - beyond), min(n - 1, i1 + beyond)
     for _ in range(2):
         prog = _progress(tilt[i0 : i1 + 1], z, params, se)
         kp = int(np.argmax(prog))
-        start_s, top_s = _rise_times(t[i0 : i1 + 1], prog, kp)
-        lower_s, end_s = _lower_times(t[i0 : i1 + 1], prog, kp)
+        start_s, top_s = _rise_times(t[i0 : i1 + 1], prog, kp, params.ramp_lo, params.ramp_hi)
+        lower_s, end_s = _lower_times(t[i0 : i1 + 1], prog, kp, params.ramp_lo, params.ramp_hi)
         j0 = min(max(lo, int(round((start_s - t0_s) / dt))), hi - 2)
         j1 = min(max(j0 + 2, int(round((end_s - t0_s) / dt))), hi)
         if (j0, j1) == (i0, i1):
@@ -197,7 +195,7 @@ def _bottoms(
     """The rep's bottoms before and after its top, within `reach` of the candidate's troughs.
 
     Found on the window filtered both ways: the height (the acceleration integrated twice in the frequency
-    domain, below `_BOTTOM_HP_HZ` left out) and the tilt along the way the window's pose varies most (signed
+    domain, below `bottom_hp_hz` left out) and the tilt along the way the window's pose varies most (signed
     so that it grew from the candidate's trough to its peak), each over its spread, weighted by the
     placement. The heel is down at both bottoms.
     """
@@ -205,7 +203,7 @@ def _bottoms(
     spec = np.fft.rfft(acc_mps2 - acc_mps2.mean())
     f = np.fft.rfftfreq(n, dt)
     w = 2 * np.pi * np.maximum(f, 1e-9)
-    keep = 1.0 - np.exp(-((f / _BOTTOM_HP_HZ) ** 2))
+    keep = 1.0 - np.exp(-((f / params.bottom_hp_hz) ** 2))
     height = np.fft.irfft(-spec * keep / w**2, n)
     dev = u - u.mean(axis=0)
     along = dev @ np.linalg.svd(dev, full_matrices=False)[2][0]
@@ -315,30 +313,30 @@ def _crossing(t: NDArray[np.float64], p: NDArray[np.float64], i: int, level: flo
     return float(t[i] + f * (t[i + 1] - t[i]))
 
 
-def _rise_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int) -> tuple[float, float]:
-    """Start and top of the rise before the progress peak at kp."""
-    first_hi = int(np.flatnonzero(p[: kp + 1] >= _HI)[0])
-    below = np.flatnonzero(p[:first_hi] < _LO)
-    lo_level = _LO if len(below) else float(p[: first_hi + 1].min())
+def _rise_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int, lo: float, hi: float) -> tuple[float, float]:
+    """Start and top of the rise before the progress peak at kp, timed between the levels `lo` and `hi`."""
+    first_hi = int(np.flatnonzero(p[: kp + 1] >= hi)[0])
+    below = np.flatnonzero(p[:first_hi] < lo)
+    lo_level = lo if len(below) else float(p[: first_hi + 1].min())
     i_lo = int(below[-1]) if len(below) else int(np.argmin(p[: first_hi + 1]))
     t_lo = _crossing(t, p, i_lo, lo_level) if i_lo < first_hi else float(t[i_lo])
-    t_hi = _crossing(t, p, first_hi - 1, _HI) if first_hi > 0 else float(t[0])
-    u_lo, u_hi = _ramp_u(lo_level), _ramp_u(_HI)
+    t_hi = _crossing(t, p, first_hi - 1, hi) if first_hi > 0 else float(t[0])
+    u_lo, u_hi = _ramp_u(lo_level), _ramp_u(hi)
     length = max(t_hi - t_lo, 0.0) / max(u_hi - u_lo, 1e-3)
     start = t_lo - u_lo * length
     return max(start, float(t[0]) - 0.1), start + length
 
 
-def _lower_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int) -> tuple[float, float]:
-    """Start and end of the lowering after the progress peak at kp."""
-    last_hi = kp + int(np.flatnonzero(p[kp:] >= _HI)[-1])
-    after = np.flatnonzero(p[last_hi:] < _LO)
-    lo_level = _LO if len(after) else float(p[last_hi:].min())
+def _lower_times(t: NDArray[np.float64], p: NDArray[np.float64], kp: int, lo: float, hi: float) -> tuple[float, float]:
+    """Start and end of the lowering after the progress peak at kp, timed between the levels `hi` and `lo`."""
+    last_hi = kp + int(np.flatnonzero(p[kp:] >= hi)[-1])
+    after = np.flatnonzero(p[last_hi:] < lo)
+    lo_level = lo if len(after) else float(p[last_hi:].min())
     i_lo = last_hi + (int(after[0]) if len(after) else int(np.argmin(p[last_hi:])))
-    t_hi = _crossing(t, p, last_hi, _HI) if last_hi + 1 < len(p) else float(t[-1])
+    t_hi = _crossing(t, p, last_hi, hi) if last_hi + 1 < len(p) else float(t[-1])
     t_lo = _crossing(t, p, i_lo - 1, lo_level) if i_lo > last_hi else float(t[i_lo])
     # A lowering from 1 to 0 reaches level l where a rise would reach 1 - l.
-    u_hi, u_lo = _ramp_u(1.0 - _HI), _ramp_u(1.0 - lo_level)
+    u_hi, u_lo = _ramp_u(1.0 - hi), _ramp_u(1.0 - lo_level)
     length = max(t_lo - t_hi, 0.0) / max(u_lo - u_hi, 1e-3)
     lower = t_hi - u_hi * length
     return lower, lower + length

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-_STILL_MG = 15.0  # a second whose low-passed acceleration stays within this of its mean is still (quasi-static)
-_RIDGE = 0.2  # pull of each axis towards the mean scale, in still seconds (an axis never turned has none)
+from calfsense.dsp.params import DetectorParams
 
 
 @dataclass
 class ScaleModel:
-    """Per-axis scales fitted from the still seconds seen so far."""
+    """Per-axis scales fitted from the still seconds seen so far (`still_mg`, `scale_ridge` in the parameters)."""
 
+    params: DetectorParams
     hz: float
     _gram: NDArray[np.float64] = field(default_factory=lambda: np.zeros((3, 3)), init=False)
     _rhs: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)
@@ -47,32 +47,33 @@ class ScaleModel:
             x = lp_of(self._next * per, (self._next + 1) * per)
             self._next += 1
             if x is not None:
-                self._add(x)
+                self._add_many(x[None])
 
     def skip_to(self, index: int) -> None:
         """Seconds before this grid index are not looked at (the data resumed there)."""
         self._next = max(self._next, -(-index // int(self.hz)))
 
     def _add_many(self, seconds: NDArray[np.float64]) -> None:
-        """`_add` for many seconds (k, per, 3) at once, in the same order."""
-        for x in seconds[np.abs(seconds - seconds.mean(axis=1, keepdims=True)).max(axis=(1, 2)) <= _STILL_MG]:
-            self._add(x)
-
-    def _add(self, x: NDArray[np.float64]) -> None:
-        mean = x.mean(axis=0)
-        if float(np.abs(x - mean).max()) > _STILL_MG:
+        """Take the still ones of many seconds (k, per, 3) at once, in their order."""
+        # Sums run in time order whatever the grouping (cumulative sums), so a stream fed in any blocks fits
+        # exactly what one block would.
+        mean = np.cumsum(seconds, axis=1)[:, -1] / seconds.shape[1]
+        still = mean[np.abs(seconds - mean[:, None, :]).max(axis=(1, 2)) <= self.params.still_mg]
+        if not len(still):
             return
-        g = float(np.linalg.norm(mean))
-        u2 = (mean / g) ** 2
-        self._gram += np.outer(u2, u2)
-        self._rhs += u2 / (g * g)
-        self._count += 1
+        g = np.sqrt(np.cumsum(still * still, axis=1)[:, -1])
+        u2 = (still / g[:, None]) ** 2
+        self._gram = np.cumsum(np.concatenate((self._gram[None], u2[:, :, None] * u2[:, None, :])), axis=0)[-1]
+        self._rhs = np.cumsum(np.concatenate((self._rhs[None], u2 / (g * g)[:, None])), axis=0)[-1]
+        self._count += len(still)
 
     def level_mg(self, u: NDArray[np.float64]) -> NDArray[np.float64] | None:
         """What |a| reads at rest in each pose `u` (n, 3 unit vectors); None before any still second."""
         if self._count == 0:
             return None
         mean_w = float(self._rhs.sum() / max(self._gram.sum(), 1e-30))
-        w = np.linalg.solve(self._gram + _RIDGE * np.eye(3), self._rhs + _RIDGE * mean_w)
+        # Each axis pulled towards the mean scale: an axis the session never turned has nothing else to go by.
+        ridge = self.params.scale_ridge
+        w = np.linalg.solve(self._gram + ridge * np.eye(3), self._rhs + ridge * mean_w)
         level: NDArray[np.float64] = 1.0 / np.sqrt(np.maximum((u**2) @ w, 1e-12))
         return level

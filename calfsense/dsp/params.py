@@ -87,6 +87,21 @@ class DetectorParams:
     # that the lift's double integration cannot tell from a rise: part of its error. This is what is left of them
     # after the session's own scale model (orientation.py) as a fraction of gravity: how far the lift is trusted.
     scale_err: float = 0.05
+    # Measurement (measure.py): a candidate is measured with the rest `pad_s` before its trough; its bottoms are
+    # looked for within `bottom_reach_s` of its troughs, on a height that leaves out drift below `bottom_hp_hz`;
+    # its measured ends may lie `end_reach_s` outside them; a ramp is timed between `ramp_lo` and `ramp_hi` of its
+    # travel (then extended to its ends as a raised cosine).
+    pad_s: float = 0.5
+    bottom_reach_s: float = 0.4
+    bottom_hp_hz: float = 0.1
+    end_reach_s: float = 0.1
+    ramp_lo: float = 0.1
+    ramp_hi: float = 0.9
+    resumed_s: float = 0.5  # a candidate starting this soon after data resumed from a gap was already under way
+    # The accelerometer's scale (orientation.py): a second whose low-passed acceleration stays within `still_mg` of
+    # its mean is still; each axis is pulled towards the mean scale as if by `scale_ridge` still seconds.
+    still_mg: float = 15.0
+    scale_ridge: float = 0.2
     # Filters and learning.
     lowpass_hz: float = 2.5  # the raise lives below this
     lift_hp_hz: float = 0.15  # the lift forgets bias and posture changes within a few seconds
@@ -102,8 +117,13 @@ class DetectorParams:
     lookback_amp_lo: float = 0.4
     lookback_amp_hi: float = 2.0
     lookback_room: float = 0.7  # in a set: looked for only where this many of the rep's durations passed since the last
+    lookback_scales: tuple[float, ...] = (0.7, 0.85, 1.0, 1.2, 1.4)  # a set's reps last within this of each other
+    # `auto`: a placement whose reps tip the segment `foot_tilt_deg` or further is a foot (the foot pitches 20-50
+    # degrees, a shank at most a third of that), named from the median of its first `auto_reps` reps.
+    foot_tilt_deg: float = 15.0
+    auto_reps: int = 3
 
-    def with_(self, **changes: float | bool | int) -> DetectorParams:
+    def with_(self, **changes: float | bool | int | tuple[float, ...]) -> DetectorParams:
         """A copy with some parameters changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -170,10 +190,6 @@ VISIBLE: dict[Placement, frozenset[Exercise]] = {
 # at 2-5 mG, too little to measure its lift against scale errors, and its tilt alone is lean or breathing
 # (bench/bench_accuracy.py, by tempo).
 SLOW_RISE_S: dict[str, float] = {"chest": 2.0}
-
-# `auto`: a placement whose reps tip the segment this far is a foot (the foot pitches 20-50 degrees, a shank
-# at most a third of that).
-FOOT_TILT_DEG = 15.0
 
 
 def visible_exercises(placement: str) -> frozenset[Exercise]:
