@@ -100,6 +100,29 @@ def test_segmenter_splits_flowing_reps_that_ride_on_a_settling_lift() -> None:
     assert np.allclose([c.peak / GRID_HZ for c in found], [4.7 + 1.4 * k for k in range(10)], atol=0.15)
 
 
+def test_segmenter_forgets_the_sets_way_of_tipping_only_at_the_bottom() -> None:
+    # The set's way is kept until `axis_until` (its last rep's end and the rest): a rise under way then is measured
+    # along it to its end. Switched mid-rise to the unsigned tilt, the evidence jumped; a rise held that long was
+    # taken for a new posture with the anchor at its top, and the next set was counted upside down.
+    seg = Segmenter(PARAMS["foot"], GRID_HZ)
+    t = np.arange(0, 12, 1 / GRID_HZ)
+    tilt = raised_cosine_rep(t, 4.0, 1.5, 1.0, 1.5) * math.radians(20.0)
+    up = np.column_stack((np.sin(tilt), np.zeros_like(tilt), np.cos(tilt))).tolist()
+    lift, busy = [0.0] * len(up), [False] * len(up)
+    i, _ = seg.advance(up, lift, busy, 0, 0, round(3.0 * GRID_HZ))
+    seg.axis, seg.axis_until = (1.0, 0.0, 0.0), round(5.0 * GRID_HZ)
+    i, _ = seg.advance(up, lift, busy, 0, i, round(5.2 * GRID_HZ))  # past `axis_until`, half way up
+    assert seg.axis == (1.0, 0.0, 0.0)
+    found = []
+    while True:
+        i, cand = seg.advance(up, lift, busy, 0, i)
+        if cand is None:
+            break
+        found.append(cand)
+    assert seg.axis is None  # back at the bottom: forgotten
+    assert [round(c.peak / GRID_HZ, 1) for c in found] == pytest.approx([5.5], abs=0.15)
+
+
 @pytest.mark.parametrize(
     ("placement", "posture_deg", "moved_s", "first_s", "every_s", "reps_n"),
     [

@@ -163,12 +163,14 @@ class Segmenter:
             ux, uy, uz = up[i]
             x_l = lift[i]
             i += 1
-            if axis is not None and k > forget_k:  # the set is over: the next one may tip it another way
+            if axis is not None and k > forget_k and mode == 0:
+                # The set is over: the next one may tip the segment another way. Only at the bottom: a candidate in
+                # progress measured one way and then the other would jump (a stance moved after the set is below
+                # the old pose along the way, and above it whichever way), and a rise held that long is then taken
+                # for a new posture with the anchor at its top (the next set counted upside down). Tilt is measured
+                # from the pose the segment is in now.
                 axis = None
-                if mode == 0:
-                    # Tilt is measured another way from here: from the pose the segment is in now (a stance
-                    # that moved after the set would otherwise jump from below the old pose to above it).
-                    ax, ay, az, trough_k = ux, uy, uz, -1
+                ax, ay, az, trough_k = ux, uy, uz, -1
             if busy[i - 1] or ax == 0.0 == ay == az:  # walking or handling: no rep is in progress, and none waits
                 e = 0.0
                 mode, trough, trough_k, pending, quiet_k = 0, e, k, None, k
