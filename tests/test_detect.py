@@ -100,6 +100,19 @@ def test_segmenter_splits_flowing_reps_that_ride_on_a_settling_lift() -> None:
     assert np.allclose([c.peak / GRID_HZ for c in found], [4.7 + 1.4 * k for k in range(10)], atol=0.15)
 
 
+def test_segmenter_ends_a_lowering_once_it_slows_not_when_the_lift_stops_undershooting() -> None:
+    # After a rep the band-passed lift undershoots and goes on falling slowly for seconds. The lowering is over once
+    # the evidence falls slower than `settle_pace` of the pace it came down at; waiting until it stopped falling by
+    # half a noise judged this rep a second after its end (late for the live count).
+    seg = Segmenter(PARAMS["shin"], GRID_HZ)
+    t = np.arange(0, 12, 1 / GRID_HZ)
+    rep = raised_cosine_rep(t, 3.0, 1.0, 0.3, 2.0)  # ends at 6.3 s
+    undershoot_cm = -1.0 * np.clip(t - 6.3, 0.0, 2.0)
+    (found,) = candidates(seg, rep * math.radians(4.0), rep * 5.0 + undershoot_cm)
+    assert found.end / GRID_HZ == pytest.approx(6.3, abs=0.15)
+    assert found.due / GRID_HZ <= 6.3 + 0.3
+
+
 def test_segmenter_forgets_the_sets_way_of_tipping_only_at_the_bottom() -> None:
     # The set's way is kept until `axis_until` (its last rep's end and the rest): a rise under way then is measured
     # along it to its end. Switched mid-rise to the unsigned tilt, the evidence jumped; a rise held that long was

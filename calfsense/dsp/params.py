@@ -62,6 +62,7 @@ class DetectorParams:
     end_level: float = 0.3  # back within this fraction of the rise above the trough: the lowering is done
     turn: float = 0.5  # rising again by this fraction of the rise before that: the lowering ended at the turn
     settle_s: float = 0.2  # judged this long after that (its measurement needs the data)
+    settle_pace: float = 0.1  # ... once the lowering falls slower than this fraction of the pace it came down at
     # A would-be set opener heading past where it began is judged this long after its end: where the segment goes
     # on to shows a posture change (standing up). Others are judged at once.
     after_s: float = 0.3

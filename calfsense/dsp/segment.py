@@ -60,6 +60,7 @@ class Segmenter:
     _low: tuple[float, int] = field(default=(0.0, -1), init=False)  # the lowest point of the lowering so far
     _fall: tuple[float, int] = field(default=(0.0, -1), init=False)  # where the evidence last fell by half a noise
     _climb: tuple[float, int] = field(default=(0.0, -1), init=False)  # where it last climbed by `enter` while rising
+    _still: float = field(default=0.5, init=False)  # a fall by less than this is no fall: the candidate is done
     _quiet_k: int = field(default=-1, init=False)  # since when nothing has moved (bottom, calm)
     _level: float = field(default=0.0, init=False)
     # Each channel's slow mean and its variance about it while quiet: the session's own noise and sway.
@@ -132,6 +133,7 @@ class Segmenter:
         quiet_k = self._quiet_k
         low, low_k = self._low
         fall, fall_k = self._fall
+        still = self._still
         climb, climb_k = self._climb
         mean_t, mean_l = self._mean
         var_t, var_l = self._var
@@ -157,7 +159,7 @@ class Segmenter:
                 self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
                 self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
                 self.anchor_sure = sure
-                self._climb = (climb, climb_k)
+                self._climb, self._still = (climb, climb_k), still
                 self.pending = None
                 return i, replace(pending, end=max(pending.end, min(trough_k, k)), due=k)
             ux, uy, uz = up[i]
@@ -215,7 +217,7 @@ class Segmenter:
                 wt, wl = p.tilt_weight / n_t / norm, p.lift_weight / n_l / norm
             e = wt * x_t + wl * x_l
             if mode == 0:
-                if e < fall - 0.5:
+                if e < fall - (still if pending is not None else 0.5):
                     fall, fall_k = e, k
                 if trough_k < 0 or e < trough or k - trough_k > self._max_rise:
                     trough, trough_k = e, k
@@ -258,6 +260,10 @@ class Segmenter:
                     # Nearly down: judged once it stops falling (or the next rep begins), at the latest when
                     # the rest of the lowering, at the pace it came down so far, would be long over.
                     rest_of_it = round(2.0 * self._finish_ratio * (k - self._drop_k))
+                    # It has stopped falling once it falls slower than `settle_pace` of the pace it came down at
+                    # (by half a noise at least): the lift's band-pass undershoots after a rep and goes on falling
+                    # slowly for a second or more.
+                    still = max(0.5, p.settle_pace * (peak - e) / max(1, k - self._drop_k) * settle)
                     back = e <= trough + end_level * rise
                     pending = Candidate(trough_k, peak_k, k, k + rest_of_it + self._settle, rise, back)
                     mode, trough, trough_k, quiet_k = 0, e, k, k
@@ -267,6 +273,7 @@ class Segmenter:
                     # its fall in at most that part of it (even at an even pace): one that has not is over, at its
                     # lowest point, in a new posture (judged: it did not come back), where tilt is measured from next.
                     pending = Candidate(trough_k, peak_k, low_k, k, rise, returned=False)
+                    still = 0.5
                     ax, ay, az, sure = ux, uy, uz, False
                     e = wl * x_l
                     mode, trough, trough_k, quiet_k = 0, e, k, k
@@ -274,7 +281,7 @@ class Segmenter:
         self._save(mode, trough, trough_k, peak, peak_k, e, quiet_k, mean_t, mean_l, var_t, var_l)
         self._anchor, self._low, self.axis, self._fall = (ax, ay, az), (low, low_k), axis, (fall, fall_k)
         self.anchor_sure = sure
-        self._climb = (climb, climb_k)
+        self._climb, self._still = (climb, climb_k), still
         self.pending = pending
         return i, None
 
