@@ -10,14 +10,16 @@ import time
 import numpy as np
 
 from calfsense.dsp.detect import Detector, detect
-from calfsense.dsp.simulate import routine_session, simulate
+from calfsense.dsp.simulate import TEMPOS, routine_session, simulate
 
 
 def hour_of_data(placement: str = "shin", rate_hz: float = 200.0) -> tuple[np.ndarray, np.ndarray]:
     """Ten simulated minutes (sets with rests) tiled to an hour."""
     exercises = ("two-leg", "single-leg") if placement == "chest" else ("two-leg", "single-leg", "seated")
     rng = np.random.default_rng(1)
-    plan = routine_session(placement, exercises, sets_per_exercise=2, reps=15, rest_s=60.0, rng=rng)  # type: ignore[arg-type]
+    # A chest counts no 2-s rise (the default tempo): its hour would measure nothing. Quick raises it counts.
+    tempo = TEMPOS["fast"] if placement == "chest" else None
+    plan = routine_session(placement, exercises, sets_per_exercise=2, reps=15, tempo=tempo, rest_s=60.0, rng=rng)  # type: ignore[arg-type]
     sim = simulate(plan, placement, rate_hz, seed=1)  # type: ignore[arg-type]
     span = float(sim.time_s[-1]) + 1.0 / rate_hz
     copies = int(np.ceil(3600.0 / span))
