@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -49,9 +50,14 @@ def test_the_html_report_shows_the_summary_and_the_picture_in_a_browser(tmp_path
     text = page.read_text()
     assert "http://" not in text and "https://" not in text  # self-contained: nothing fetched
 
+    # The page shows what the session's report says (replay's JSON of the same recording).
+    replayed = CliRunner().invoke(main, ["replay", str(recording), "--json"])
+    told = json.loads(replayed.stdout)["summary"]
+    assert told["reps"] == 177 and told["sets"] == 12  # the bundled routine's golden counts
     dom = _browser(tmp_path, "--dump-dom", page.as_uri()).stdout
     summary = re.search(r"<p id=\"summary\"[^>]*>(.*?)</p>", dom, re.S)
-    assert summary is not None and "compliance 94/100" in summary.group(1) and "177 reps in 12 sets" in summary.group(1)
+    assert summary is not None and f"compliance {told['compliance']:.0f}/100" in summary.group(1)
+    assert "177 reps in 12 sets" in summary.group(1)
     sets_table = dom.split('id="sets"', 1)[1].split("</table>", 1)[0]
     assert sets_table.count("<tr>") == 13 and sets_table.count("15/15") == 3  # a header and 12 sets
     assert re.search(r'<img id="picture"[^>]*src="data:image/png;base64,', dom)
