@@ -206,7 +206,7 @@ def _bottoms(
     keep = 1.0 - np.exp(-((f / params.bottom_hp_hz) ** 2))
     height = np.fft.irfft(-spec * keep / w**2, n)
     dev = u - u.mean(axis=0)
-    along = dev @ np.linalg.svd(dev, full_matrices=False)[2][0]
+    along = dev @ np.linalg.eigh(dev.T @ dev)[1][:, -1]  # the way the pose varies most
     if along[peak] < along[start]:  # the way it tipped as it rose
         along = -along
     prog = params.tilt_weight * along / max(float(along.std()), 1e-12)
@@ -252,8 +252,11 @@ def _bridge(acc_mps2: NDArray[np.float64], dt: float) -> NDArray[np.float64]:
 
     v, z = twice(acc_mps2)
     # A bias b0 + b1 t integrates to v = b0 t + b1 t^2 / 2 and z = b0 t^2 / 2 + b1 t^3 / 6: zero v and z at the end.
-    m = np.array([[total, total**2 / 2.0], [total**2 / 2.0, total**3 / 6.0]])
-    b0, b1 = np.linalg.solve(m, np.array([v[-1], z[-1]]))
+    # Solved by hand (a 2 x 2 system: numpy's solver costs more than the rest of the bridge).
+    m00, m01, m11 = total, total**2 / 2.0, total**3 / 6.0
+    det = m00 * m11 - m01 * m01
+    b0 = (float(v[-1]) * m11 - m01 * float(z[-1])) / det
+    b1 = (m00 * float(z[-1]) - m01 * float(v[-1])) / det
     out: NDArray[np.float64] = 100.0 * (z - b0 * t**2 / 2.0 - b1 * t**3 / 6.0)
     return out
 

@@ -30,6 +30,7 @@ class ScaleModel:
     _rhs: NDArray[np.float64] = field(default_factory=lambda: np.zeros(3), init=False)
     _count: int = field(default=0, init=False)
     _next: int = field(default=0, init=False)  # next whole second to look at
+    _fit: tuple[int, NDArray[np.float64]] | None = field(default=None, init=False)  # (still seconds, weights) solved
 
     def update(self, lp_of: Callable[[int, int], NDArray[np.float64] | None], upto: int) -> None:
         """Take every whole grid second before grid index `upto`; `lp_of(i0, i1)` gives its low-passed samples."""
@@ -71,9 +72,12 @@ class ScaleModel:
         """What |a| reads at rest in each pose `u` (n, 3 unit vectors); None before any still second."""
         if self._count == 0:
             return None
-        mean_w = float(self._rhs.sum() / max(self._gram.sum(), 1e-30))
-        # Each axis pulled towards the mean scale: an axis the session never turned has nothing else to go by.
-        ridge = self.params.scale_ridge
-        w = np.linalg.solve(self._gram + ridge * np.eye(3), self._rhs + ridge * mean_w)
+        if self._fit is None or self._fit[0] != self._count:
+            mean_w = float(self._rhs.sum() / max(self._gram.sum(), 1e-30))
+            # Each axis pulled towards the mean scale: an axis the session never turned has nothing else to go by.
+            ridge = self.params.scale_ridge
+            solved = np.asarray(np.linalg.solve(self._gram + ridge * np.eye(3), self._rhs + ridge * mean_w), np.float64)
+            self._fit = (self._count, solved)
+        _, w = self._fit
         level: NDArray[np.float64] = 1.0 / np.sqrt(np.maximum((u**2) @ w, 1e-12))
         return level
