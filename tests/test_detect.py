@@ -17,6 +17,7 @@ from calfsense.dsp.model import Rep
 from calfsense.dsp.orientation import ScaleModel
 from calfsense.dsp.params import GRID_HZ
 from calfsense.dsp.segment import Segmenter
+from calfsense.dsp.signals import SignalBank
 from calfsense.dsp.simulate import NOMINAL, REAL_BODY, REAL_TEMPO, TEMPOS, Segment, SetPlan, Simulation, simulate
 from calfsense.dsp.validate import Rejection, SetContext, judge
 from calfsense.errors import CalfsenseError
@@ -491,6 +492,20 @@ def test_a_set_whose_first_reps_were_the_odd_ones_re_forms_around_the_rest(seed:
     assert len(found) == len(m.pairs) == 10
     # (A pattern of many reps is not overturned by a few unlike movements after it: the bundled shin
     # recording's seated sets, in tests/test_golden.py, counted 5 false reps when it was.)
+
+
+def test_a_change_of_posture_is_busy_until_it_settles_and_the_lift_restarts_at_the_new_level() -> None:
+    # Sitting down tips a thigh 80 degrees. With per-axis scale errors |a| at rest differs by tens of mG between the
+    # poses: the band-passed lift swung 15 cm over the seconds after and swallowed the seated raises. A seated
+    # raise (8 degrees) is no change of posture.
+    t = np.arange(0, 12, 1 / GRID_HZ)
+    pitch = np.radians(80.0) * np.clip((1 - np.cos(np.pi * np.clip((t - 3.0) / 2.5, 0, 1))) / 2, 0, 1)
+    pitch += np.radians(8.0) * raised_cosine_rep(t, 7.0, 0.6, 0.0, 0.6)
+    acc = np.column_stack((np.sin(pitch), np.zeros_like(t), np.cos(pitch))) * 1000.0 * np.array([1.06, 1.0, 0.95])
+    sig = SignalBank(PARAMS["thigh"], GRID_HZ).process(acc)
+    busy_s = t[sig.busy]
+    assert busy_s.min() < 4.5 and 5.5 < busy_s.max() < 6.8  # from half way through the change to soon after it
+    assert np.abs(sig.lift_cm[t > 6.8]).max() < 1.0  # no swing after it: the lift started afresh seated
 
 
 def test_seated_raises_begun_just_after_sitting_down_count_on_the_thigh() -> None:

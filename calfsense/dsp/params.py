@@ -43,6 +43,13 @@ class DetectorParams:
     max_rough_mg: float = 200.0  # content above `rough_hz` (smoothed): footsteps and handling, not a raise
     rough_hz: float = 6.0  # a raise, however quick, has nothing above this
     calm_after_s: float = 0.7  # and this long after it
+    # A change of posture is like footsteps (nothing is in progress, the lift restarts after it at the new pose's
+    # level): the segment tipped further from its pose over the last `posture_tau_s` than any raise tips it, until it
+    # is within `posture_end` of that from its pose over the last `posture_settle_s`. (Sitting down swings a thigh's
+    # |a| by tens of mG through scale errors: its band-passed lift swung 15 cm for seconds, swallowing the raises.)
+    posture_tau_s: float = 1.5
+    posture_settle_s: float = 0.5
+    posture_end: float = 0.5
     # A raise that tilts a segment above the foot lifts it: at least this many cm per degree of tilt (a shank
     # tips at most a third of the foot's pitch, about 0.5 cm a degree, and a lean tips it without lifting;
     # a squat tips it 15-30 degrees and lowers it).
@@ -166,6 +173,10 @@ PARAMS: dict[str, DetectorParams] = {
         max_tilt_deg=20.0,
         tilt_floor_deg=5.0,
         tilt_alone=False,
+        # No seated raise is seen from a chest: it waits until the trunk has all but settled after sitting down or
+        # standing up (sooner, the end of sitting down read as a rep with a lift in one sit/stand cycle of four).
+        posture_settle_s=1.5,
+        posture_end=0.25,
     ),
     # Unknown: both, evenly, with the foot's tilt range allowed.
     "auto": DetectorParams(

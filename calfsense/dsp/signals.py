@@ -6,8 +6,8 @@ All causal filters with carried state, so any block split gives the same values:
   measures tilt from it against the pose each rep starts in;
 - `lift_cm`: the band-passed double integral of |a|: how far the segment rose (the high-pass stages make
   it forget bias and posture changes within a few seconds);
-- `busy`: footsteps, running or handling (smoothed content above `rough_hz` over `max_rough_mg`); the
-  lift restarts where it ends.
+- `busy`: footsteps, running or handling (smoothed content above `rough_hz` over `max_rough_mg`), or a change
+  of posture (tipped further from its recent pose than any raise); the lift restarts where it ends.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Signals:
     up: NDArray[np.float64]  # (n, 3) unit direction of gravity in the sensor's frame
     lift_cm: NDArray[np.float64]
     lowpass_mg: NDArray[np.float64]  # (n, 3) the acceleration below `lowpass_hz`
-    busy: NDArray[np.bool_]  # footsteps or handling: smoothed content above `lowpass_hz` over `max_rough_mg`
+    busy: NDArray[np.bool_]  # footsteps, handling or a change of posture: no rep in progress
 
 
 def _first_order_lowpass(hz: float, fs: float) -> Filter:
@@ -51,6 +51,7 @@ class SignalBank:
     _busy: bool = field(default=False, init=False)
     _since: int = field(default=1 << 30, init=False)  # grid samples since the segment was last busy
     _lift_age: int = field(default=0, init=False)  # grid samples since the lift's integrators last started
+    _posture: bool = field(default=False, init=False)  # the posture is changing (see `_changing_posture`)
 
     def __post_init__(self) -> None:
         p, fs = self.params, self.hz
@@ -64,13 +65,15 @@ class SignalBank:
         li_b, li_a = np.array([dt]), np.array([1.0, -alpha])
         self._lift_hp = Filter(hp_b, hp_a)
         self._lift_int = Filter(np.convolve(li_b, li_b), np.convolve(li_a, li_a))
+        self._pose = _first_order_lowpass(1.0 / (2.0 * math.pi * p.posture_tau_s), fs)
+        self._pose_now = _first_order_lowpass(1.0 / (2.0 * math.pi * p.posture_settle_s), fs)
 
     def restart(self) -> None:
         """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
         # The lift's high-pass keeps what it learned of |a| at rest: data resuming mid-rep reads the rep's
         # acceleration, and taken for the level it would lift the segment for many seconds.
         level = self._zi.get("lift_hp")
-        self._zi, self._busy, self._since, self._lift_age = {}, False, 1 << 30, 0
+        self._zi, self._busy, self._since, self._lift_age, self._posture = {}, False, 1 << 30, 0, False
         if level is not None:
             self._zi["lift_hp"] = level
 
@@ -87,20 +90,42 @@ class SignalBank:
         out: NDArray[np.float64] = y
         return out
 
+    def _changing_posture(self, u: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Where the segment is tipped further from where it has lately been than any raise tips it: sitting down,
+        standing up, bending over, until it has settled."""
+        p = self.params
+
+        def off_deg(name: str, filt: Filter) -> NDArray[np.float64]:
+            pose = self._run(name, filt, u)
+            pose /= np.maximum(np.linalg.norm(pose, axis=1), 1e-12)[:, None]
+            out: NDArray[np.float64] = np.degrees(np.arccos(np.clip(np.sum(u * pose, axis=1), -1.0, 1.0)))
+            return out
+
+        # On beyond `max_tilt_deg` from the pose of the last `posture_tau_s`; off once within `posture_end` of it from
+        # the pose of the last `posture_settle_s` (it has stopped moving: a raise begun just after counts), else as
+        # it was.
+        start = off_deg("pose", self._pose) > p.max_tilt_deg
+        end = off_deg("pose_now", self._pose_now) < p.posture_end * p.max_tilt_deg
+        state = np.where(start, 1, np.where(end, 0, -1))
+        last = np.maximum.accumulate(np.where(state >= 0, np.arange(len(state)), -1))
+        changing: NDArray[np.bool_] = np.where(last >= 0, state[np.maximum(last, 0)], int(self._posture)) == 1
+        self._posture = bool(changing[-1])
+        return changing
+
     def process(self, acc_mg: NDArray[np.float64]) -> Signals:
         """Evidence for one block of grid samples (n, 3) in mG."""
         lp = self._run("lp", self._lp, acc_mg)
         above = acc_mg - self._run("lp_rough", self._lp_rough, acc_mg)
         rough = self._run("rough", self._rough, np.linalg.norm(above, axis=1))
-        busy = rough > self.params.max_rough_mg
+        mag = np.linalg.norm(lp, axis=1)
+        u = lp / np.maximum(mag, 1e-9)[:, None]
+        busy = (rough > self.params.max_rough_mg) | self._changing_posture(u)
         # And for `calm_after_s` after (the low-pass and the lift settle): a walk's last step is not a rep.
         hold = round(self.params.calm_after_s * self.hz)
         since = np.arange(1, len(busy) + 1) - np.maximum.accumulate(np.where(busy, np.arange(1, len(busy) + 1), 0))
         since = np.where(np.maximum.accumulate(busy), since, since + self._since)
         busy = since < hold
         self._since = int(since[-1])
-        mag = np.linalg.norm(lp, axis=1)
-        u = lp / np.maximum(mag, 1e-9)[:, None]
         n = len(mag)
         lift_cm = np.zeros(n)
         # Where footsteps or handling end, the lift's integrators start afresh (they would otherwise carry the
