@@ -95,17 +95,19 @@ class SignalBank:
         standing up, bending over, until it has settled."""
         p = self.params
 
-        def off_deg(name: str, filt: Filter) -> NDArray[np.float64]:
+        def within(name: str, filt: Filter, deg: float) -> NDArray[np.bool_]:
+            """Whether each pose is within `deg` of the filter's (cosines compared: no angle per sample)."""
             pose = self._run(name, filt, u)
-            pose /= np.maximum(np.linalg.norm(pose, axis=1), 1e-12)[:, None]
-            out: NDArray[np.float64] = np.degrees(np.arccos(np.clip(np.sum(u * pose, axis=1), -1.0, 1.0)))
-            return out
+            near: NDArray[np.bool_] = np.einsum("ij,ij->i", u, pose) >= math.cos(math.radians(deg)) * np.sqrt(
+                np.einsum("ij,ij->i", pose, pose)
+            )
+            return near
 
         # On beyond `max_tilt_deg` from the pose of the last `posture_tau_s`; off once within `posture_end` of it from
         # the pose of the last `posture_settle_s` (it has stopped moving: a raise begun just after counts), else as
         # it was.
-        start = off_deg("pose", self._pose) > p.max_tilt_deg
-        end = off_deg("pose_now", self._pose_now) < p.posture_end * p.max_tilt_deg
+        start = ~within("pose", self._pose, p.max_tilt_deg)
+        end = within("pose_now", self._pose_now, p.posture_end * p.max_tilt_deg)
         state = np.where(start, 1, np.where(end, 0, -1))
         last = np.maximum.accumulate(np.where(state >= 0, np.arange(len(state)), -1))
         changing: NDArray[np.bool_] = np.where(last >= 0, state[np.maximum(last, 0)], int(self._posture)) == 1
