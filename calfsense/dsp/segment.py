@@ -173,7 +173,7 @@ class Segmenter:
                 # from the pose the segment is in now.
                 axis = None
                 ax, ay, az, trough_k = ux, uy, uz, -1
-            if busy[i - 1] or ax == 0.0 == ay == az:  # walking or handling: no rep is in progress, and none waits
+            if busy[i - 1] or ax == 0.0 == ay == az:  # walking, handling, a change of posture: no rep in progress
                 e = 0.0
                 mode, trough, trough_k, pending, quiet_k = 0, e, k, None, k
                 # Tilt is measured from the pose it last stood still in, if it is still near it (walking comes

@@ -130,8 +130,8 @@ class SignalBank:
         self._since = int(since[-1])
         n = len(mag)
         lift_cm = np.zeros(n)
-        # Where footsteps or handling end, the lift's integrators start afresh (they would otherwise carry the
-        # walk's swings for seconds).
+        # Where footsteps, handling or a change of posture end, the lift's integrators start afresh (they would
+        # otherwise carry the walk's swings, or the old pose's level, for seconds).
         was = np.concatenate(([self._busy], busy[:-1]))
         cuts = [0, *np.flatnonzero(busy != was).tolist(), n]
         for i0, i1 in itertools.pairwise(dict.fromkeys(cuts)):
