@@ -66,7 +66,12 @@ class SignalBank:
         self._lift_hp = Filter(hp_b, hp_a)
         self._lift_int = Filter(np.convolve(li_b, li_b), np.convolve(li_a, li_a))
         self._pose = _first_order_lowpass(1.0 / (2.0 * math.pi * p.posture_tau_s), fs)
-        self._pose_now = _first_order_lowpass(1.0 / (2.0 * math.pi * p.posture_settle_s), fs)
+        # The same pose twice (the chest) is filtered once.
+        self._pose_now = (
+            None
+            if p.posture_settle_s == p.posture_tau_s
+            else _first_order_lowpass(1.0 / (2.0 * math.pi * p.posture_settle_s), fs)
+        )
 
     def restart(self) -> None:
         """Forget filter states (after a gap); the next block starts them, and must hold `warm` samples."""
@@ -95,9 +100,8 @@ class SignalBank:
         standing up, bending over, until it has settled."""
         p = self.params
 
-        def within(name: str, filt: Filter, deg: float) -> NDArray[np.bool_]:
-            """Whether each pose is within `deg` of the filter's (cosines compared: no angle per sample)."""
-            pose = self._run(name, filt, u)
+        def within(pose: NDArray[np.float64], deg: float) -> NDArray[np.bool_]:
+            """Whether each pose is within `deg` of `pose` (cosines compared: no angle per sample)."""
             near: NDArray[np.bool_] = np.einsum("ij,ij->i", u, pose) >= math.cos(math.radians(deg)) * np.sqrt(
                 np.einsum("ij,ij->i", pose, pose)
             )
@@ -106,8 +110,10 @@ class SignalBank:
         # On beyond `max_tilt_deg` from the pose of the last `posture_tau_s`; off once within `posture_end` of it from
         # the pose of the last `posture_settle_s` (it has stopped moving: a raise begun just after counts), else as
         # it was.
-        start = ~within("pose", self._pose, p.max_tilt_deg)
-        end = within("pose_now", self._pose_now, p.posture_end * p.max_tilt_deg)
+        lately = self._run("pose", self._pose, u)
+        now = lately if self._pose_now is None else self._run("pose_now", self._pose_now, u)
+        start = ~within(lately, p.max_tilt_deg)
+        end = within(now, p.posture_end * p.max_tilt_deg)
         state = np.where(start, 1, np.where(end, 0, -1))
         last = np.maximum.accumulate(np.where(state >= 0, np.arange(len(state)), -1))
         changing: NDArray[np.bool_] = np.where(last >= 0, state[np.maximum(last, 0)], int(self._posture)) == 1
